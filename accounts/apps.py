@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts: companies, locations, staff"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from .roles import sync_roles_after_migrate
+
+        # Permissions exist only once every app has migrated: attach them then.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

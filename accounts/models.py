@@ -1,0 +1,230 @@
+"""Staff users, the companies (tenants) they work for, locations and memberships."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from core.models import BaseModel, BaseQuerySet, TenantModel, TenantQuerySet
+
+from .choices import LocationKind, Role
+
+
+class UserQuerySet(BaseQuerySet):
+    def for_user(self, user):
+        """Users who share ``user``'s active company (operators see everyone)."""
+        from .tenancy import get_active_membership
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        membership = get_active_membership(user)
+        if membership is None:
+            return self.none()
+        return self.filter(memberships__company_id=membership.company_id).distinct()
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Email is the login and is unique whatever its case.
+        return self.get(email__iexact=username)
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: staff of a supplier, an integrator's API account, an operator.
+
+    Superusers are operators (they see every company); staff get their permissions from
+    the role of their membership in the active company.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Stored lower-cased (save()); the Lower() constraint also guards raw inserts.
+    email = models.EmailField("email address", max_length=254, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        "staff status",
+        default=False,
+        help_text="Can sign in to the staff site (admin).",
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Unset instead of deleting the account: history keeps pointing at it.",
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_uniq",
+                violation_error_message="A user with this email address already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+
+class CompanyQuerySet(BaseQuerySet):
+    def for_user(self, user):
+        """Companies ``user`` is an active member of (operators: all)."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(
+            memberships__user=user, memberships__is_active=True, is_active=True
+        ).distinct()
+
+
+class Company(BaseModel):
+    """A supplier: the tenant every company-owned record belongs to."""
+
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    npi = models.CharField(
+        "organisation NPI", max_length=10, blank=True, help_text="Type 2 NPI of the supplier."
+    )
+    tax_id = models.CharField("tax ID", max_length=20, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    is_active = models.BooleanField("active", default=True)
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="company_name_ci_uniq",
+                violation_error_message="A company with this name already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Location(TenantModel):
+    """A place of a company: an office, a warehouse (stock lives here) or a clinic."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=LocationKind.choices)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2, help_text="Two-letter US state code.")
+    postal_code = models.CharField(max_length=10)
+    phone = models.CharField(max_length=30, blank=True)
+    is_active = models.BooleanField("active", default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "company",
+                Lower("name"),
+                name="location_company_name_ci_uniq",
+                violation_error_message="This company already has a location with this name.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.state:
+            self.state = self.state.upper()
+
+
+class MembershipQuerySet(TenantQuerySet):
+    def active(self):
+        return self.filter(is_active=True, company__is_active=True, user__is_active=True)
+
+
+class Membership(TenantModel):
+    """A user's place in a company: their role and, optionally, the locations they serve."""
+
+    company = models.ForeignKey(
+        Company, verbose_name="company", on_delete=models.PROTECT, related_name="memberships"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    locations = models.ManyToManyField(
+        Location,
+        blank=True,
+        related_name="memberships",
+        help_text="Leave empty for every location of the company.",
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["company__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "company"],
+                name="membership_user_company_uniq",
+                violation_error_message="This user is already a member of this company.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.get_role_display()} at {self.company}"
+
+    @cached_property
+    def location_ids(self):
+        return [location.pk for location in self.locations.all()]

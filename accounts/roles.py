@@ -1,0 +1,107 @@
+"""Roles are Django groups; this table says which permissions each one holds.
+
+Patterns are ``app_label.codename`` with shell wildcards, so an app added later is
+covered by the line that names its label (``"clinical.*"``). The groups are created by
+migration ``accounts.0002_roles``; their permissions are (re)attached after every
+``migrate`` and by ``manage.py sync_roles``.
+"""
+
+from fnmatch import fnmatchcase
+
+from .choices import Role
+
+VIEW_ALL = "*.view_*"
+
+ROLE_PERMISSIONS = {
+    Role.ADMINISTRATOR: [
+        VIEW_ALL,
+        "accounts.change_company",
+        "accounts.*_location",
+        "accounts.*_membership",
+        "accounts.*_user",
+        "clinical.*",
+        "dme.*",
+        "hme.*",
+    ],
+    Role.INTAKE: [
+        "accounts.view_location",
+        "clinical.*_patient",
+        "clinical.*_provider",
+        "clinical.*_appointment",
+        "clinical.*_diagnosis",
+        "clinical.view_*",
+        "dme.view_*",
+        "dme.add_order",
+        "dme.change_order",
+        "dme.*_orderline",
+        "hme.view_*",
+        "hme.*_coverage",
+        "hme.*_authorization",
+    ],
+    Role.CLINICIAN: [
+        "accounts.view_location",
+        "clinical.*",
+        "dme.view_*",
+        "hme.view_coverage",
+        "hme.view_authorization",
+    ],
+    Role.WAREHOUSE: [
+        "accounts.view_location",
+        "clinical.view_patient",
+        "dme.*",
+    ],
+    Role.BILLING: [
+        "accounts.view_location",
+        "clinical.view_*",
+        "dme.view_*",
+        "hme.*",
+    ],
+    # Read-only over everything, including the audit trail and the PHI access log.
+    Role.AUDITOR: [VIEW_ALL],
+}
+
+# Never granted through a role: operators' business (superusers).
+OPERATOR_ONLY = ["auth.*", "contenttypes.*", "sessions.*", "admin.*", "accounts.add_company"]
+
+
+def group_name(role):
+    return Role(role).label
+
+
+def permissions_for(role, permissions):
+    """The subset of ``permissions`` (Permission objects) that ``role`` holds."""
+    patterns = ROLE_PERMISSIONS[Role(role)]
+    chosen = []
+    for permission in permissions:
+        name = f"{permission.content_type.app_label}.{permission.codename}"
+        if any(fnmatchcase(name, pattern) for pattern in OPERATOR_ONLY):
+            continue
+        if any(fnmatchcase(name, pattern) for pattern in patterns):
+            chosen.append(permission)
+    return chosen
+
+
+def sync_roles(using="default"):
+    """Create the role groups and set each one's permissions to the table above.
+
+    Returns ``{group name: number of permissions}``.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    permissions = list(Permission.objects.using(using).select_related("content_type"))
+    counts = {}
+    for role in Role:
+        group, _ = Group.objects.using(using).get_or_create(name=group_name(role))
+        chosen = permissions_for(role, permissions)
+        group.permissions.set(chosen)
+        counts[group.name] = len(chosen)
+    return counts
+
+
+def sync_roles_after_migrate(sender, using="default", **kwargs):
+    """post_migrate fires once per app, in INSTALLED_APPS order, and each app's
+    permissions are created by its own signal: act once, after the last app."""
+    from django.apps import apps
+
+    if sender.label == list(apps.get_app_configs())[-1].label:
+        sync_roles(using=using)

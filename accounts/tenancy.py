@@ -1,0 +1,36 @@
+"""The active company of a user: from the session (browser) or the token (API)."""
+
+_MISSING = object()
+SESSION_KEY = "active_company_id"
+
+
+def request_company(user, company_id):
+    """Ask for ``company_id`` as the active company of this request's ``user``."""
+    user._requested_company_id = str(company_id) if company_id else None
+    user.__dict__.pop("_active_membership", None)
+
+
+def get_active_membership(user):
+    """The membership the user acts under in this request, or None.
+
+    The requested company (session or token) when the user is an active member of it;
+    otherwise their oldest active membership. Cached on the user object, so it costs
+    one query per request.
+    """
+    cached = user.__dict__.get("_active_membership", _MISSING)
+    if cached is not _MISSING:
+        return cached
+    from .models import Membership
+
+    memberships = Membership.objects.active().filter(user_id=user.pk).select_related("company")
+    requested = getattr(user, "_requested_company_id", None)
+    if requested:
+        memberships = memberships.filter(company_id=requested)
+    membership = memberships.order_by("created_at").first()
+    user.__dict__["_active_membership"] = membership
+    return membership
+
+
+def get_active_company(user):
+    membership = get_active_membership(user) if user.is_authenticated else None
+    return membership.company if membership else None

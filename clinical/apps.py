@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClinicalConfig(AppConfig):
+    name = "clinical"
+    verbose_name = "Clinical: patients, prescribers, records"
+    default_auto_field = "django.db.models.BigAutoField"

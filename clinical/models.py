@@ -1,0 +1,1 @@
+"""Patients, prescribers and what is known about them clinically."""

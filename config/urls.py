@@ -1,0 +1,44 @@
+"""URL map: admin, the /api/v1/ API, its schema and docs, health probes."""
+
+from importlib import import_module
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from core import health, views
+
+
+def build_api_urls():
+    """One /api/v1/ router from every project app's ``api/urls.py``: its ``router``
+    (registered here) and any extra ``urlpatterns``."""
+    router = DefaultRouter()
+    extra = []
+    for app_config in apps.get_app_configs():
+        if not Path(app_config.path, "api", "urls.py").is_file():
+            continue
+        module = import_module(f"{app_config.name}.api.urls")
+        router.registry.extend(module.router.registry)
+        extra.extend(getattr(module, "urlpatterns", []))
+    return [*extra, *router.urls]
+
+
+admin.site.site_header = "AriesOne"
+admin.site.site_title = "AriesOne staff"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((build_api_urls(), "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("health/", health.health, name="health"),
+    path("health/ready/", health.ready, name="health-ready"),
+    path("", views.home, name="home"),
+]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -1,0 +1,99 @@
+"""The one error shape of the API: ``{"error": {"code", "message", "fields"}}``."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.exceptions import ServiceError
+
+
+def error_body(code, message, fields=None):
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _first_code(codes):
+    """The first code of DRF's nested ``get_codes()`` result."""
+    while isinstance(codes, (list, dict)):
+        if not codes:
+            return "error"
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return str(codes)
+
+
+def _validation_fields(detail):
+    if isinstance(detail, dict):
+        return detail
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def django_validation_fields(error):
+    """A Django ValidationError as a ``{field: [messages]}`` dict."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in error.message_dict.items()
+        }
+    return {"non_field_errors": error.messages}
+
+
+class UnprocessableEntity(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, then every 4xx/5xx reshaped into the one error body."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(django_validation_fields(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a 500: Django's handler500 answers with the same shape.
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _validation_fields(exc.detail)
+        non_field = fields.get("non_field_errors")
+        message = (
+            str(non_field[0])
+            if isinstance(non_field, list) and len(fields) == 1 and non_field
+            else "Some fields are invalid."
+        )
+        response.data = error_body("invalid", message, fields)
+        return response
+
+    detail = getattr(exc, "detail", None)
+    code = _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else "error"
+    if isinstance(detail, dict):
+        # simplejwt's InvalidToken carries {"detail", "code", "messages"}.
+        message = str(detail.get("detail") or next(iter(detail.values()), ""))
+        code = str(detail.get("code") or code)
+    elif isinstance(detail, list):
+        message = " ".join(str(item) for item in detail)
+    else:
+        message = str(detail) if detail is not None else response.status_text
+    response.data = error_body(code, message)
+    return response
+
+
+def json_error_view(status_code, code, message):
+    def view(request, *args, **kwargs):
+        return JsonResponse(error_body(code, message), status=status_code)
+
+    return view

@@ -1,0 +1,86 @@
+"""Viewset base: every company-owned endpoint is scoped, attributed and access-logged."""
+
+from contextlib import ExitStack
+
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from core.access import record_access
+from core.api.idempotency import idempotent
+from core.choices import AccessAction, AccessVia
+from core.context import acting_as, client_ip
+
+
+class ActorMixin:
+    """Attribute saves to the API user. JWT authentication happens inside the view,
+    after the middleware, so the actor is set here, once the user is known."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._actor_context = ExitStack()
+        self._actor_context.enter_context(acting_as(request.user, remote_addr=client_ip(request)))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        context = getattr(self, "_actor_context", None)
+        if context is not None:
+            context.close()
+            self._actor_context = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class TenantViewSetMixin(ActorMixin):
+    """Scoping from ``for_user``: another company's record is a 404, never a 403.
+
+    A model with ``access_logged = True`` gets every list page and every retrieve
+    written to the access log (one INSERT a request). ``create`` honours the
+    ``Idempotency-Key`` header.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().for_user(self.request.user)
+
+    def get_active_company(self):
+        from accounts.tenancy import get_active_company
+
+        return get_active_company(self.request.user)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request is not None and self.request.user.is_authenticated:
+            context["company"] = self.get_active_company()
+        return context
+
+    @property
+    def access_logged(self):
+        return getattr(self.get_queryset().model, "access_logged", False)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None and self.access_logged:
+            record_access(self.request, page, via=AccessVia.API, action=AccessAction.LIST)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        if self.access_logged:
+            record_access(request, [instance], via=AccessVia.API, action=AccessAction.VIEW)
+        return Response(self.get_serializer(instance).data)
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        company = self.get_active_company()
+        if company is None:
+            raise PermissionDenied("You are not an active member of any company.")
+        serializer.save(company=company)
+
+
+class TenantModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """CRUD for a company-owned model: declare queryset, serializer and filterset."""
+
+
+class TenantReadOnlyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Read-only endpoint for a company-owned model."""

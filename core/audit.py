@@ -1,0 +1,42 @@
+"""Audit history with django-auditlog, made safe for PHI.
+
+django-auditlog stores every changed value in ``LogEntry.changes``; unmasked, that is
+the plaintext of encrypted columns. Its default mask keeps half of the value visible.
+:func:`register` therefore masks *every* encrypted column completely and leaves the
+blind index columns out (an HMAC of a date of birth is guessable by brute force).
+"""
+
+from auditlog.registry import auditlog
+
+from .phi import blind_index_fields, encrypted_field_names
+
+MASK = "[encrypted]"
+
+
+def mask_value(value):
+    """Replace the whole value: not even its length is kept."""
+    return MASK
+
+
+def register(model=None, *, exclude_fields=(), **kwargs):
+    """Register a model with auditlog, masking its PHI. Usable as a decorator."""
+
+    def registrar(cls):
+        auditlog.register(
+            cls,
+            mask_fields=encrypted_field_names(cls),
+            mask_callable="core.audit.mask_value",
+            exclude_fields=[
+                *exclude_fields,
+                *(f.name for f in blind_index_fields(cls).values()),
+                # Bookkeeping columns: the log entry has its own actor and timestamp.
+                "updated_at",
+                "updated_by",
+            ],
+            **kwargs,
+        )
+        return cls
+
+    if model is None:
+        return registrar
+    return registrar(model)

@@ -1,0 +1,33 @@
+"""Errors that services raise. Each carries a message a person can act on.
+
+The API turns them into the one error shape (``core.api.exceptions``); admin actions
+show the message; commands print it and exit non-zero.
+"""
+
+
+class ServiceError(Exception):
+    """A business rule refused the operation; nothing was changed."""
+
+    code = "invalid"
+    status_code = 400
+
+    def __init__(self, message, *, code=None, fields=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class InvalidTransition(ServiceError):
+    """A status change the transition table does not allow."""
+
+    code = "invalid_transition"
+    status_code = 409
+
+
+class Conflict(ServiceError):
+    """The operation collides with the current state of another record."""
+
+    code = "conflict"
+    status_code = 409

@@ -1,0 +1,198 @@
+"""What every app's models stand on: ids, timestamps, authorship, tenancy, PHI lookups.
+
+Also the two records core keeps itself: the PHI access log and stored Idempotency-Key
+responses.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldError
+from django.db import models
+
+from .choices import AccessAction, AccessVia, IdempotencyState
+from .context import get_actor
+from .phi import EncryptedTextField, blind_index_fields
+
+
+class BaseQuerySet(models.QuerySet):
+    """QuerySet methods every model gets."""
+
+    def filter_blind(self, field, value):
+        """Exact match on an encrypted field through its blind index.
+
+        ``Patient.objects.filter_blind("dob", "1950-01-02")``.
+        """
+        index = blind_index_fields(self.model).get(field)
+        if index is None:
+            raise FieldError(f"{self.model.__name__}.{field} has no blind index.")
+        digest = index.compute(value)
+        if digest is None:
+            return self.none()
+        return self.filter(**{index.name: digest})
+
+
+class BaseModel(models.Model):
+    """UUID key, timestamps and who created and last changed the row.
+
+    ``created_by``/``updated_by`` come from the acting user (``core.context``): the
+    request's user for admin, pages and API, the operator for commands, None for jobs.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="created by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="updated by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = BaseQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        actor = get_actor()
+        if actor is not None:
+            if self._state.adding and self.created_by_id is None:
+                self.created_by = actor
+            self.updated_by = actor
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "updated_by", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class TenantQuerySet(BaseQuerySet):
+    """Rows of one company. ``for_user`` is the one place that scopes by tenant."""
+
+    def for_company(self, company):
+        return self.filter(company=company)
+
+    def for_user(self, user):
+        """What ``user`` may see: their active company's rows (all, for operators).
+
+        Location-bound models (``location_field`` set) are narrowed further to the
+        membership's locations when the membership names any.
+        """
+        from accounts.tenancy import get_active_membership
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        membership = get_active_membership(user)
+        if membership is None:
+            return self.none()
+        queryset = self.filter(company_id=membership.company_id)
+        location_field = getattr(self.model, "location_field", None)
+        location_ids = membership.location_ids
+        if location_field and location_ids:
+            queryset = queryset.filter(**{f"{location_field}__in": location_ids})
+        return queryset
+
+
+class TenantModel(BaseModel):
+    """A record that belongs to one company (the tenant)."""
+
+    company = models.ForeignKey(
+        "accounts.Company",
+        verbose_name="company",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    # Set to the name of a Location foreign key to scope rows by membership locations.
+    location_field = None
+    # True for patient-linked models: every view through admin and API is logged.
+    access_logged = False
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class AccessLog(models.Model):
+    """One look at a patient-linked record: who, which record, when, from where, how.
+
+    HIPAA asks for it (45 CFR 164.312(b)). Rows are written by ``record_access`` and
+    never changed; the admin shows them read-only to Auditors.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    # Kept as text too, so the trail survives the user's deletion.
+    user_email = models.CharField(max_length=254, blank=True)
+    company = models.ForeignKey(
+        "accounts.Company", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    via = models.CharField(max_length=8, choices=AccessVia.choices)
+    action = models.CharField(max_length=8, choices=AccessAction.choices)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            # The auditor's list: newest first, cursor-paginated, date-bounded filters.
+            models.Index(fields=["timestamp", "id"], name="accesslog_time_idx"),
+            # "Who looked at this patient?"
+            models.Index(fields=["content_type", "object_id"], name="accesslog_object_idx"),
+            # "What did this user look at?"
+            models.Index(fields=["user", "timestamp"], name="accesslog_user_idx"),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.user_email or 'system'} {self.action} {self.content_type_id}:{self.object_id}"
+        )
+
+
+class IdempotencyKey(models.Model):
+    """The stored first response to a request made with an ``Idempotency-Key`` header."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(
+        max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The body may hold PHI (a patient, a claim): encrypted like any PHI column.
+    response_body = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"

@@ -1,0 +1,138 @@
+"""Protected health information (PHI) at rest: encrypted columns and blind indexes.
+
+Encrypted columns come from django-encrypted-model-fields (Fernet, keys in
+``FIELD_ENCRYPTION_KEY``, newest first). Each encryption is randomised, so a query such as
+``filter(dob=...)`` on an encrypted column silently finds nothing. Exact-match lookups go
+through a *blind index*: an HMAC-SHA256 of the normalised value under ``BLIND_INDEX_KEY``,
+kept by :class:`BlindIndexField` in an indexed column beside the ciphertext and queried
+with ``Model.objects.filter_blind("dob", value)``.
+
+Models declare PHI like this::
+
+    dob = EncryptedDateField("date of birth")
+    dob_bidx = BlindIndexField(source="dob", normalizer=normalize_date)
+"""
+
+import datetime
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+from django.db import models
+from encrypted_model_fields.fields import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedDateTimeField,
+    EncryptedEmailField,
+    EncryptedMixin,
+    EncryptedTextField,
+)
+
+__all__ = [
+    "BlindIndexField",
+    "EncryptedCharField",
+    "EncryptedDateField",
+    "EncryptedDateTimeField",
+    "EncryptedEmailField",
+    "EncryptedTextField",
+    "blind_index",
+    "encrypted_field_names",
+    "is_encrypted",
+    "normalize_date",
+    "normalize_email",
+    "normalize_identifier",
+    "normalize_phone",
+]
+
+
+# Normalisers: two spellings of the same value must give the same index. -----------
+
+
+def normalize_identifier(value):
+    """Identifiers (MBI, member ID, SSN): upper case, no spaces or dashes."""
+    return re.sub(r"[\s\-]", "", str(value)).upper()
+
+
+def normalize_phone(value):
+    """Phone numbers: digits only, a leading US country code 1 dropped."""
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits
+
+
+def normalize_email(value):
+    return str(value).strip().lower()
+
+
+def normalize_date(value):
+    """Dates: ISO 8601 (``1950-01-02``) from a date or an ISO string."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return datetime.date.fromisoformat(str(value).strip()).isoformat()
+
+
+def blind_index(value, normalizer=normalize_identifier, key=None):
+    """HMAC-SHA256 (hex) of the normalised value; None for an empty value."""
+    if value is None or value == "":
+        return None
+    normalized = normalizer(value)
+    if normalized == "":
+        return None
+    secret = (key or settings.BLIND_INDEX_KEY).encode()
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+class BlindIndexField(models.CharField):
+    """Keeps the blind index of another (encrypted) field of the same model.
+
+    Recomputed from the source field on every save and ``bulk_create`` (``pre_save``).
+    ``QuerySet.update()`` and ``bulk_update()`` do not call ``pre_save``: code that
+    changes the source field through those must pass the index too.
+    """
+
+    def __init__(self, *args, source=None, normalizer=normalize_identifier, **kwargs):
+        self.source = source
+        self.normalizer = normalizer
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("db_index", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        kwargs["normalizer"] = self.normalizer
+        defaults = {"max_length": 64, "db_index": True, "editable": False, "null": True}
+        defaults["blank"] = True
+        for option, default in defaults.items():
+            if kwargs.get(option, default) == default:
+                kwargs.pop(option, None)
+        return name, path, args, kwargs
+
+    def compute(self, value):
+        return blind_index(value, self.normalizer)
+
+    def pre_save(self, model_instance, add):
+        value = self.compute(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def is_encrypted(field):
+    return isinstance(field, EncryptedMixin)
+
+
+def encrypted_field_names(model):
+    """Names of the model's encrypted columns."""
+    return [f.name for f in model._meta.concrete_fields if is_encrypted(f)]
+
+
+def blind_index_fields(model):
+    """The model's blind index fields, keyed by the name of the field they index."""
+    return {f.source: f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)}

@@ -1,0 +1,1 @@
+"""Equipment catalogue, stock, serialized assets, orders, deliveries, rentals."""

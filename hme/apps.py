@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class HmeConfig(AppConfig):
+    name = "hme"
+    verbose_name = "HME billing: payers, coverage, claims, payments"
+    default_auto_field = "django.db.models.BigAutoField"

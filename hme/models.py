@@ -1,0 +1,1 @@
+"""Payers, coverage, prior authorization, claims, payments and denials."""

@@ -1,0 +1,82 @@
+"""Fixtures every test may use: personas per role, an outsider, API clients."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.authentication import COMPANY_CLAIM
+from accounts.choices import Role
+from tests.factories import CompanyFactory, LocationFactory, member
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    # Throttle counters and health keys live in the cache: start every test from zero.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def company(db):
+    return CompanyFactory(name="Company A")
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(name="Company B")
+
+
+@pytest.fixture
+def location(company):
+    return LocationFactory(company=company, name="A Main")
+
+
+@pytest.fixture
+def personas(company):
+    """One user per role in company A, keyed by role value."""
+    return {role.value: member(company, role, email=f"{role.value}@a.test") for role in Role}
+
+
+@pytest.fixture
+def admin_user(personas):
+    return personas[Role.ADMINISTRATOR]
+
+
+@pytest.fixture
+def outsider(other_company):
+    """An administrator of company B: sees nothing of company A."""
+    return member(other_company, Role.ADMINISTRATOR, email="admin@b.test")
+
+
+def jwt_for(user, company=None):
+    refresh = RefreshToken.for_user(user)
+    if company is not None:
+        refresh[COMPANY_CLAIM] = str(company.pk)
+    return str(refresh.access_token)
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)``: an APIClient sending that user's JWT."""
+
+    def make(user, company=None):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_for(user, company)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

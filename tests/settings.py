@@ -1,0 +1,23 @@
+"""Test settings: the real settings plus a small PHI-bearing test app.
+
+The services still come from the environment (DATABASE_URL, REDIS_URL,
+CELERY_BROKER_URL), so CI runs the same suite on SQLite and on PostgreSQL + Redis.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from config.settings import *  # noqa: F403
+from config.settings import CACHES, INSTALLED_APPS, REST_FRAMEWORK
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+ROOT_URLCONF = "tests.testapp.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES["default"]["KEY_PREFIX"] = "ariesone-test"
+# Tests must never depend on wall-clock rate limits (the throttle tests set their own).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": "10000/minute",
+    "user": "10000/minute",
+    "auth": "10000/minute",
+}

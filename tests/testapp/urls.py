@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from config.urls import urlpatterns as site_urlpatterns
+
+from . import api
+
+urlpatterns = [
+    path("api/test/", include((api.router.urls, "testapi"), namespace="testapi")),
+    *site_urlpatterns,
+]
