@@ -70,6 +70,10 @@ class UserAdmin(DjangoUserAdmin):
     ]
     filter_horizontal = ["user_permissions"]
 
+    def get_inlines(self, request, obj):
+        # On the add page the role field creates the membership.
+        return self.inlines if obj is not None else []
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.add_fieldsets

@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from . import audit, schema  # noqa: F401  (auditlog registration, OpenAPI auth)
         from .roles import sync_roles_after_migrate
 
         # Permissions exist only once every app has migrated: attach them then.

@@ -1,0 +1,65 @@
+"""The staff admin: pages render per role, users are added with a role, no escalation."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.choices import Role
+from accounts.models import Membership, User
+from tests.factories import LocationFactory, PHIRecordFactory
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+def test_the_admin_index_renders_for_every_role(client, personas, role):
+    client.force_login(personas[role])
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_administrator_adds_a_user_with_a_role(client, admin_user, company):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "New.Intake@Example.test",
+            "role": Role.INTAKE,
+            "usable_password": "true",
+            "password1": "a-long-enough-passphrase",
+            "password2": "a-long-enough-passphrase",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(email="new.intake@example.test")
+    assert Membership.objects.get(user=user).role == Role.INTAKE
+    assert Membership.objects.get(user=user).company == company
+    # ...and the change page that follows is reachable (the user is in the company).
+    assert client.get(reverse("admin:accounts_user_change", args=[user.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_company_administrator_cannot_grant_operator_rights(client, admin_user, personas):
+    client.force_login(admin_user)
+    target = personas[Role.BILLING]
+    response = client.get(reverse("admin:accounts_user_change", args=[target.pk]))
+    form = response.context["adminform"].form
+    assert "is_superuser" not in form.fields
+    assert "user_permissions" not in form.fields
+    assert "groups" not in form.fields
+
+
+@pytest.mark.django_db
+def test_the_changelist_query_count_does_not_grow_with_rows(client, company, admin_user):
+    location = LocationFactory(company=company)
+    client.force_login(admin_user)
+    url = reverse("admin:testapp_phirecord_changelist")
+    PHIRecordFactory(company=company, location=location)
+    client.get(url)  # warm the content-type and permission caches
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(url)
+    PHIRecordFactory.create_batch(49, company=company, location=location)
+    with CaptureQueriesContext(connection) as fifty_rows:
+        response = client.get(url)
+    assert len(response.context["cl"].result_list) == 50
+    assert len(fifty_rows) == len(one_row)
