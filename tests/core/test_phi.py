@@ -43,7 +43,8 @@ def test_it_encrypts_each_value_differently(company):
     first, second = PHIRecordFactory.create_batch(2, company=company)
     assert raw_row(first)[0] != raw_row(second)[0]
     # ...so equality lookups on the column find nothing: the blind index exists for this.
-    assert not PHIRecord.objects.filter(dob=datetime.date(1950, 1, 2)).exists()
+    # (On PostgreSQL a date lookup on the text column even fails: text = date.)
+    assert not PHIRecord.objects.filter(mbi="1EG4TE5MK73").exists()
 
 
 @pytest.mark.django_db
