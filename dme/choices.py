@@ -1,0 +1,114 @@
+"""Every status and kind of the DME app."""
+
+from django.db import models
+
+
+class EquipmentCategory(models.TextChoices):
+    CPAP_BIPAP = "cpap_bipap", "CPAP / BiPAP"
+    RESPIRATORY_SUPPLIES = "respiratory_supplies", "CPAP/BiPAP supplies (masks, tubing, filters)"
+    OXYGEN = "oxygen", "Oxygen"
+    NEBULIZER = "nebulizer", "Nebulizer"
+    MOBILITY = "mobility", "Mobility (wheelchairs, walkers, scooters)"
+    HOSPITAL_BED = "hospital_bed", "Hospital bed"
+    SUPPORT_SURFACE = "support_surface", "Pressure-reducing support surface"
+    WOUND_CARE = "wound_care", "Wound care"
+    DIABETIC_SUPPLIES = "diabetic_supplies", "Diabetic supplies"
+    ORTHOTICS = "orthotics", "Orthotics and braces"
+    ENTERAL = "enteral", "Enteral nutrition"
+    OTHER = "other", "Other"
+
+
+class BillingKind(models.TextChoices):
+    """How Medicare pays for the item (42 CFR 414 subpart D payment categories)."""
+
+    PURCHASE = "purchase", "Purchase"
+    # Items needing frequent and substantial servicing: rented for as long as needed.
+    RENTAL = "rental", "Rental (no cap)"
+    CAPPED_RENTAL = "capped_rental", "Capped rental (13 months)"
+    OXYGEN_RENTAL = "oxygen_rental", "Oxygen rental (36 months)"
+    SUPPLY = "supply", "Supply"
+
+
+# Billing kinds that may be rented, and the number of paid months after which the
+# rental is capped (None: never capped).
+RENTAL_CAP_MONTHS = {
+    BillingKind.RENTAL: None,
+    BillingKind.CAPPED_RENTAL: 13,
+    BillingKind.OXYGEN_RENTAL: 36,
+}
+# Oxygen is rental-only under Medicare; supplies are never rented.
+PURCHASABLE_BILLING_KINDS = (BillingKind.PURCHASE, BillingKind.CAPPED_RENTAL, BillingKind.SUPPLY)
+
+
+class AssetStatus(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    RESERVED = "reserved", "Reserved for an order"
+    WITH_PATIENT = "with_patient", "With patient"
+    IN_MAINTENANCE = "in_maintenance", "In maintenance"
+    RETIRED = "retired", "Retired"
+
+
+class MaintenanceKind(models.TextChoices):
+    CLEANING = "cleaning", "Cleaning and disinfection"
+    INSPECTION = "inspection", "Inspection"
+    PREVENTIVE = "preventive", "Preventive maintenance"
+    REPAIR = "repair", "Repair"
+    RETURN = "return", "Returned from patient"
+    OTHER = "other", "Other"
+
+
+class OrderStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VERIFIED = "verified", "Verified"
+    CONFIRMED = "confirmed", "Confirmed (stock reserved)"
+    SCHEDULED = "scheduled", "Delivery scheduled"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class LineKind(models.TextChoices):
+    """Whether an order line is sold or rented to the patient."""
+
+    PURCHASE = "purchase", "Purchase"
+    RENTAL = "rental", "Rental"
+
+
+# The pricing modifier a DME line must carry (DESIGN.md section 7).
+RENTAL_MODIFIER = "RR"
+PURCHASE_MODIFIERS = ("NU", "UE")
+
+
+class DeliveryMethod(models.TextChoices):
+    DRIVER = "driver", "Our driver"
+    SHIPPED = "shipped", "Shipped by carrier"
+
+
+class DeliveryStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SignerRelationship(models.TextChoices):
+    """Who signed the proof of delivery. Supplier staff are never a designee, so
+    they are not a choice (and the service refuses staff names)."""
+
+    PATIENT = "patient", "Patient (self)"
+    SPOUSE = "spouse", "Spouse or partner"
+    PARENT = "parent", "Parent"
+    CHILD = "child", "Son or daughter"
+    SIBLING = "sibling", "Brother or sister"
+    OTHER_RELATIVE = "other_relative", "Other relative"
+    FRIEND = "friend", "Friend or neighbour"
+    CAREGIVER = "caregiver", "Caregiver (not supplier staff)"
+    LEGAL_GUARDIAN = "legal_guardian", "Legal guardian"
+    POWER_OF_ATTORNEY = "power_of_attorney", "Power of attorney"
+    FACILITY_STAFF = "facility_staff", "Nursing or care facility staff"
+
+
+class RentalStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    # Capped rental: title passed to the patient after 13 paid months. Oxygen: 36 paid
+    # months reached; the supplier still owns and maintains the equipment.
+    CAPPED = "capped", "Purchased / capped"
+    RETURNED = "returned", "Returned"

@@ -1,1 +1,0 @@
-"""Equipment catalogue, stock, serialized assets, orders, deliveries, rentals."""

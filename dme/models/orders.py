@@ -1,0 +1,310 @@
+"""Orders for equipment and their lines."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.models import TenantModel, TenantQuerySet
+from core.phi import EncryptedCharField, EncryptedTextField
+from core.validators import normalize_hcpcs, validate_modifiers
+
+from ..choices import (
+    PURCHASABLE_BILLING_KINDS,
+    PURCHASE_MODIFIERS,
+    RENTAL_MODIFIER,
+    BillingKind,
+    LineKind,
+    OrderStatus,
+)
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ORDER_NUMBER_PREFIX = "O-"
+ORDER_NUMBER_DIGITS = 6
+
+
+def format_order_number(value):
+    """``123`` -> ``O-000123``."""
+    return f"{ORDER_NUMBER_PREFIX}{value:0{ORDER_NUMBER_DIGITS}d}"
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number given out in a company.
+
+    Drawn with ``UPDATE ... SET last_number = last_number + 1`` inside the transaction
+    that creates the order: the row stays locked until that transaction ends, so two
+    concurrent orders never share a number (the clinical PatientNumberCounter pattern).
+    """
+
+    company = models.OneToOneField(
+        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.company_id}: {self.last_number}"
+
+    @classmethod
+    def next_number(cls, company_id):
+        """Draw the next number; call inside a transaction."""
+        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
+            try:
+                with transaction.atomic():
+                    cls.objects.create(pk=company_id, last_number=1)
+            except IntegrityError:
+                # Created concurrently: increment it, waiting on the other's lock.
+                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
+        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+
+
+class OrderQuerySet(TenantQuerySet):
+    def open(self):
+        return self.exclude(status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED])
+
+
+class Order(TenantModel):
+    """A prescriber's written order for a patient's equipment, and its fulfilment.
+
+    ``number`` (``O-000123``) is drawn per company on creation. The order is filled from
+    ``location`` (the warehouse whose stock is reserved). Status moves only through
+    ``dme.services``: received -> verified -> confirmed (stock reserved) -> scheduled ->
+    delivered, or cancelled before delivery.
+    """
+
+    number = models.CharField(
+        "order number", max_length=16, editable=False, help_text="Generated, as O-000123."
+    )
+    patient = models.ForeignKey(
+        "clinical.Patient", on_delete=models.PROTECT, related_name="dme_orders"
+    )
+    prescriber = models.ForeignKey(
+        "clinical.Provider", on_delete=models.PROTECT, related_name="dme_orders"
+    )
+    location = models.ForeignKey(
+        "accounts.Location",
+        on_delete=models.PROTECT,
+        related_name="dme_orders",
+        help_text="The warehouse that fills the order: its stock is reserved.",
+    )
+    written_order_date = models.DateField(
+        "written order date", help_text="Date of the standard written order (SWO)."
+    )
+    prescriber_signed_on = models.DateField(
+        "prescriber signed on",
+        null=True,
+        blank=True,
+        help_text="When the practitioner signed the written order; needed to verify it.",
+    )
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.RECEIVED, editable=False
+    )
+    notes = EncryptedTextField(blank=True)
+    verified_at = models.DateTimeField("verified at", null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField("confirmed at", null=True, blank=True, editable=False)
+    delivered_on = models.DateField(
+        "delivered on", null=True, blank=True, editable=False, help_text="Date of service."
+    )
+    cancelled_at = models.DateTimeField("cancelled at", null=True, blank=True, editable=False)
+    cancellation_reason = EncryptedCharField(
+        "cancellation reason", max_length=500, blank=True, editable=False
+    )
+
+    objects = OrderQuerySet.as_manager()
+    location_field = "location"
+    access_logged = True
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "number"],
+                name="order_company_number_uniq",
+                violation_error_message="This company already has an order with this number.",
+            ),
+            models.CheckConstraint(
+                condition=Q(prescriber_signed_on__isnull=True)
+                | Q(prescriber_signed_on__gte=F("written_order_date")),
+                name="order_signed_after_written",
+                violation_error_message="The prescriber cannot sign before the order date.",
+            ),
+        ]
+        indexes = [
+            # The work queues: orders of a status, newest first (admin, ?status=).
+            models.Index(fields=["company", "status", "created_at"], name="order_status_idx"),
+            # A patient's orders (patient page, ?patient=, HME claims).
+            models.Index(fields=["company", "patient"], name="order_patient_idx"),
+            # A warehouse's queue (?location=&status=).
+            models.Index(fields=["location", "status"], name="order_location_status_idx"),
+            # The cursor of the API list (-created_at, -id).
+            models.Index(fields=["company", "created_at", "id"], name="order_created_idx"),
+            # ?written_order_date_after/_before.
+            models.Index(fields=["company", "written_order_date"], name="order_written_date_idx"),
+        ]
+
+    def __str__(self):
+        return self.number or "New order"
+
+    @property
+    def is_editable(self):
+        """Lines and the fulfilling location change only before stock is reserved."""
+        return self.status in (OrderStatus.RECEIVED, OrderStatus.VERIFIED)
+
+    def clean(self):
+        super().clean()
+        if self.written_order_date and self.written_order_date > timezone.localdate():
+            raise ValidationError({"written_order_date": "The order date is in the future."})
+        if self.company_id:
+            for field in ("patient", "prescriber", "location"):
+                related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+                if related is not None and related.company_id != self.company_id:
+                    raise ValidationError({field: "This record is not in your company."})
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if not self.number:
+                self.number = format_order_number(OrderNumberCounter.next_number(self.company_id))
+            super().save(*args, **kwargs)
+
+
+def clean_modifiers(value):
+    """Normalise (strip, upper case) and validate a list of HCPCS modifiers."""
+    if isinstance(value, list | tuple):
+        value = [normalize_hcpcs(m) if isinstance(m, str) else m for m in value]
+    validate_modifiers(value)
+    return list(value)
+
+
+class OrderLine(TenantModel):
+    """One item of an order: what, how many, bought or rented, modifiers and price.
+
+    ``unit_price`` is the price of one unit (purchase) or its monthly fee (rental);
+    left empty, it is taken from the catalogue. ``reserved_quantity`` and the
+    ``reserved_assets`` are what ``confirm_order`` set aside for the line, so that
+    cancelling or delivering releases or consumes exactly that; ``delivered_quantity``
+    is what the proof of delivery recorded.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    equipment = models.ForeignKey(
+        "dme.Equipment", on_delete=models.PROTECT, related_name="order_lines"
+    )
+    quantity = models.PositiveIntegerField(default=1)
+    kind = models.CharField(
+        "purchase or rental", max_length=16, choices=LineKind.choices, default=LineKind.PURCHASE
+    )
+    modifiers = models.JSONField(
+        "HCPCS modifiers",
+        default=list,
+        blank=True,
+        help_text='Up to four, as ["RR", "KX"]. RR on rentals, NU or UE on purchases.',
+    )
+    unit_price = models.DecimalField(
+        "unit price",
+        **MONEY,
+        blank=True,
+        help_text="Each (purchase) or each per month (rental); empty: the catalogue price.",
+    )
+    reserved_quantity = models.PositiveIntegerField("reserved", default=0, editable=False)
+    delivered_quantity = models.PositiveIntegerField("delivered", default=0, editable=False)
+
+    access_logged = True
+    location_field = "order__location"
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="orderline_quantity_positive",
+                violation_error_message="The quantity must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0),
+                name="orderline_unit_price_not_negative",
+                violation_error_message="The price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_quantity__lte=F("quantity")),
+                name="orderline_reserved_within_quantity",
+                violation_error_message="A line cannot reserve more than its quantity.",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_quantity__lte=F("quantity")),
+                name="orderline_delivered_within_quantity",
+                violation_error_message="A line cannot deliver more than its quantity.",
+            ),
+        ]
+        indexes = [
+            # What was ordered of an item (catalogue usage, ?equipment=).
+            models.Index(fields=["company", "equipment"], name="orderline_equipment_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.equipment.hcpcs_code} ({self.get_kind_display()})"
+
+    @property
+    def amount(self):
+        """Quantity x unit price (for a rental: per month)."""
+        return (self.unit_price or 0) * self.quantity
+
+    @property
+    def item_description(self):
+        return self.equipment.item_description
+
+    def catalogue_price(self):
+        if self.kind == LineKind.RENTAL:
+            return self.equipment.monthly_rental_fee
+        return self.equipment.purchase_price
+
+    def clean_fields(self, exclude=None):
+        exclude = set(exclude or ())
+        if self.unit_price is None and self.equipment_id and "unit_price" not in exclude:
+            self.unit_price = self.catalogue_price()
+        errors = {}
+        if "modifiers" not in exclude:
+            try:
+                self.modifiers = clean_modifiers(self.modifiers)
+            except ValidationError as error:
+                errors["modifiers"] = error.messages
+            exclude.add("modifiers")
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = {**error.message_dict, **errors}
+        if errors:
+            raise ValidationError(errors)
+
+    def clean(self):
+        super().clean()
+        if not self.equipment_id:
+            return
+        equipment = self.equipment
+        errors = {}
+        if self.company_id and equipment.company_id != self.company_id:
+            errors["equipment"] = "This item is not in your catalogue."
+        elif self.kind == LineKind.RENTAL and not equipment.is_rentable:
+            errors["kind"] = f"{equipment.get_billing_kind_display()} items cannot be rented."
+        elif self.kind == LineKind.PURCHASE and equipment.billing_kind not in (
+            PURCHASABLE_BILLING_KINDS
+        ):
+            errors["kind"] = f"{equipment.get_billing_kind_display()} items cannot be bought."
+        modifiers = self.modifiers if isinstance(self.modifiers, list) else []
+        if "kind" not in errors and equipment.billing_kind != BillingKind.SUPPLY:
+            if self.kind == LineKind.RENTAL:
+                if RENTAL_MODIFIER not in modifiers:
+                    errors["modifiers"] = "A rental line needs the RR modifier."
+                elif any(m in PURCHASE_MODIFIERS for m in modifiers):
+                    errors["modifiers"] = "A rental line cannot carry NU or UE."
+            elif not any(m in PURCHASE_MODIFIERS for m in modifiers):
+                errors["modifiers"] = "A purchase line needs NU (new) or UE (used)."
+            elif RENTAL_MODIFIER in modifiers:
+                errors["modifiers"] = "A purchase line cannot carry RR."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.unit_price is None and self.equipment_id:
+            self.unit_price = self.catalogue_price()
+        if self.company_id is None and self.order_id:
+            self.company_id = self.order.company_id
+        super().save(*args, **kwargs)
