@@ -5,3 +5,6 @@ class ClinicalConfig(AppConfig):
     name = "clinical"
     verbose_name = "Clinical: patients, prescribers, records"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import audit  # noqa: F401  (registers the models with auditlog)

@@ -16,9 +16,12 @@ Models declare PHI like this::
 import datetime
 import hashlib
 import hmac
+import json
 import re
 
+from django import forms
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from encrypted_model_fields.fields import (
     EncryptedCharField,
@@ -27,6 +30,8 @@ from encrypted_model_fields.fields import (
     EncryptedEmailField,
     EncryptedMixin,
     EncryptedTextField,
+    decrypt_str,
+    encrypt_str,
 )
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "EncryptedDateField",
     "EncryptedDateTimeField",
     "EncryptedEmailField",
+    "EncryptedJSONField",
     "EncryptedTextField",
     "blind_index",
     "encrypted_field_names",
@@ -122,6 +128,53 @@ class BlindIndexField(models.CharField):
         value = self.compute(getattr(model_instance, self.source))
         setattr(model_instance, self.attname, value)
         return value
+
+
+class EncryptedJSONField(EncryptedMixin, models.TextField):
+    """JSON (dicts, lists, numbers, strings) kept as one Fernet token in a text column.
+
+    The Python value is the decoded object (``record.results["ahi"]``), never the
+    ciphertext or a JSON string. ``None`` is SQL NULL (with ``null=True``). Being an
+    ``EncryptedMixin`` it is masked by ``core.audit`` and re-encrypted on key rotation
+    like every encrypted column; like them it cannot be filtered on.
+    """
+
+    description = "Encrypted JSON"
+
+    def __init__(self, *args, encoder=DjangoJSONEncoder, **kwargs):
+        self.encoder = encoder
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.encoder is not DjangoJSONEncoder:
+            kwargs["encoder"] = self.encoder
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return json.loads(decrypt_str(value))
+
+    def to_python(self, value):
+        # Python values are already decoded JSON: a str is a JSON string, not a token.
+        return value
+
+    def get_prep_value(self, value):
+        return value
+
+    def get_db_prep_save(self, value, connection):
+        if value is None:
+            return None
+        return encrypt_str(json.dumps(value, cls=self.encoder)).decode()
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), cls=self.encoder)
+
+    def formfield(self, **kwargs):
+        return super().formfield(
+            **{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs}
+        )
 
 
 def is_encrypted(field):

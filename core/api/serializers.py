@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from core.api.exceptions import django_validation_fields
+from core.phi import EncryptedJSONField
 
 AUDIT_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by")
 
@@ -21,6 +22,11 @@ class TenantModelSerializer(serializers.ModelSerializer):
     """
 
     serializer_related_field = serializers.PrimaryKeyRelatedField
+    # DRF would map the encrypted JSON column (a TextField underneath) to a CharField.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        EncryptedJSONField: serializers.JSONField,
+    }
 
     def get_fields(self):
         fields = super().get_fields()

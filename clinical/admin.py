@@ -1,0 +1,484 @@
+"""Clinical admin: patients with their clinical context, prescribers, appointments,
+records, alerts and AI insights. Workflow changes are actions that call the services."""
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+
+from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
+from core.admin_filters import TenantListFilterMixin
+from core.exceptions import ServiceError
+from core.phi import EncryptedTextField
+from core.validators import normalize_icd10, validate_icd10
+
+from . import services
+from .forms import (
+    AppointmentAdminForm,
+    HealthInsightAdminForm,
+    MedicalRecordAdminForm,
+    PatientAdminForm,
+)
+from .models import (
+    AIModel,
+    Appointment,
+    BiometricAlert,
+    Diagnosis,
+    DigitalTwin,
+    HealthInsight,
+    MedicalRecord,
+    Patient,
+    PredictionLog,
+    Provider,
+)
+
+# The patient page shows appointments from this far back, and every upcoming one; the
+# "All appointments" link lists the rest.
+RECENT_APPOINTMENTS = datetime.timedelta(days=180)
+PATIENT_SEARCH_HELP = (
+    "Last name or first name (prefix), 'Doe, Jane', 'Jane Doe', patient number "
+    "(P-000123), date of birth (1950-01-02 or 01/02/1950), phone or e-mail (exact)."
+)
+
+
+class ClinicalAdmin(TenantListFilterMixin, TenantAdmin):
+    """TenantAdmin whose relation filters (location, provider, model) list only the
+    company's rows."""
+
+
+def run_service(modeladmin, request, queryset, change, done):
+    """Apply a service to each selected row; report successes and refusals."""
+    succeeded, refused = 0, []
+    for obj in queryset:
+        try:
+            change(obj)
+        except ServiceError as error:
+            refused.append(f"{obj}: {error.message}")
+        else:
+            succeeded += 1
+    if succeeded:
+        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
+    for message in refused[:10]:
+        modeladmin.message_user(request, message, messages.ERROR)
+    if len(refused) > 10:
+        modeladmin.message_user(request, f"... and {len(refused) - 10} more.", messages.ERROR)
+
+
+class PatientLinkedSearchMixin:
+    """Search a patient-linked table with the patient search (names, P-number, date of
+    birth, phone): ``patient IN (matching patients)``."""
+
+    # get_search_results does the searching; a search field makes the box appear.
+    search_fields = ["=patient__number"]
+    search_help_text = PATIENT_SEARCH_HELP
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        patients = Patient.objects.for_user(request.user).search(search_term)
+        return queryset.filter(patient__in=patients.values("pk")), False
+
+
+# Inlines on the patient page -----------------------------------------------------------
+
+
+class ReadOnlyInlineMixin(TenantInlineMixin):
+    """Context, not editing: rows open on their own page, where the services apply."""
+
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DiagnosisInline(TenantInlineMixin, admin.TabularInline):
+    model = Diagnosis
+    extra = 0
+    fields = ["code", "description", "onset_date", "is_active"]
+    formfield_overrides = {EncryptedTextField: {"widget": forms.TextInput(attrs={"size": 60})}}
+
+
+class AppointmentInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Appointment
+    verbose_name_plural = "appointments (last 6 months and upcoming)"
+    fields = ["starts_at", "ends_at", "kind", "provider", "location", "status", "is_virtual"]
+    ordering = ["starts_at"]
+
+    def get_queryset(self, request):
+        since = timezone.now() - RECENT_APPOINTMENTS
+        return (
+            super()
+            .get_queryset(request)
+            .filter(starts_at__gte=since)
+            .select_related("provider", "location")
+        )
+
+
+class MedicalRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = MedicalRecord
+    fields = ["visit_date", "record_type", "provider", "codes"]
+    readonly_fields = ["codes"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("provider")
+
+    @admin.display(description="diagnosis codes")
+    def codes(self, obj):
+        return obj.diagnosis_codes_display
+
+
+class OpenAlertInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = BiometricAlert
+    verbose_name_plural = "open biometric alerts"
+    fields = ["observed_at", "metric", "value", "threshold", "severity", "status"]
+    ordering = ["-observed_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).unresolved()
+
+
+# Patients and providers --------------------------------------------------------------
+
+
+@admin.register(Patient)
+class PatientAdmin(ClinicalAdmin):
+    form = PatientAdminForm
+    list_display = [
+        "number",
+        "last_name",
+        "first_name",
+        "status",
+        "home_location",
+        "primary_prescriber",
+    ]
+    list_display_links = ["number", "last_name"]
+    list_filter = ["status", "home_location", "primary_prescriber", "state"]
+    # get_search_results does the searching; a search field makes the box appear.
+    search_fields = ["^last_name"]
+    search_help_text = PATIENT_SEARCH_HELP
+    list_select_related = ["home_location", "primary_prescriber"]
+    autocomplete_fields = ["primary_prescriber"]
+    readonly_fields = ["number", "clinical_links"]
+    inlines = [DiagnosisInline, AppointmentInline, MedicalRecordInline, OpenAlertInline]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["number", "first_name", "last_name", "dob", "sex", "status"]},
+        ),
+        (
+            "Contact",
+            {
+                "fields": [
+                    "phone",
+                    "email",
+                    "address_line1",
+                    "address_line2",
+                    ("city", "state", "postal_code"),
+                ]
+            },
+        ),
+        (
+            "Emergency contact",
+            {
+                "fields": [
+                    "emergency_contact_name",
+                    "emergency_contact_phone",
+                    "emergency_contact_relationship",
+                ]
+            },
+        ),
+        ("Care", {"fields": ["home_location", "primary_prescriber", "clinical_links"]}),
+        ("Confidential", {"fields": ["ssn_last4", "notes"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [*super().get_fieldsets(request, obj)]
+        if request.user.is_superuser:
+            fieldsets.insert(0, ("Company", {"fields": ["company"]}))
+        if obj is None:
+            fieldsets.insert(1, ("Possible duplicate", {"fields": ["confirm_duplicate"]}))
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def get_search_results(self, request, queryset, search_term):
+        # One search for the changelist, the autocomplete of every patient field and
+        # the API: PatientQuerySet.search.
+        return queryset.search(search_term), False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        if obj.company_id is None:
+            from accounts.tenancy import get_active_company
+
+            obj.company = get_active_company(request.user)
+        services.register_patient(obj, confirm_duplicate=form.cleaned_data["confirm_duplicate"])
+        return None
+
+    @admin.display(description="full history")
+    def clinical_links(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        links = [
+            ("appointment", "All appointments"),
+            ("medicalrecord", "All medical records"),
+            ("biometricalert", "All alerts"),
+            ("healthinsight", "Health insights"),
+            ("predictionlog", "Predictions"),
+        ]
+        return format_html_join(
+            " · ",
+            '<a href="{}?patient={}">{}</a>',
+            (
+                (reverse(f"admin:clinical_{model}_changelist"), obj.pk, label)
+                for model, label in links
+            ),
+        )
+
+
+@admin.register(Provider)
+class ProviderAdmin(ClinicalAdmin):
+    list_display = [
+        "last_name",
+        "first_name",
+        "credential",
+        "npi",
+        "specialty",
+        "is_verified",
+        "is_active",
+    ]
+    list_filter = ["specialty", "credential", "is_verified", "is_active", "license_state"]
+    search_fields = ["^last_name", "^first_name", "=npi"]
+    search_help_text = "Last or first name (prefix) or NPI (exact)."
+    autocomplete_fields = ["user"]
+    readonly_fields = ["is_verified", "verified_at"]
+    actions = ["verify", "unverify"]
+
+    @admin.action(description="Mark verified (NPI and licence checked)", permissions=["change"])
+    def verify(self, request, queryset):
+        run_service(self, request, queryset, services.verify_provider, "provider(s) verified")
+
+    @admin.action(description="Withdraw verification", permissions=["change"])
+    def unverify(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda provider: services.verify_provider(provider, verified=False),
+            "provider(s) no longer verified",
+        )
+
+
+# Appointments and records ------------------------------------------------------------
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    form = AppointmentAdminForm
+    list_display = [
+        "starts_at",
+        "ends_at",
+        "patient",
+        "provider",
+        "location",
+        "kind",
+        "status",
+        "is_virtual",
+    ]
+    list_filter = [
+        "status",
+        "kind",
+        ("starts_at", admin.DateFieldListFilter),
+        "location",
+        "provider",
+        "is_virtual",
+    ]
+    list_select_related = ["patient", "provider", "location"]
+    autocomplete_fields = ["patient", "provider"]
+    readonly_fields = ["status"]
+    ordering = ["-starts_at"]
+    actions = ["confirm", "complete", "cancel", "no_show"]
+
+    def save_model(self, request, obj, form, change):
+        if obj.company_id is None:
+            from accounts.tenancy import get_active_company
+
+            obj.company = get_active_company(request.user)
+        # The form checked under the provider lock, in this same transaction.
+        if change:
+            services.save_appointment(obj)
+        else:
+            services.book_appointment(obj)
+
+    def _transition(self, request, queryset, change, done):
+        run_service(self, request, queryset.select_related("patient"), change, done)
+
+    @admin.action(description="Confirm", permissions=["change"])
+    def confirm(self, request, queryset):
+        self._transition(request, queryset, services.confirm_appointment, "confirmed")
+
+    @admin.action(description="Mark completed", permissions=["change"])
+    def complete(self, request, queryset):
+        self._transition(request, queryset, services.complete_appointment, "completed")
+
+    @admin.action(description="Cancel", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._transition(request, queryset, services.cancel_appointment, "cancelled")
+
+    @admin.action(description="Mark no-show", permissions=["change"])
+    def no_show(self, request, queryset):
+        self._transition(request, queryset, services.mark_no_show, "marked no-show")
+
+
+@admin.register(MedicalRecord)
+class MedicalRecordAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    form = MedicalRecordAdminForm
+    list_display = ["visit_date", "patient", "record_type", "provider", "codes"]
+    list_filter = ["record_type", ("visit_date", admin.DateFieldListFilter), "provider"]
+    list_select_related = ["patient", "provider"]
+    autocomplete_fields = ["patient", "provider"]
+    ordering = ["-visit_date"]
+
+    @admin.display(description="diagnosis codes")
+    def codes(self, obj):
+        return obj.diagnosis_codes_display
+
+
+@admin.register(Diagnosis)
+class DiagnosisAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    list_display = ["patient", "display_code", "onset_date", "is_active"]
+    list_filter = ["is_active"]
+    list_select_related = ["patient"]
+    autocomplete_fields = ["patient"]
+    search_help_text = "ICD-10-CM code (G47.33), or a patient: " + PATIENT_SEARCH_HELP
+
+    @admin.display(description="code", ordering="code")
+    def display_code(self, obj):
+        return obj.display_code
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            validate_icd10(search_term)
+        except ValidationError:  # not a code: a patient
+            return super().get_search_results(request, queryset, search_term)
+        by_code = queryset.filter(code=normalize_icd10(search_term))
+        by_patient, _ = super().get_search_results(request, queryset, search_term)
+        return by_code | by_patient, False
+
+
+@admin.register(BiometricAlert)
+class BiometricAlertAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    list_display = [
+        "observed_at",
+        "patient",
+        "metric",
+        "reading",
+        "threshold",
+        "severity",
+        "status",
+        "acknowledged_by",
+    ]
+    list_filter = ["status", "severity", "metric", ("observed_at", admin.DateFieldListFilter)]
+    list_select_related = ["patient", "acknowledged_by"]
+    autocomplete_fields = ["patient"]
+    readonly_fields = [
+        "status",
+        "acknowledged_by",
+        "acknowledged_at",
+        "resolved_by",
+        "resolved_at",
+        "resolution_note",
+    ]
+    ordering = ["-observed_at"]
+    actions = ["acknowledge", "resolve"]
+
+    @admin.display(description="value", ordering="value")
+    def reading(self, obj):
+        return f"{obj.value} {obj.unit}".strip()
+
+    @admin.action(description="Acknowledge", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda alert: services.acknowledge_alert(alert, request.user),
+            "alert(s) acknowledged",
+        )
+
+    @admin.action(description="Resolve", permissions=["change"])
+    def resolve(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda alert: services.resolve_alert(alert, request.user),
+            "alert(s) resolved",
+        )
+
+
+# AI insights -------------------------------------------------------------------------
+
+
+@admin.register(AIModel)
+class AIModelAdmin(ClinicalAdmin):
+    list_display = ["name", "version", "kind", "accuracy", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["^name"]
+
+
+@admin.register(PredictionLog)
+class PredictionLogAdmin(ReadOnlyAdminMixin, PatientLinkedSearchMixin, ClinicalAdmin):
+    """Append-only: predictions are read here, never changed."""
+
+    list_display = ["created_at", "model", "patient", "confidence", "processing_ms"]
+    list_filter = ["model", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["model", "patient"]
+
+
+@admin.register(HealthInsight)
+class HealthInsightAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    form = HealthInsightAdminForm
+    list_display = [
+        "created_at",
+        "patient",
+        "insight_type",
+        "confidence",
+        "is_actionable",
+        "action_taken_at",
+        "expires_at",
+    ]
+    list_filter = ["insight_type", "is_actionable", "model"]
+    list_select_related = ["patient"]
+    autocomplete_fields = ["patient", "model"]
+    readonly_fields = ["action_taken", "action_taken_by", "action_taken_at"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        action = form.cleaned_data.get("record_action")
+        if action:
+            services.record_insight_action(obj, request.user, action)
+
+
+@admin.register(DigitalTwin)
+class DigitalTwinAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+    list_display = ["patient", "model", "computed_at"]
+    list_filter = ["model"]
+    list_select_related = ["patient", "model"]
+    autocomplete_fields = ["patient", "model"]

@@ -1,1 +1,0 @@
-"""Patients, prescribers and what is known about them clinically."""

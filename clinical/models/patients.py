@@ -1,0 +1,254 @@
+"""Patients: who they are, how to reach them, and the one search staff use to find them."""
+
+import datetime
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.models import TenantModel, TenantQuerySet
+from core.phi import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedEmailField,
+    EncryptedTextField,
+    normalize_date,
+    normalize_email,
+    normalize_phone,
+)
+
+from ..choices import PatientStatus, Sex
+from .providers import US_STATE
+
+PATIENT_NUMBER_PREFIX = "P-"
+PATIENT_NUMBER_DIGITS = 6
+SSN_LAST4 = RegexValidator(r"^\d{4}$", "Give exactly the last four digits of the SSN.")
+
+_NUMBER_RE = re.compile(r"^P-?(\d{1,12})$", re.IGNORECASE)
+_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US_DATE_RE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+_PHONE_RE = re.compile(r"^[\d\s().+-]+$")
+
+
+def format_patient_number(value):
+    """``123`` -> ``P-000123``."""
+    return f"{PATIENT_NUMBER_PREFIX}{value:0{PATIENT_NUMBER_DIGITS}d}"
+
+
+def parse_patient_number(text):
+    """``P-000123``, ``p-123`` or ``P123`` -> ``P-000123``; anything else None."""
+    match = _NUMBER_RE.match(text.strip())
+    return format_patient_number(int(match.group(1))) if match else None
+
+
+def parse_search_date(text):
+    """``1950-01-02``, ``01/02/1950`` or ``1/2/1950`` (US order) -> a date, else None."""
+    text = text.strip()
+    if match := _ISO_DATE_RE.match(text):
+        year, month, day = match.groups()
+    elif match := _US_DATE_RE.match(text):
+        month, day, year = match.groups()
+    else:
+        return None
+    try:
+        return datetime.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def looks_like_phone(text):
+    """Digits with phone punctuation only, and at least seven digits."""
+    text = text.strip()
+    return bool(_PHONE_RE.match(text)) and len(re.sub(r"\D", "", text)) >= 7
+
+
+def is_phi_search_term(text):
+    """Whether a search term is a date of birth, phone number or e-mail (kept out of URLs)."""
+    return parse_search_date(text) is not None or looks_like_phone(text) or "@" in text
+
+
+class PatientQuerySet(TenantQuerySet):
+    def active(self):
+        return self.filter(status=PatientStatus.ACTIVE)
+
+    def by_prescriber(self, provider):
+        return self.filter(primary_prescriber=provider)
+
+    def search(self, text):
+        """The one patient search (admin, autocomplete, API).
+
+        - ``P-000123`` (or ``p-123``): that patient number exactly;
+        - a date (``1950-01-02``, ``01/02/1950``): date of birth, through the blind index;
+        - a phone number (digits and ``()-. +``): phone, through the blind index;
+        - an e-mail address: e-mail, through the blind index;
+        - otherwise names, by prefix: ``smi`` (last or first name), ``Doe, Ja`` (last,
+          first), ``Jane Doe`` (first last, or last first).
+
+        Prefixes run on the indexed name columns (see the migrations); nothing scans.
+        """
+        text = " ".join((text or "").split())
+        if not text:
+            return self
+        if number := parse_patient_number(text):
+            return self.filter(number=number)
+        if (date := parse_search_date(text)) is not None:
+            return self.filter_blind("dob", date)
+        if looks_like_phone(text):
+            return self.filter_blind("phone", text)
+        if "@" in text:
+            return self.filter_blind("email", text)
+        if "," in text:
+            last, _, first = (part.strip() for part in text.partition(","))
+            condition = Q(last_name__istartswith=last)
+            if first:
+                condition &= Q(first_name__istartswith=first)
+            return self.filter(condition)
+        words = text.split(" ")
+        condition = Q(last_name__istartswith=text) | Q(first_name__istartswith=text)
+        if len(words) > 1:
+            condition |= Q(first_name__istartswith=" ".join(words[:-1])) & Q(
+                last_name__istartswith=words[-1]
+            )
+            condition |= Q(last_name__istartswith=words[0]) & Q(
+                first_name__istartswith=" ".join(words[1:])
+            )
+        return self.filter(condition)
+
+
+class PatientNumberCounter(models.Model):
+    """The last patient number given out in a company.
+
+    Incremented with an ``UPDATE ... SET last = last + 1`` inside the transaction that
+    creates the patient: the row stays locked until that transaction ends, so two
+    concurrent creations can never draw the same number, and a rolled-back creation
+    gives its number back.
+    """
+
+    company = models.OneToOneField(
+        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.company_id}: {self.last_number}"
+
+    @classmethod
+    def next_number(cls, company_id):
+        """Draw the next number; call inside a transaction."""
+        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
+            try:
+                with transaction.atomic():
+                    cls.objects.create(pk=company_id, last_number=1)
+            except IntegrityError:
+                # Another transaction created the row first: increment it (we now wait
+                # on its lock, which is the point).
+                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
+        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+
+
+class Patient(TenantModel):
+    """A person the company supplies equipment to or cares for.
+
+    Names are plaintext so staff can search and sort; every other identifier is
+    encrypted, and the three that staff look people up by (date of birth, phone,
+    e-mail) have a blind index. The patient number (``P-000123``) is drawn per company
+    on creation. Every view of a patient is written to the access log. Patients are
+    not narrowed by location: whoever takes a call must find any patient of the company.
+    """
+
+    number = models.CharField(
+        "patient number", max_length=16, editable=False, help_text="Generated, as P-000123."
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    dob = EncryptedDateField("date of birth")
+    dob_bidx = BlindIndexField(source="dob", normalizer=normalize_date)
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = EncryptedCharField(max_length=30, blank=True)
+    phone_bidx = BlindIndexField(source="phone", normalizer=normalize_phone)
+    email = EncryptedEmailField("e-mail", max_length=254, blank=True)
+    email_bidx = BlindIndexField(source="email", normalizer=normalize_email)
+    address_line1 = EncryptedCharField("address", max_length=200, blank=True)
+    address_line2 = EncryptedCharField("address line 2", max_length=200, blank=True)
+    city = EncryptedCharField(max_length=100, blank=True)
+    # The state alone is not an identifier (HIPAA Safe Harbor keeps states) and decides
+    # the DME MAC jurisdiction, so it stays plaintext and filterable.
+    state = models.CharField(max_length=2, blank=True, validators=[US_STATE])
+    postal_code = EncryptedCharField("ZIP code", max_length=10, blank=True)
+    emergency_contact_name = EncryptedCharField(max_length=200, blank=True)
+    emergency_contact_phone = EncryptedCharField(max_length=30, blank=True)
+    emergency_contact_relationship = EncryptedCharField(max_length=50, blank=True)
+    ssn_last4 = EncryptedCharField("SSN (last 4)", max_length=4, blank=True, validators=[SSN_LAST4])
+    home_location = models.ForeignKey(
+        "accounts.Location",
+        verbose_name="home location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    primary_prescriber = models.ForeignKey(
+        "clinical.Provider",
+        verbose_name="primary prescriber",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patients",
+    )
+    status = models.CharField(
+        max_length=16, choices=PatientStatus.choices, default=PatientStatus.ACTIVE
+    )
+    notes = EncryptedTextField(blank=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    access_logged = True
+
+    class Meta:
+        ordering = ["last_name", "first_name", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "number"],
+                name="patient_company_number_uniq",
+                violation_error_message="This company already has a patient with this number.",
+            ),
+        ]
+        indexes = [
+            # The changelist's sort and the exact-name lookups; prefix search uses the
+            # upper-case pattern indexes added on PostgreSQL (migration 0002).
+            models.Index(fields=["company", "last_name", "first_name"], name="patient_name_idx"),
+            # List filters: status and home location within a company.
+            models.Index(fields=["company", "status"], name="patient_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.last_name}, {self.first_name} ({self.number or 'new'})"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self):
+        super().clean()
+        self.state = self.state.upper()
+        if self.dob and self.dob > timezone.localdate():
+            raise ValidationError({"dob": "The date of birth is in the future."})
+        if (
+            self.company_id
+            and self.primary_prescriber_id
+            and self.primary_prescriber.company_id != self.company_id
+        ):
+            raise ValidationError({"primary_prescriber": "This provider is not in your company."})
+
+    def save(self, *args, **kwargs):
+        self.state = self.state.upper()
+        with transaction.atomic():
+            if not self.number:
+                self.number = format_patient_number(
+                    PatientNumberCounter.next_number(self.company_id)
+                )
+            super().save(*args, **kwargs)

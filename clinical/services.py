@@ -1,0 +1,342 @@
+"""Every operation that changes clinical state: one function each, atomic, raising
+``core.exceptions`` errors whose message says what to do.
+
+Admin actions, admin forms, API views and the demo data call these; none re-implements
+them.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from core.exceptions import Conflict, InvalidTransition, ServiceError
+
+from .choices import AlertStatus, AppointmentStatus, PatientStatus
+from .models import Appointment, BiometricAlert, HealthInsight, Patient, Provider
+from .models.appointments import NO_OVERLAP_CONSTRAINT
+
+# Patients ----------------------------------------------------------------------------
+
+
+def find_possible_duplicates(company, last_name, dob, *, exclude=None):
+    """Patient numbers of the company's patients with the same last name (any case)
+    and date of birth. Numbers only: never their PHI."""
+    if not (company and last_name and dob):
+        return []
+    queryset = Patient.objects.filter(
+        company=company, last_name__iexact=last_name.strip()
+    ).filter_blind("dob", dob)
+    if exclude is not None and exclude.pk:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return list(queryset.order_by("number").values_list("number", flat=True))
+
+
+def duplicate_message(numbers):
+    listed = ", ".join(numbers)
+    return (
+        f"Possible duplicate: {listed} already has this last name and date of birth. "
+        "Open that record first; if this really is another person, confirm the duplicate "
+        "to create the patient anyway."
+    )
+
+
+def register_patient(patient, *, confirm_duplicate=False):
+    """Save a new patient (company set), refusing a possible duplicate unless confirmed.
+
+    Raises ``Conflict`` with code ``possible_duplicate``, listing the existing patient
+    numbers, when another patient of the company has the same last name and date of
+    birth and ``confirm_duplicate`` is false.
+    """
+    if patient.pk and not patient._state.adding:
+        raise ServiceError("This patient already exists.", code="already_registered")
+    with transaction.atomic():
+        numbers = find_possible_duplicates(patient.company, patient.last_name, patient.dob)
+        if numbers and not confirm_duplicate:
+            message = duplicate_message(numbers)
+            raise Conflict(
+                message, code="possible_duplicate", fields={"confirm_duplicate": [message]}
+            )
+        patient.save()
+    return patient
+
+
+# Providers ---------------------------------------------------------------------------
+
+
+def verify_provider(provider, *, verified=True):
+    """Record that staff checked (or withdrew the check of) the NPI and licence."""
+    with transaction.atomic():
+        provider = Provider.objects.select_for_update().get(pk=provider.pk)
+        provider.is_verified = verified
+        provider.verified_at = timezone.now() if verified else None
+        provider.save(update_fields=["is_verified", "verified_at"])
+    return provider
+
+
+# Appointments ------------------------------------------------------------------------
+
+# Allowed status changes. Completed, cancelled and no-show are final: rebooking is a
+# new appointment, so the history of what happened stays.
+APPOINTMENT_TRANSITIONS = {
+    AppointmentStatus.SCHEDULED: {
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
+    AppointmentStatus.CONFIRMED: {
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
+    AppointmentStatus.COMPLETED: set(),
+    AppointmentStatus.CANCELLED: set(),
+    AppointmentStatus.NO_SHOW: set(),
+}
+# What may still change once an appointment is over: the visit's notes.
+SCHEDULE_FIELDS = ("patient", "provider", "location", "kind", "starts_at", "ends_at", "is_virtual")
+RESCHEDULABLE_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
+# Only these can happen before the appointment starts.
+BEFORE_START_ALLOWED = {AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED}
+
+
+def _local(moment):
+    return timezone.localtime(moment)
+
+
+def overlap_message(provider, other):
+    start, end = _local(other.starts_at), _local(other.ends_at)
+    return (
+        f"{provider.full_name} is already booked from {start:%H:%M} to {end:%H:%M} on "
+        f"{date_format(start.date(), 'DATE_FORMAT')}. Choose another time or provider."
+    )
+
+
+def ensure_provider_available(provider, starts_at, ends_at, *, exclude=None):
+    """Lock the provider row, then refuse a slot overlapping one of their blocking
+    appointments (``Conflict``, code ``provider_double_booked``).
+
+    The lock lasts until the caller's transaction ends, so a concurrent booking for
+    the same provider waits here and then sees this one: call it inside the
+    transaction that saves the appointment.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ensure_provider_available must run inside transaction.atomic().")
+    list(Provider.objects.select_for_update().filter(pk=provider.pk).values_list("pk"))
+    clash = (
+        Appointment.objects.filter(provider_id=provider.pk)
+        .blocking()
+        .overlapping(starts_at, ends_at)
+        .order_by("starts_at")
+    )
+    if exclude is not None and exclude.pk:
+        clash = clash.exclude(pk=exclude.pk)
+    other = clash.only("starts_at", "ends_at").first()
+    if other is not None:
+        raise Conflict(
+            overlap_message(provider, other),
+            code="provider_double_booked",
+            fields={"starts_at": [overlap_message(provider, other)]},
+        )
+
+
+def save_appointment(appointment):
+    """Save a new or changed appointment, never double-booking its provider.
+
+    Call after validating the instance (form or serializer). The check runs under the
+    provider lock; on PostgreSQL the exclusion constraint is the backstop.
+    """
+    with transaction.atomic():
+        if appointment.blocks_provider:
+            ensure_provider_available(
+                appointment.provider,
+                appointment.starts_at,
+                appointment.ends_at,
+                exclude=appointment,
+            )
+        try:
+            with transaction.atomic():
+                appointment.save()
+        except IntegrityError as error:
+            if NO_OVERLAP_CONSTRAINT in str(error):
+                raise Conflict(
+                    f"{appointment.provider.full_name} is already booked at that time. "
+                    "Choose another time or provider.",
+                    code="provider_double_booked",
+                ) from error
+            raise
+    return appointment
+
+
+def ensure_bookable(patient, provider):
+    """Refuse a booking for a deceased patient or with an inactive provider."""
+    if patient.status == PatientStatus.DECEASED:
+        raise ServiceError(
+            f"Patient {patient.number} is recorded as deceased: no appointment can be booked.",
+            code="patient_deceased",
+            fields={"patient": ["This patient is recorded as deceased."]},
+        )
+    if not provider.is_active:
+        raise ServiceError(
+            f"{provider.full_name} is inactive: choose an active provider.",
+            code="provider_inactive",
+            fields={"provider": ["This provider is inactive."]},
+        )
+
+
+def ensure_reschedulable(appointment, changed_fields):
+    """Refuse changing the time, people, place or kind of a finished appointment."""
+    changed = set(changed_fields) & set(SCHEDULE_FIELDS)
+    if changed and appointment.status not in RESCHEDULABLE_STATUSES:
+        raise InvalidTransition(
+            f"A {appointment.get_status_display().lower()} appointment cannot be "
+            "rescheduled; book a new one.",
+            code="appointment_closed",
+        )
+
+
+def book_appointment(appointment):
+    """Book a new appointment (status scheduled) for a living patient with an active
+    provider."""
+    ensure_bookable(appointment.patient, appointment.provider)
+    appointment.status = AppointmentStatus.SCHEDULED
+    return save_appointment(appointment)
+
+
+def update_appointment(appointment, **changes):
+    """Change an appointment's details: time, people, place and kind only while it is
+    scheduled or confirmed; notes always."""
+    changed = [name for name, value in changes.items() if getattr(appointment, name) != value]
+    ensure_reschedulable(appointment, changed)
+    if "provider" in changed or "patient" in changed:
+        ensure_bookable(
+            changes.get("patient", appointment.patient),
+            changes.get("provider", appointment.provider),
+        )
+    for name, value in changes.items():
+        setattr(appointment, name, value)
+    return save_appointment(appointment)
+
+
+def change_appointment_status(appointment, status):
+    """Move an appointment along ``APPOINTMENT_TRANSITIONS``."""
+    status = AppointmentStatus(status)
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if status not in APPOINTMENT_TRANSITIONS[locked.status]:
+            raise InvalidTransition(
+                f"A {locked.get_status_display().lower()} appointment cannot be marked "
+                f"{status.label.lower()}."
+            )
+        if status not in BEFORE_START_ALLOWED and locked.starts_at > timezone.now():
+            raise InvalidTransition(
+                f"The appointment has not started yet: it cannot be marked "
+                f"{status.label.lower()} before {_local(locked.starts_at):%Y-%m-%d %H:%M}.",
+                code="appointment_not_started",
+            )
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+    appointment.status = locked.status
+    appointment.updated_at = locked.updated_at
+    return appointment
+
+
+def confirm_appointment(appointment):
+    return change_appointment_status(appointment, AppointmentStatus.CONFIRMED)
+
+
+def complete_appointment(appointment):
+    return change_appointment_status(appointment, AppointmentStatus.COMPLETED)
+
+
+def cancel_appointment(appointment):
+    return change_appointment_status(appointment, AppointmentStatus.CANCELLED)
+
+
+def mark_no_show(appointment):
+    return change_appointment_status(appointment, AppointmentStatus.NO_SHOW)
+
+
+# Biometric alerts --------------------------------------------------------------------
+
+ALERT_TRANSITIONS = {
+    AlertStatus.OPEN: {AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED},
+    AlertStatus.ACKNOWLEDGED: {AlertStatus.RESOLVED},
+    AlertStatus.RESOLVED: set(),
+}
+
+
+def _move_alert(alert, status):
+    locked = BiometricAlert.objects.select_for_update().get(pk=alert.pk)
+    if status not in ALERT_TRANSITIONS[locked.status]:
+        raise InvalidTransition(
+            f"This alert is already {locked.get_status_display().lower()}: it cannot be "
+            f"{AlertStatus(status).label.lower()}."
+        )
+    return locked
+
+
+def acknowledge_alert(alert, user):
+    """Someone has seen the alert and is dealing with it."""
+    with transaction.atomic():
+        locked = _move_alert(alert, AlertStatus.ACKNOWLEDGED)
+        locked.status = AlertStatus.ACKNOWLEDGED
+        locked.acknowledged_by = user
+        locked.acknowledged_at = timezone.now()
+        locked.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "updated_at"])
+    return locked
+
+
+def resolve_alert(alert, user, note=""):
+    """Close the alert; resolving an open alert acknowledges it at the same time."""
+    with transaction.atomic():
+        locked = _move_alert(alert, AlertStatus.RESOLVED)
+        now = timezone.now()
+        if locked.acknowledged_at is None:
+            locked.acknowledged_by = user
+            locked.acknowledged_at = now
+        locked.status = AlertStatus.RESOLVED
+        locked.resolved_by = user
+        locked.resolved_at = now
+        locked.resolution_note = note
+        locked.save(
+            update_fields=[
+                "status",
+                "acknowledged_by",
+                "acknowledged_at",
+                "resolved_by",
+                "resolved_at",
+                "resolution_note",
+                "updated_at",
+            ]
+        )
+    return locked
+
+
+# Health insights ---------------------------------------------------------------------
+
+
+def record_insight_action(insight, user, action):
+    """Record what staff did about an actionable insight (once)."""
+    action = (action or "").strip()
+    if not action:
+        raise ServiceError(
+            "Say what was done.", code="action_required", fields={"action": ["Required."]}
+        )
+    with transaction.atomic():
+        locked = HealthInsight.objects.select_for_update().get(pk=insight.pk)
+        if not locked.is_actionable:
+            raise InvalidTransition(
+                "This insight is informational: it takes no action.", code="not_actionable"
+            )
+        if locked.action_taken_at is not None:
+            raise Conflict(
+                "An action was already recorded for this insight.", code="action_already_taken"
+            )
+        locked.action_taken = action
+        locked.action_taken_by = user
+        locked.action_taken_at = timezone.now()
+        locked.save(
+            update_fields=["action_taken", "action_taken_by", "action_taken_at", "updated_at"]
+        )
+    return locked

@@ -1,0 +1,49 @@
+"""Admin list filters that respect tenancy.
+
+Django's ``RelatedFieldListFilter`` lists every row of the related table in the
+changelist sidebar: other companies' locations and providers, by name. Admins of
+company-owned models mix in :class:`TenantListFilterMixin` (or name
+:class:`TenantRelatedFieldListFilter` in ``list_filter``) to offer only the user's.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+
+class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A relation's list filter offering only what ``for_user`` lets the user see."""
+
+    def field_choices(self, field, request, model_admin):
+        queryset = field.remote_field.model._default_manager.complex_filter(
+            field.get_limit_choices_to()
+        )
+        if hasattr(queryset, "for_user"):
+            queryset = queryset.for_user(request.user)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        attname = field.target_field.attname
+        return [(getattr(obj, attname), str(obj)) for obj in queryset]
+
+
+def tenant_list_filter(model, entry):
+    """A ``list_filter`` entry, with a plain relation path (``"location"``,
+    ``"patient__primary_prescriber"``) given the tenant-scoped filter."""
+    if not isinstance(entry, str):
+        return entry
+    try:
+        field = get_fields_from_path(model, entry)[-1]
+    except (FieldDoesNotExist, NotRelationField):
+        return entry
+    if isinstance(field, models.Field) and field.is_relation:
+        return (entry, TenantRelatedFieldListFilter)
+    return entry
+
+
+class TenantListFilterMixin:
+    """Give every relation in ``list_filter`` the tenant-scoped filter."""
+
+    def get_list_filter(self, request):
+        return [tenant_list_filter(self.model, entry) for entry in super().get_list_filter(request)]
