@@ -1,1 +1,0 @@
-"""Payers, coverage, prior authorization, claims, payments and denials."""

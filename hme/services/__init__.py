@@ -1,0 +1,67 @@
+"""Every operation that changes billing state: one function each, atomic, raising
+``core.exceptions`` errors whose message says what to do.
+
+Admin actions, API views, Celery tasks and the demo data call these; none
+re-implements them. The status transition tables are in ``hme.transitions``.
+"""
+
+from ..transitions import AUTHORIZATION_TRANSITIONS, CLAIM_TRANSITIONS
+from .authorizations import (
+    approve_authorization,
+    deny_authorization,
+    draw_units,
+    expire_authorizations,
+    find_authorization,
+)
+from .billing import (
+    RentalBillingRun,
+    bill_next_rental_month,
+    bill_rental_months,
+    create_claim_for_delivery,
+    rental_month_charge,
+)
+from .claims import (
+    approve_claim,
+    create_claim,
+    deny_claim,
+    filing_deadline,
+    mark_processing,
+    recalculate_claim,
+    resubmit_claim,
+    submit_claim,
+    update_claim,
+    void_claim,
+)
+from .coverage import coverage_on, refresh_coverage_status, verify_coverage
+from .payments import is_covered, post_payment, record_payment
+
+__all__ = [
+    "AUTHORIZATION_TRANSITIONS",
+    "CLAIM_TRANSITIONS",
+    "RentalBillingRun",
+    "approve_authorization",
+    "approve_claim",
+    "bill_next_rental_month",
+    "bill_rental_months",
+    "coverage_on",
+    "create_claim",
+    "create_claim_for_delivery",
+    "deny_authorization",
+    "deny_claim",
+    "draw_units",
+    "expire_authorizations",
+    "filing_deadline",
+    "find_authorization",
+    "is_covered",
+    "mark_processing",
+    "post_payment",
+    "recalculate_claim",
+    "record_payment",
+    "refresh_coverage_status",
+    "rental_month_charge",
+    "resubmit_claim",
+    "submit_claim",
+    "update_claim",
+    "verify_coverage",
+    "void_claim",
+]

@@ -1,0 +1,501 @@
+"""Claims: creation, corrections, and every status change (``hme.transitions``).
+
+Each function runs in one transaction, locks the claim row (``select_for_update``)
+before reading its status, and raises a ``core.exceptions`` error with a message a
+biller can act on, having changed nothing.
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Min, Sum
+from django.utils import timezone
+
+from accounts.choices import Role
+from core.exceptions import InvalidTransition, ServiceError
+
+from ..choices import AdjustmentGroup, ClaimStatus, describe_carc, normalize_carc, validate_carc
+from ..models import Adjustment, Claim, ClaimLine, PaymentAllocation
+from ..models.claims import EDITABLE_STATUSES, ZERO
+from ..transitions import check_claim_transition
+from .authorizations import draw_units, find_authorization, return_units
+
+CENT = Decimal("0.01")
+# Who may send a claim past the payer's timely filing limit, with a reason.
+TIMELY_FILING_OVERRIDE_ROLES = (Role.BILLING, Role.ADMINISTRATOR)
+# Header fields a correction may change.
+CORRECTABLE_FIELDS = ("coverage", "billing_location", "referring_provider", "diagnosis_codes")
+LINE_FIELDS = (
+    "date_of_service",
+    "hcpcs",
+    "modifiers",
+    "description",
+    "units",
+    "charge",
+    "diagnosis_pointers",
+)
+
+
+def _error_from_validation(error, prefix=""):
+    fields = getattr(error, "message_dict", None) or {"non_field_errors": error.messages}
+    message = " ".join(error.messages)
+    return ServiceError(f"{prefix}{message}", fields=fields)
+
+
+def lock(claim):
+    """The claim row, locked until the transaction ends."""
+    return Claim.objects.select_for_update().get(pk=claim.pk)
+
+
+def money(value, label="amount"):
+    """A Decimal of whole cents, never negative; ServiceError otherwise."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ServiceError(
+            f"The {label} must be an amount in dollars, as 12.50; got {value!r}."
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise ServiceError(f"The {label} cannot be negative; got {value}.")
+    if amount != amount.quantize(CENT):
+        raise ServiceError(f"The {label} has more than two decimals: {value}.")
+    return amount.quantize(CENT)
+
+
+# Creating and correcting -------------------------------------------------------------
+
+
+def create_claim(
+    *,
+    company,
+    patient,
+    coverage,
+    billing_location,
+    diagnosis_codes,
+    lines,
+    referring_provider=None,
+    **links,
+):
+    """Create a pending claim with its lines (dicts of ``LINE_FIELDS``); number drawn,
+    totals computed, prior-authorization units drawn for items that need them.
+
+    A line dict may carry ``authorization`` to bill under that one without drawing
+    units (rental months after the first); otherwise lines whose HCPCS needs prior
+    authorization draw their units from an approved, valid authorization of the
+    coverage, or the claim is refused. ``links`` are ``order``, ``rental`` and
+    ``rental_month`` when the claim comes from one.
+    """
+    if not lines:
+        raise ServiceError("A claim needs at least one line.", fields={"lines": ["Add a line."]})
+    with transaction.atomic():
+        claim = Claim(
+            company=company,
+            patient=patient,
+            coverage=coverage,
+            payer_id=coverage.payer_id,
+            billing_location=billing_location,
+            referring_provider=referring_provider,
+            diagnosis_codes=list(diagnosis_codes or []),
+            **links,
+        )
+        try:
+            claim.full_clean(exclude=["number", "payer"])
+        except ValidationError as error:
+            raise _error_from_validation(error) from error
+        claim.save()
+        _add_lines(claim, lines)
+        recalculate_claim(claim)
+    return claim
+
+
+def _add_lines(claim, lines, first_number=1):
+    for number, data in enumerate(lines, start=first_number):
+        data = dict(data)
+        authorization = data.pop("authorization", None)
+        draw = authorization is None
+        line = ClaimLine(
+            company_id=claim.company_id,
+            claim=claim,
+            line_number=number,
+            **{name: data[name] for name in LINE_FIELDS if name in data},
+            **{name: value for name, value in data.items() if name not in LINE_FIELDS},
+        )
+        try:
+            line.full_clean(exclude=["claim"])
+        except ValidationError as error:
+            raise _error_from_validation(error, prefix=f"Line {number}: ") from error
+        if draw:
+            authorization = find_authorization(
+                claim.coverage, line.hcpcs, line.date_of_service, line.units
+            )
+            if authorization is not None:
+                draw_units(authorization, line.units)
+        line.authorization = authorization
+        line.draws_authorization = draw and authorization is not None
+        line.save()
+
+
+def _release_authorizations(lines):
+    """Give back the units lines drew (void, replaced lines). Rental months after the
+    first bill under month 1's authorization without drawing: they give nothing back."""
+    for line in lines:
+        if line.authorization_id and line.draws_authorization:
+            return_units(line.authorization_id, line.units)
+
+
+def update_claim(claim, *, lines=None, **fields):
+    """Correct a pending or denied claim: header fields (``CORRECTABLE_FIELDS``) and,
+    when ``lines`` is given, all of its lines (replaced, renumbered, authorizations
+    drawn again)."""
+    unknown = set(fields) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ServiceError(f"These claim fields cannot be changed: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        claim = lock(claim)
+        if claim.status not in EDITABLE_STATUSES:
+            raise InvalidTransition(
+                f"Claim {claim.number} is {claim.get_status_display().lower()}: only a pending "
+                "or denied claim can be corrected.",
+                code="not_editable",
+            )
+        for name, value in fields.items():
+            setattr(claim, name, value)
+        if "coverage" in fields:
+            claim.payer_id = claim.coverage.payer_id
+        try:
+            claim.full_clean(exclude=["number", "payer"])
+        except ValidationError as error:
+            raise _error_from_validation(error) from error
+        claim.save()
+        if lines is not None:
+            if not lines:
+                raise ServiceError(
+                    "A claim needs at least one line.", fields={"lines": ["Add a line."]}
+                )
+            old = list(claim.lines.all())
+            _release_authorizations(old)
+            claim.lines.all().delete()
+            _add_lines(claim, lines)
+        else:
+            # New diagnosis list: the lines' pointers must still point somewhere.
+            for line in claim.lines.all():
+                try:
+                    line.full_clean(exclude=["claim"])
+                except ValidationError as error:
+                    raise _error_from_validation(
+                        error, prefix=f"Line {line.line_number}: "
+                    ) from error
+        recalculate_claim(claim)
+    return claim
+
+
+def recalculate_claim(claim):
+    """Derive the claim's money from its lines and allocations, and save it.
+
+    total charge = sum of line charges; allowed = sum of line allowed amounts;
+    paid = sum of allocations; patient responsibility = sum of their PR adjustments.
+    Call inside the transaction that changed the lines or allocations.
+    """
+    lines = claim.lines.aggregate(charge=Sum("charge"), allowed=Sum("allowed_amount"))
+    paid = PaymentAllocation.objects.filter(claim=claim).aggregate(total=Sum("amount"))["total"]
+    patient = Adjustment.objects.filter(
+        allocation__claim=claim, group=AdjustmentGroup.PR
+    ).aggregate(total=Sum("amount"))["total"]
+    claim.total_charge = lines["charge"] or ZERO
+    claim.allowed_amount = lines["allowed"] or ZERO
+    claim.paid_amount = paid or ZERO
+    claim.patient_responsibility = patient or ZERO
+    claim.save(
+        update_fields=["total_charge", "allowed_amount", "paid_amount", "patient_responsibility"]
+    )
+    return claim
+
+
+# Timely filing -----------------------------------------------------------------------
+
+
+def earliest_date_of_service(claim):
+    return claim.lines.aggregate(first=Min("date_of_service"))["first"]
+
+
+def filing_deadline(claim):
+    """The last day the payer accepts the claim: earliest date of service + the payer's
+    limit in days (Medicare: 365)."""
+    first = earliest_date_of_service(claim)
+    if first is None:
+        return None
+    return first + datetime.timedelta(days=claim.payer.timely_filing_days)
+
+
+def may_override_timely_filing(user, company_id):
+    from accounts.models import Membership
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        Membership.objects.active()
+        .filter(user_id=user.pk, company_id=company_id, role__in=TIMELY_FILING_OVERRIDE_ROLES)
+        .exists()
+    )
+
+
+def _check_timely_filing(claim, user, override_reason):
+    deadline = filing_deadline(claim)
+    today = timezone.localdate()
+    if deadline is None or today <= deadline:
+        return
+    late = (today - deadline).days
+    message = (
+        f"Claim {claim.number} is past {claim.payer}'s timely filing limit of "
+        f"{claim.payer.timely_filing_days} days: the deadline was {deadline.isoformat()} "
+        f"({late} day(s) ago)."
+    )
+    reason = (override_reason or "").strip()
+    if not reason:
+        raise ServiceError(
+            f"{message} A Billing user may submit it anyway with an override reason.",
+            code="timely_filing",
+            fields={"override_reason": ["Give a reason to submit past the filing limit."]},
+        )
+    if not may_override_timely_filing(user, claim.company_id):
+        raise ServiceError(
+            f"{message} Only the Billing role (or an Administrator) may override it.",
+            code="timely_filing",
+        )
+    claim.timely_filing_override_reason = reason
+    claim.timely_filing_override_by = user
+    claim.timely_filing_override_at = timezone.now()
+
+
+# Status changes ----------------------------------------------------------------------
+
+SUBMIT_FIELDS = [
+    "submitted_at",
+    "submission_count",
+    "timely_filing_override_reason",
+    "timely_filing_override_by",
+    "timely_filing_override_at",
+]
+
+
+def _send(claim, user, override_reason):
+    if not claim.lines.exists():
+        raise ServiceError(f"Claim {claim.number} has no lines to bill.")
+    _check_timely_filing(claim, user, override_reason)
+    claim.submitted_at = timezone.now()
+    claim.submission_count += 1
+
+
+def submit_claim(claim, user=None, override_reason=None):
+    """Send a pending claim to the payer: ``submitted_at`` is set and the claim stays
+    pending until the payer acknowledges it (``mark_processing``).
+
+    Past the payer's timely filing limit it is refused (code ``timely_filing``) unless
+    ``override_reason`` is given by a Billing user or an Administrator; the override is
+    recorded on the claim (who, when, why).
+    """
+    with transaction.atomic():
+        claim = lock(claim)
+        if claim.status != ClaimStatus.PENDING:
+            raise InvalidTransition(
+                f"Claim {claim.number} is {claim.get_status_display().lower()}: only a pending "
+                "claim can be submitted (a denied one is corrected and resubmitted)."
+            )
+        if claim.submitted_at is not None:
+            raise InvalidTransition(
+                f"Claim {claim.number} was already submitted on "
+                f"{timezone.localtime(claim.submitted_at):%Y-%m-%d}; it waits for the payer's "
+                "acknowledgement.",
+                code="already_submitted",
+            )
+        _send(claim, user, override_reason)
+        claim.save(update_fields=SUBMIT_FIELDS)
+    return claim
+
+
+def mark_processing(claim):
+    """The payer acknowledged a submitted claim: pending -> processing."""
+    with transaction.atomic():
+        claim = lock(claim)
+        check_claim_transition(claim, ClaimStatus.PROCESSING)
+        if claim.submitted_at is None:
+            raise InvalidTransition(
+                f"Claim {claim.number} has not been submitted: submit it before the payer can "
+                "acknowledge it.",
+                code="not_submitted",
+            )
+        claim.status = ClaimStatus.PROCESSING
+        claim.acknowledged_at = timezone.now()
+        claim.save(update_fields=["status", "acknowledged_at"])
+    return claim
+
+
+def _split(total, lines):
+    """``total`` spread over the lines in proportion to their charges, in cents; the
+    rounding remainder goes to the last line so the parts add up exactly."""
+    charges = sum((line.charge for line in lines), ZERO)
+    parts, left = [], total
+    for index, line in enumerate(lines):
+        if index == len(lines) - 1:
+            parts.append(left)
+        else:
+            share = line.charge / charges if charges else Decimal(1) / len(lines)
+            part = (total * share).quantize(CENT, rounding=ROUND_HALF_UP)
+            parts.append(part)
+            left -= part
+    return parts
+
+
+def approve_claim(claim, allowed=None, line_allowed=None):
+    """The payer approved a processing claim: processing -> approved.
+
+    Give ``allowed`` (the claim's allowed total, spread over the lines by charge) or
+    ``line_allowed`` (``{line id or line number: amount}`` for every line). No line is
+    allowed more than its charge; a zero allowed total is a denial (use ``deny_claim``).
+    """
+    if (allowed is None) == (line_allowed is None):
+        raise ServiceError(
+            "Give either the allowed total or the allowed amount of every line.",
+            fields={"allowed": ["Give the allowed amount."]},
+        )
+    with transaction.atomic():
+        claim = lock(claim)
+        check_claim_transition(claim, ClaimStatus.APPROVED)
+        lines = list(claim.lines.order_by("line_number"))
+        if line_allowed is not None:
+            by_key = {str(key): value for key, value in line_allowed.items()}
+            amounts = []
+            for line in lines:
+                value = by_key.pop(str(line.pk), by_key.pop(str(line.line_number), None))
+                if value is None:
+                    raise ServiceError(
+                        f"Give the allowed amount of line {line.line_number} too.",
+                        fields={"lines": [f"Line {line.line_number} is missing."]},
+                    )
+                amounts.append(money(value, f"allowed amount of line {line.line_number}"))
+            if by_key:
+                raise ServiceError(
+                    f"Claim {claim.number} has no line {', '.join(sorted(by_key))}.",
+                    fields={"lines": ["Unknown line."]},
+                )
+        else:
+            total = money(allowed, "allowed amount")
+            if total > claim.total_charge:
+                raise ServiceError(
+                    f"The allowed amount ${total} is more than the claim's charge "
+                    f"${claim.total_charge}.",
+                    fields={"allowed": ["At most the total charge."]},
+                )
+            amounts = _split(total, lines)
+        for line, amount in zip(lines, amounts, strict=True):
+            if amount > line.charge:
+                raise ServiceError(
+                    f"Line {line.line_number} is allowed ${amount}, more than its charge "
+                    f"${line.charge}.",
+                    fields={"lines": [f"Line {line.line_number}: at most its charge."]},
+                )
+        if sum(amounts, ZERO) == ZERO:
+            raise ServiceError(
+                "An allowed amount of $0.00 is a denial: deny the claim with its reason code.",
+                fields={"allowed": ["Must be more than 0."]},
+            )
+        for line, amount in zip(lines, amounts, strict=True):
+            line.allowed_amount = amount
+            line.save(update_fields=["allowed_amount"])
+        claim.status = ClaimStatus.APPROVED
+        claim.adjudicated_at = timezone.now()
+        claim.save(update_fields=["status", "adjudicated_at"])
+        recalculate_claim(claim)
+    return claim
+
+
+def deny_claim(claim, group, code, text=""):
+    """The payer denied a processing claim: processing -> denied, with the CARC group
+    and code (CO-50...) and the payer's words (the code's description by default)."""
+    code = normalize_carc(code)
+    group = str(group or "").strip().upper()
+    try:
+        validate_carc(group, code)
+    except ValidationError as error:
+        raise _error_from_validation(error) from error
+    with transaction.atomic():
+        claim = lock(claim)
+        check_claim_transition(claim, ClaimStatus.DENIED)
+        claim.status = ClaimStatus.DENIED
+        claim.denial_group = group
+        claim.denial_code = code
+        claim.denial_reason = (text or "").strip() or describe_carc(group, code)
+        claim.adjudicated_at = timezone.now()
+        claim.save(
+            update_fields=[
+                "status",
+                "denial_group",
+                "denial_code",
+                "denial_reason",
+                "adjudicated_at",
+            ]
+        )
+        claim.lines.update(allowed_amount=ZERO)
+        recalculate_claim(claim)
+    return claim
+
+
+def resubmit_claim(claim, correction_note, user=None, override_reason=None):
+    """Send a corrected denied claim again: denied -> pending, submitted now.
+
+    ``correction_note`` says what was corrected (correct the claim first with
+    ``update_claim``). The denial is cleared from the claim (its history stays in the
+    audit log); timely filing applies as on the first submission.
+    """
+    note = (correction_note or "").strip()
+    if not note:
+        raise ServiceError(
+            "Say what was corrected before resubmitting.",
+            fields={"correction_note": ["This field is required."]},
+        )
+    with transaction.atomic():
+        claim = lock(claim)
+        check_claim_transition(claim, ClaimStatus.PENDING)
+        _send(claim, user, override_reason)
+        claim.status = ClaimStatus.PENDING
+        claim.correction_note = note
+        claim.denial_group = claim.denial_code = claim.denial_reason = ""
+        claim.acknowledged_at = claim.adjudicated_at = None
+        claim.save(
+            update_fields=[
+                *SUBMIT_FIELDS,
+                "status",
+                "correction_note",
+                "denial_group",
+                "denial_code",
+                "denial_reason",
+                "acknowledged_at",
+                "adjudicated_at",
+            ]
+        )
+    return claim
+
+
+def void_claim(claim, reason=""):
+    """Cancel an open claim (pending, processing, approved or denied): -> void.
+
+    Refused once a payment is posted to it. Prior-authorization units it drew are given
+    back. A voided rental month is not billed again automatically (a month is billed
+    once): correct a rental claim instead of voiding it when the month is owed.
+    """
+    with transaction.atomic():
+        claim = lock(claim)
+        check_claim_transition(claim, ClaimStatus.VOID)
+        if claim.allocations.exists():
+            raise InvalidTransition(
+                f"Claim {claim.number} has payments posted to it: it cannot be voided.",
+                code="has_payments",
+            )
+        _release_authorizations(claim.lines.all())
+        claim.status = ClaimStatus.VOID
+        claim.voided_at = timezone.now()
+        claim.void_reason = (reason or "").strip()
+        claim.save(update_fields=["status", "voided_at", "void_reason"])
+    return claim

@@ -1,0 +1,171 @@
+"""Payments (remittances) and posting them to claims."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.exceptions import InvalidTransition, ServiceError
+
+from ..choices import ClaimStatus, normalize_carc, validate_carc
+from ..models import Adjustment, Claim, ClaimLine, Payment, PaymentAllocation
+from ..models.claims import ZERO
+from ..transitions import check_claim_transition
+from .claims import _error_from_validation, money, recalculate_claim
+
+# Payments post to adjudicated claims that were approved; a paid claim may still get
+# a late line payment from the same remittance run.
+POSTABLE_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.PAID)
+
+
+def record_payment(
+    *, company, payer, number, paid_date, amount, method=None, note="", allocations=()
+):
+    """Record a payment from ``payer`` and post its ``allocations`` (see
+    :func:`post_payment`) in one transaction: a refused allocation records nothing."""
+    with transaction.atomic():
+        payment = Payment(
+            company=company,
+            payer=payer,
+            number=(number or "").strip(),
+            paid_date=paid_date,
+            amount=money(amount, "payment amount"),
+            note=note or "",
+        )
+        if method:
+            payment.method = method
+        try:
+            payment.full_clean()
+        except ValidationError as error:
+            raise _error_from_validation(error) from error
+        payment.save()
+        if allocations:
+            payment = post_payment(payment, allocations)
+    return payment
+
+
+def is_covered(claim):
+    """Payments cover the allowed amount: what the payer paid plus what it assigned to
+    the patient (PR adjustments: deductible, coinsurance, copay) reaches the allowed
+    amount. The payer's part is then settled; the patient's part is billed to the
+    patient or the secondary payer. With no PR adjustment this is paid >= allowed."""
+    return claim.allowed_amount > ZERO and (
+        claim.paid_amount + claim.patient_responsibility >= claim.allowed_amount
+    )
+
+
+def _clean_allocation(payment, index, data):
+    """Check one allocation dict; return (claim, line, amount, adjustments)."""
+    where = f"Allocation {index}"
+    claim = data.get("claim")
+    if not isinstance(claim, Claim):
+        raise ServiceError(f"{where}: choose the claim it pays.", fields={"claim": ["Required."]})
+    if claim.company_id != payment.company_id:
+        raise ServiceError(f"{where}: choose one of your company's claims.")
+    if claim.payer_id != payment.payer_id:
+        raise ServiceError(
+            f"{where}: claim {claim.number} is billed to {claim.payer}, not to {payment.payer}.",
+            fields={"claim": ["Billed to another payer."]},
+        )
+    line = data.get("claim_line")
+    if line is not None and (not isinstance(line, ClaimLine) or line.claim_id != claim.pk):
+        raise ServiceError(
+            f"{where}: that line is not on claim {claim.number}.",
+            fields={"claim_line": ["Not on this claim."]},
+        )
+    amount = money(data.get("amount", ZERO), f"amount of allocation {index}")
+    adjustments = []
+    for item in data.get("adjustments") or ():
+        group = str(item.get("group", "")).strip().upper()
+        code = normalize_carc(item.get("code"))
+        try:
+            validate_carc(group, code)
+        except ValidationError as error:
+            raise _error_from_validation(error, prefix=f"{where}: ") from error
+        adjustment_amount = money(item.get("amount"), f"{group}-{code} adjustment amount")
+        if adjustment_amount == ZERO:
+            raise ServiceError(f"{where}: the {group}-{code} adjustment has no amount.")
+        adjustments.append((group, code, adjustment_amount))
+    if amount == ZERO and not adjustments:
+        raise ServiceError(f"{where}: give an amount or at least one adjustment.")
+    return claim, line, amount, adjustments
+
+
+def _dollars(value):
+    return f"${value:,.2f}"
+
+
+def post_payment(payment, allocations):
+    """Allocate ``payment`` to claims (or their lines), with adjustments.
+
+    ``allocations``: dicts with ``claim``, optional ``claim_line``, ``amount`` and
+    ``adjustments`` (dicts with ``group``, ``code``, ``amount``). In one transaction,
+    under a lock on the payment row: everything is checked first, then written. The
+    allocations already posted plus these may not exceed the payment ("Over-posting",
+    code ``over_posting``); claims must be the payment's payer's and approved (or
+    paid). Afterwards each claim's paid amount and patient responsibility are
+    recomputed, and approved claims that the payments now cover (see
+    :func:`is_covered`) become paid. A refusal writes nothing.
+    """
+    if not allocations:
+        raise ServiceError("Give at least one allocation.", fields={"allocations": ["Empty."]})
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("payer").get(pk=payment.pk)
+        cleaned = [
+            _clean_allocation(payment, index, data) for index, data in enumerate(allocations, 1)
+        ]
+        new_total = sum((amount for _, _, amount, _ in cleaned), ZERO)
+        posted = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+        left = payment.amount - posted
+        if new_total > left:
+            raise ServiceError(
+                f"Over-posting: these allocations total {_dollars(new_total)}, but only "
+                f"{_dollars(left)} is left on this payment ({_dollars(posted)} of "
+                f"{_dollars(payment.amount)} already allocated). Nothing was posted.",
+                code="over_posting",
+                fields={"allocations": [f"At most {_dollars(left)} in total."]},
+            )
+        # Lock the claims in a fixed order (two posters never deadlock).
+        claim_ids = sorted({claim.pk for claim, _, _, _ in cleaned}, key=str)
+        claims = {c.pk: c for c in Claim.objects.select_for_update().filter(pk__in=claim_ids)}
+        for pk in claim_ids:
+            claim = claims[pk]
+            if claim.status not in POSTABLE_STATUSES:
+                raise InvalidTransition(
+                    f"Claim {claim.number} is {claim.get_status_display().lower()}: payments "
+                    "post to approved claims (approve it with its allowed amount first).",
+                    code="claim_not_approved",
+                )
+        lines_touched = set()
+        for claim, line, amount, adjustments in cleaned:
+            allocation = PaymentAllocation(
+                company_id=payment.company_id,
+                payment=payment,
+                claim=claims[claim.pk],
+                claim_line=line,
+                amount=amount,
+            )
+            allocation.save()
+            for group, code, adjustment_amount in adjustments:
+                Adjustment(
+                    company_id=payment.company_id,
+                    allocation=allocation,
+                    group=group,
+                    code=code,
+                    amount=adjustment_amount,
+                ).save()
+            if line is not None:
+                lines_touched.add(line.pk)
+        for line in ClaimLine.objects.filter(pk__in=lines_touched):
+            line.paid_amount = line.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+            line.save(update_fields=["paid_amount"])
+        payment.allocated_amount = posted + new_total
+        payment.save(update_fields=["allocated_amount"])
+        for pk in claim_ids:
+            claim = recalculate_claim(claims[pk])
+            if claim.status == ClaimStatus.APPROVED and is_covered(claim):
+                check_claim_transition(claim, ClaimStatus.PAID)
+                claim.status = ClaimStatus.PAID
+                claim.paid_at = timezone.now()
+                claim.save(update_fields=["status", "paid_at"])
+    return payment
