@@ -1,0 +1,165 @@
+"""Serialized units: registration, maintenance, back to stock, retirement.
+
+Asset rows change under ``select_for_update`` and through ``save()``, so each change
+lands in the asset's audit history; the stock level moves with them.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import ServiceError
+
+from ..choices import AssetStatus, MaintenanceKind
+from ..models import Asset, MaintenanceRecord
+from ..transitions import ASSET_TRANSITIONS, check_transition
+from .stock import add_stock, change_stock
+
+
+def _lock(asset):
+    return (
+        Asset.objects.select_for_update(of=("self",))
+        .select_related("equipment", "location")
+        .get(pk=asset.pk)
+    )
+
+
+def _who(user):
+    if user is None:
+        return ""
+    return user.get_full_name() or user.email
+
+
+def _set_status(asset, status, **fields):
+    check_transition(ASSET_TRANSITIONS, asset, status, f"Unit {asset.serial_number}")
+    asset.status = status
+    for name, value in fields.items():
+        setattr(asset, name, value)
+    asset.save(update_fields=["status", *fields])
+
+
+def register_asset(asset):
+    """Save a new unit, in stock at its location, and count it on hand there."""
+    if not asset._state.adding:
+        raise ServiceError("This unit is already registered.", code="already_registered")
+    if not asset.location_id:
+        raise ServiceError("Say where the unit is.", fields={"location": ["Required."]})
+    with transaction.atomic():
+        asset.status = AssetStatus.IN_STOCK
+        asset.save()
+        add_stock(
+            asset.company_id,
+            asset.equipment_id,
+            asset.location_id,
+            1,
+            reason=f"Unit {asset.serial_number} registered",
+        )
+    return asset
+
+
+def log_maintenance(asset, *, performed_on, kind, work_done, performed_by="", technician=None):
+    """Add an entry to the unit's maintenance log (any status but retired)."""
+    if asset.status == AssetStatus.RETIRED:
+        raise ServiceError(f"Unit {asset.serial_number} is retired.", code="retired")
+    if performed_on > timezone.localdate():
+        raise ServiceError(
+            "The work date is in the future.", fields={"performed_on": ["Not in the future."]}
+        )
+    return MaintenanceRecord.objects.create(
+        company_id=asset.company_id,
+        asset=asset,
+        performed_on=performed_on,
+        kind=kind,
+        work_done=work_done,
+        performed_by=performed_by or _who(technician),
+        technician=technician,
+    )
+
+
+def send_to_maintenance(asset, *, work_done, user=None):
+    """Take a unit in stock out for maintenance: it stops counting as on hand."""
+    with transaction.atomic():
+        asset = _lock(asset)
+        check_transition(
+            ASSET_TRANSITIONS, asset, AssetStatus.IN_MAINTENANCE, f"Unit {asset.serial_number}"
+        )
+        if (
+            change_stock(
+                asset.equipment_id,
+                asset.location_id,
+                on_hand=-1,
+                reason=f"Unit {asset.serial_number} sent to maintenance",
+            )
+            is None
+        ):
+            raise ServiceError(
+                f"Unit {asset.serial_number} cannot leave the stock: every unit on hand at "
+                f"{asset.location.name} is reserved.",
+                code="insufficient_stock",
+            )
+        _set_status(asset, AssetStatus.IN_MAINTENANCE)
+        log_maintenance(
+            asset,
+            performed_on=timezone.localdate(),
+            kind=MaintenanceKind.INSPECTION,
+            work_done=work_done,
+            technician=user,
+        )
+    return asset
+
+
+def return_to_stock(asset, *, user=None, work_done="Cleaned, checked and back in stock."):
+    """A unit out of maintenance (cleaned after a return, repaired) is free again."""
+    with transaction.atomic():
+        asset = _lock(asset)
+        _set_status(asset, AssetStatus.IN_STOCK)
+        add_stock(
+            asset.company_id,
+            asset.equipment_id,
+            asset.location_id,
+            1,
+            reason=f"Unit {asset.serial_number} back in stock",
+        )
+        log_maintenance(
+            asset,
+            performed_on=timezone.localdate(),
+            kind=MaintenanceKind.CLEANING,
+            work_done=work_done,
+            technician=user,
+        )
+    return asset
+
+
+def retire_asset(asset, *, reason, user=None):
+    """Take a unit out of service for good (broken beyond repair, lost, recalled)."""
+    if not reason or not reason.strip():
+        raise ServiceError("Say why the unit is retired.", fields={"reason": ["Required."]})
+    with transaction.atomic():
+        asset = _lock(asset)
+        was_in_stock = asset.status == AssetStatus.IN_STOCK
+        check_transition(
+            ASSET_TRANSITIONS, asset, AssetStatus.RETIRED, f"Unit {asset.serial_number}"
+        )
+        if (
+            was_in_stock
+            and change_stock(
+                asset.equipment_id,
+                asset.location_id,
+                on_hand=-1,
+                reason=f"Unit {asset.serial_number} retired",
+            )
+            is None
+        ):
+            raise ServiceError(
+                f"Unit {asset.serial_number} cannot be retired: every unit on hand at "
+                f"{asset.location.name} is reserved.",
+                code="insufficient_stock",
+            )
+        log_maintenance(
+            asset,
+            performed_on=timezone.localdate(),
+            kind=MaintenanceKind.OTHER,
+            work_done=f"Retired: {reason.strip()}",
+            technician=user,
+        )
+        _set_status(asset, AssetStatus.RETIRED)
+    return asset

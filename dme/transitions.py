@@ -1,0 +1,86 @@
+"""The allowed status changes of orders, deliveries, rentals and assets: one table
+each, enforced by ``dme.services`` (an illegal change raises ``InvalidTransition``)."""
+
+from core.exceptions import InvalidTransition
+
+from .choices import AssetStatus, DeliveryStatus, OrderStatus, RentalStatus
+
+ORDER_TRANSITIONS = {
+    OrderStatus.RECEIVED: {OrderStatus.VERIFIED, OrderStatus.CANCELLED},
+    # Back to received when a line changes: the change needs verifying again.
+    OrderStatus.VERIFIED: {OrderStatus.RECEIVED, OrderStatus.CONFIRMED, OrderStatus.CANCELLED},
+    OrderStatus.CONFIRMED: {OrderStatus.SCHEDULED, OrderStatus.CANCELLED},
+    # Back to confirmed when the delivery is cancelled: the stock stays reserved.
+    OrderStatus.SCHEDULED: {OrderStatus.DELIVERED, OrderStatus.CONFIRMED, OrderStatus.CANCELLED},
+    # Final: a delivered order is history (returns are rentals' pickups).
+    OrderStatus.DELIVERED: set(),
+    OrderStatus.CANCELLED: set(),
+}
+
+DELIVERY_TRANSITIONS = {
+    DeliveryStatus.SCHEDULED: {DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED},
+    DeliveryStatus.DELIVERED: set(),
+    DeliveryStatus.CANCELLED: set(),
+}
+
+RENTAL_TRANSITIONS = {
+    RentalStatus.ACTIVE: {RentalStatus.CAPPED, RentalStatus.RETURNED},
+    # Only oxygen equipment is picked up after capping: the supplier still owns it.
+    # Capped rentals' title passed to the patient (services check the billing kind).
+    RentalStatus.CAPPED: {RentalStatus.RETURNED},
+    RentalStatus.RETURNED: set(),
+}
+
+ASSET_TRANSITIONS = {
+    AssetStatus.IN_STOCK: {AssetStatus.RESERVED, AssetStatus.IN_MAINTENANCE, AssetStatus.RETIRED},
+    AssetStatus.RESERVED: {AssetStatus.IN_STOCK, AssetStatus.WITH_PATIENT},
+    AssetStatus.WITH_PATIENT: {AssetStatus.IN_MAINTENANCE},
+    AssetStatus.IN_MAINTENANCE: {AssetStatus.IN_STOCK, AssetStatus.RETIRED},
+    AssetStatus.RETIRED: set(),
+}
+
+# What the refusal says, by target status: "Cannot <verb> order O-000012: it is ...".
+ORDER_VERBS = {
+    OrderStatus.VERIFIED: "verify",
+    OrderStatus.CONFIRMED: "confirm",
+    OrderStatus.SCHEDULED: "schedule a delivery for",
+    OrderStatus.DELIVERED: "deliver",
+    OrderStatus.CANCELLED: "cancel",
+}
+# A hint per (current status, target) for the common mistakes.
+ORDER_HINTS = {
+    (OrderStatus.RECEIVED, OrderStatus.CONFIRMED): "verify it first.",
+    (OrderStatus.VERIFIED, OrderStatus.SCHEDULED): "confirm it first (to reserve the stock).",
+    (OrderStatus.CONFIRMED, OrderStatus.DELIVERED): "schedule its delivery first.",
+    (OrderStatus.SCHEDULED, OrderStatus.SCHEDULED): (
+        "it already has a delivery; change that delivery or cancel it first."
+    ),
+}
+
+
+def check_order_transition(order, target):
+    current = OrderStatus(order.status)
+    if target in ORDER_TRANSITIONS[current]:
+        return
+    verb = ORDER_VERBS.get(target, f"move to {target}")
+    hint = ORDER_HINTS.get((current, target))
+    if hint is None:
+        hint = (
+            "it is already done."
+            if current == target
+            else "nothing more can change."
+            if not ORDER_TRANSITIONS[current]
+            else "that step does not follow."
+        )
+    raise InvalidTransition(
+        f"Cannot {verb} order {order.number}: it is {current.label.lower()}; {hint}"
+    )
+
+
+def check_transition(table, instance, target, what):
+    """Generic check for deliveries, rentals and assets."""
+    current = type(target)(instance.status)
+    if target not in table[current]:
+        raise InvalidTransition(
+            f"{what} is {current.label.lower()}: it cannot become {target.label.lower()}."
+        )
