@@ -102,6 +102,9 @@ class ReadOnlyInlineMixin(TenantInlineMixin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
 
 class DiagnosisInline(TenantInlineMixin, admin.TabularInline):
     model = Diagnosis
@@ -129,7 +132,6 @@ class AppointmentInline(ReadOnlyInlineMixin, admin.TabularInline):
 class MedicalRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = MedicalRecord
     fields = ["visit_date", "record_type", "provider", "codes"]
-    readonly_fields = ["codes"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("provider")
@@ -210,6 +212,10 @@ class PatientAdmin(ClinicalAdmin):
         if obj is None:
             fieldsets.insert(1, ("Possible duplicate", {"fields": ["confirm_duplicate"]}))
         return fieldsets
+
+    def get_inlines(self, request, obj):
+        # A new patient has no history to show: only diagnoses can be entered.
+        return self.inlines if obj is not None else [DiagnosisInline]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

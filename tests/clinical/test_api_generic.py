@@ -3,7 +3,7 @@ log), with the list query count checked from 1 to 50 rows."""
 
 import datetime
 
-import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -221,10 +221,7 @@ class TestDigitalTwinAPI(ClinicalAPITests):
         return {"medication_responses": {"metformin": "stable"}}
 
 
-@pytest.mark.django_db
-def test_every_clinical_endpoint_is_under_api_v1(client):
-    from django.urls import reverse
-
+def test_every_clinical_endpoint_is_under_api_v1():
     names = {
         "patient": "/api/v1/patients/",
         "provider": "/api/v1/providers/",
