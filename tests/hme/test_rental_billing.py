@@ -35,7 +35,9 @@ def month(number, start=START):
 
 
 def rental_claims(rental):
-    return list(Claim.objects.filter(rental=rental).order_by("rental_month").prefetch_related("lines"))
+    return list(
+        Claim.objects.filter(rental=rental).order_by("rental_month").prefetch_related("lines")
+    )
 
 
 def test_it_bills_months_1_to_15_of_a_cpap_as_13_claims_then_caps(cpap_rental):
