@@ -117,6 +117,12 @@ APPOINTMENT_KINDS = [
 ]
 
 
+def _count(context, label, number):
+    # Only what was created: a second run reports nothing new.
+    if number:
+        context.count(label, number)
+
+
 def seed(context):
     company = context.company
     providers = seed_providers(context)
@@ -150,7 +156,7 @@ def seed_providers(context):
             services.verify_provider(provider)
             created += 1
         providers.append(provider)
-    context.count("prescribers", created)
+    _count(context, "prescribers", created)
     return providers
 
 
@@ -194,7 +200,7 @@ def seed_patients(context, providers):
             )
             created += 1
         patients.append(patient)
-    context.count("patients", created)
+    _count(context, "patients", created)
     return patients
 
 
@@ -272,7 +278,7 @@ def seed_clinical_history(context, patients, providers):
                 services.change_appointment_status(appointment, status)
             counts["appointments"] += 1
     for label, number in counts.items():
-        context.count(label, number)
+        _count(context, label, number)
 
 
 def seed_alerts(context, patients):
@@ -302,7 +308,7 @@ def seed_alerts(context, patients):
             services.acknowledge_alert(alert, staff)
         elif follow_up == "resolve":
             services.resolve_alert(alert, staff, note="Rechecked at rest: 88 bpm.")
-    context.count("biometric alerts", len(rows))
+    _count(context, "biometric alerts", len(rows))
 
 
 def seed_insights(context, patients):
@@ -317,7 +323,7 @@ def seed_insights(context, patients):
             "threshold in their first 90 days.",
         },
     )
-    context.count("AI models", int(created))
+    _count(context, "AI models", int(created))
     if HealthInsight.objects.filter(company=context.company).exists():
         return
     now = timezone.now()
@@ -355,5 +361,5 @@ def seed_insights(context, patients):
                 "computed_at": now,
             },
         )
-    context.count("predictions", len(osa_patients))
-    context.count("health insights", len(osa_patients))
+    _count(context, "predictions", len(osa_patients))
+    _count(context, "health insights", len(osa_patients))
