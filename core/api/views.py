@@ -14,19 +14,19 @@ from core.context import acting_as, client_ip
 
 class ActorMixin:
     """Attribute saves to the API user. JWT authentication happens inside the view,
-    after the middleware, so the actor is set here, once the user is known."""
+    after the middleware, so the actor is set here, once the user is known, and
+    reset when the view returns or raises (never left behind for the next request
+    served by the same thread)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        with ExitStack() as self._actor_context:
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self._actor_context = ExitStack()
-        self._actor_context.enter_context(acting_as(request.user, remote_addr=client_ip(request)))
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        context = getattr(self, "_actor_context", None)
-        if context is not None:
-            context.close()
-            self._actor_context = None
-        return super().finalize_response(request, response, *args, **kwargs)
+        self._actor_context.enter_context(
+            acting_as(request.user, remote_addr=client_ip(request))
+        )
 
 
 class TenantViewSetMixin(ActorMixin):

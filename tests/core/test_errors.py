@@ -69,3 +69,18 @@ def test_the_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/api/v1/locations/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_failing_request_leaves_no_actor_behind(monkeypatch, admin_user):
+    from accounts.api import views
+    from core.context import get_actor
+
+    def explode(self, request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.MeView, "get", explode)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    assert client.get("/api/v1/me/").status_code == 500
+    assert get_actor() is None
