@@ -1,5 +1,6 @@
 """The equipment catalogue: what the company sells, rents and supplies."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -96,6 +97,17 @@ class Equipment(TenantModel):
     def item_description(self):
         """The description a written order and a proof of delivery carry."""
         return f"{self.hcpcs_code} {self.name}, {self.manufacturer} {self.model_number}"
+
+    def clean(self):
+        super().clean()
+        # Field-level messages (the check constraints would only say it for the row).
+        errors = {
+            field: "Cannot be negative."
+            for field in ("purchase_price", "monthly_rental_fee")
+            if getattr(self, field) is not None and getattr(self, field) < 0
+        }
+        if errors:
+            raise ValidationError(errors)
 
     def clean_fields(self, exclude=None):
         # Normalise before the HCPCS validator sees "e0601".

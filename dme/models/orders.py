@@ -276,10 +276,16 @@ class OrderLine(TenantModel):
 
     def clean(self):
         super().clean()
+        errors = {}
+        if self.quantity is not None and self.quantity < 1:
+            errors["quantity"] = "The quantity must be at least 1."
+        if self.unit_price is not None and self.unit_price < 0:
+            errors["unit_price"] = "The price cannot be negative."
         if not self.equipment_id:
+            if errors:
+                raise ValidationError(errors)
             return
         equipment = self.equipment
-        errors = {}
         if self.company_id and equipment.company_id != self.company_id:
             errors["equipment"] = "This item is not in your catalogue."
         elif self.kind == LineKind.RENTAL and not equipment.is_rentable:

@@ -19,9 +19,6 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class StockLevelQuerySet(TenantQuerySet):
-    def with_available(self):
-        return self.annotate(available=F("on_hand") - F("reserved"))
-
     def low(self):
         """Rows whose free quantity (on hand - reserved) is under the reorder point."""
         return self.filter(reorder_point__gt=F("on_hand") - F("reserved"))
@@ -102,6 +99,13 @@ class StockLevel(TenantModel):
 
     def clean(self):
         super().clean()
+        errors = {
+            field: "Cannot be negative."
+            for field in ("on_hand", "reorder_point")
+            if getattr(self, field) is not None and getattr(self, field) < 0
+        }
+        if errors:
+            raise ValidationError(errors)
         if self.equipment_id and self.location_id and self.company_id:
             if self.equipment.company_id != self.company_id:
                 raise ValidationError({"equipment": "This item is not in your catalogue."})

@@ -235,10 +235,7 @@ def delete_line(line):
     with transaction.atomic():
         order = lock_order(line.order)
         ensure_lines_editable(order)
-        if order.lines.count() == 1:
-            raise ServiceError(
-                "An order keeps at least one line: cancel the order instead.", code="last_line"
-            )
+        # The last line may go too: an order without lines cannot be verified.
         line.delete()
         _unverify(order)
 

@@ -17,7 +17,16 @@ from dme.choices import (
     MaintenanceKind,
     OrderStatus,
 )
-from dme.models import Asset, Delivery, Equipment, MaintenanceRecord, Order, OrderLine, StockLevel
+from dme.models import (
+    Asset,
+    Delivery,
+    Equipment,
+    MaintenanceRecord,
+    Order,
+    OrderLine,
+    Rental,
+    StockLevel,
+)
 from tests.clinical.factories import PatientFactory, ProviderFactory
 from tests.factories import CompanyFactory, LocationFactory
 
@@ -156,6 +165,30 @@ class DeliveryFactory(DjangoModelFactory):
     window_start = datetime.time(9, 0)
     window_end = datetime.time(12, 0)
     address = "742 Evergreen Terrace\nColumbus, OH 43215"
+
+
+class RentalFactory(DjangoModelFactory):
+    """An active rental of a non-serialized item (a row: no delivery behind it)."""
+
+    class Meta:
+        model = Rental
+
+    company = factory.SubFactory(CompanyFactory)
+    order_line = factory.SubFactory(
+        OrderLineFactory,
+        company=SAME_COMPANY,
+        kind=LineKind.RENTAL,
+        equipment=factory.SubFactory(
+            CPAPFactory, company=factory.SelfAttribute("...company"), is_serialized=False
+        ),
+        order__status=OrderStatus.DELIVERED,
+    )
+    order = factory.SelfAttribute("order_line.order")
+    patient = factory.SelfAttribute("order.patient")
+    equipment = factory.SelfAttribute("order_line.equipment")
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    cap_months = 13
+    monthly_fee = Decimal("85.00")
 
 
 # Helpers that go through the services, so stock and units agree. ---------------------
