@@ -1,5 +1,6 @@
 """Claims and their lines: what is billed to a payer, and where each claim stands."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -74,20 +75,25 @@ class ClaimQuerySet(TenantQuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
-    def submitted_between(self, newer_than_days=None, older_than_days=None, *, now=None):
-        """Claims submitted more than ``older_than_days`` and at most ``newer_than_days``
-        days ago (the worklist's age buckets)."""
+    def aged(self, min_days=None, max_days=None, *, now=None):
+        """Claims whose age (whole days since the latest submission) is between
+        ``min_days`` and ``max_days`` inclusive: the worklist's aging buckets."""
         now = now or timezone.now()
         queryset = self.filter(submitted_at__isnull=False)
-        if newer_than_days is not None:
-            queryset = queryset.filter(
-                submitted_at__gte=now - timezone.timedelta(days=newer_than_days + 1)
-            )
-        if older_than_days is not None:
-            queryset = queryset.filter(
-                submitted_at__lt=now - timezone.timedelta(days=older_than_days)
-            )
+        if min_days:
+            queryset = queryset.filter(submitted_at__lte=now - timedelta(days=min_days))
+        if max_days is not None:
+            queryset = queryset.filter(submitted_at__gt=now - timedelta(days=max_days + 1))
         return queryset
+
+
+# Aging buckets of the worklist (admin filter, API ?age_bucket=): (min, max) days.
+AGE_BUCKETS = {
+    "0-30": (0, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "90+": (91, None),
+}
 
 
 class Claim(TenantModel):
