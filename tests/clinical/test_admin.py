@@ -173,6 +173,17 @@ def test_an_inline_diagnosis_is_saved_in_the_patients_company(staff, company):
     assert diagnosis.code == "E1165"
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", ["appointment", "medicalrecord", "biometricalert", "healthinsight", "predictionlog"]
+)
+def test_the_full_history_links_filter_by_patient(staff, company, name):
+    mine, _ = (CHANGELISTS[name](company=company) for _ in range(2))
+    response = staff.get(changelist(name), {"patient": str(mine.patient_id)})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [mine]
+
+
 # Search --------------------------------------------------------------------------------
 
 
