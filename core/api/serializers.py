@@ -45,8 +45,10 @@ class TenantModelSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         model = self.Meta.model
-        many_to_many = {field.name for field in model._meta.many_to_many}
-        values = {name: value for name, value in attrs.items() if name not in many_to_many}
+        # Only the model's own columns: many-to-many values, nested writes (order lines)
+        # and write-only flags (confirm_duplicate) are the serializer's business.
+        columns = {field.name for field in model._meta.concrete_fields}
+        values = {name: value for name, value in attrs.items() if name in columns}
         if self.instance is not None:
             instance = copy.copy(self.instance)
             for name, value in values.items():
