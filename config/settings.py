@@ -274,6 +274,25 @@ CELERY_BEAT_SCHEDULE = {
 # Backups -------------------------------------------------------------------
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))
 BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+# Comma-separated backup keys (32 random bytes, url-safe base64), newest first: the first
+# encrypts new backups, any opens old ones. Distinct from the field keys, and kept apart
+# from the backups: whoever holds a backup file must not also hold what opens it.
+_DEV_BACKUP_ENCRYPTION_KEY = "NZnzQrkKmDqct7E4QalG3uoFPnYbMu9e0Sip0TQcECc="
+BACKUP_ENCRYPTION_KEY = [
+    key.strip()
+    for key in _secret("BACKUP_ENCRYPTION_KEY", _DEV_BACKUP_ENCRYPTION_KEY).split(",")
+    if key.strip()
+]
+if not DEBUG and _DEV_BACKUP_ENCRYPTION_KEY in BACKUP_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "The development BACKUP_ENCRYPTION_KEY is configured while DEBUG is off; generate "
+        "a real one (see README.md, Backup and restore)."
+    )
+if set(BACKUP_ENCRYPTION_KEY) & set(FIELD_ENCRYPTION_KEY):
+    raise ImproperlyConfigured(
+        "BACKUP_ENCRYPTION_KEY must differ from every FIELD_ENCRYPTION_KEY key "
+        "(see README.md, Backup and restore)."
+    )
 
 # Logging: plain lines to stderr. Code logs record ids, never PHI values.
 LOGGING = {

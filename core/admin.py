@@ -6,8 +6,9 @@ from django.db import connection
 from django.utils.functional import cached_property
 
 from .access import record_access
+from .backups.progress import human_size
 from .choices import AccessAction, AccessVia
-from .models import AccessLog, TenantModel
+from .models import AccessLog, Backup, TenantModel
 
 
 def estimated_count(queryset):
@@ -166,3 +167,52 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         from accounts.tenancy import get_active_company
 
         return queryset.filter(company=get_active_company(request.user))
+
+
+@admin.register(Backup)
+class BackupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The history of backups: written by ``core.backups`` only, never edited here.
+
+    Operators (superusers) see it; so does any role holding ``core.view_backup``
+    (the Auditor through its view-everything permission). The rows hold no PHI.
+    """
+
+    list_display = [
+        "started_at",
+        "status",
+        "vendor",
+        "file_name",
+        "size",
+        "duration",
+        "row_count",
+        "trigger",
+        "run_by",
+        "verified_at",
+    ]
+    list_filter = ["status", "vendor", "trigger", ("started_at", admin.DateFieldListFilter)]
+    search_fields = ["=file_name", "=sha256"]
+    fields = [
+        "id",
+        "status",
+        "error",
+        "started_at",
+        "finished_at",
+        "duration",
+        "vendor",
+        "file_name",
+        "size_bytes",
+        "sha256",
+        "row_count",
+        "table_count",
+        "key_fingerprint",
+        "app_version",
+        "trigger",
+        "requested_by",
+        "run_by",
+        "verified_at",
+        "pruned_at",
+    ]
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj):
+        return "-" if obj.size_bytes is None else human_size(obj.size_bytes)

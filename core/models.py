@@ -1,7 +1,7 @@
 """What every app's models stand on: ids, timestamps, authorship, tenancy, PHI lookups.
 
-Also the two records core keeps itself: the PHI access log and stored Idempotency-Key
-responses.
+Also the records core keeps itself: the PHI access log, stored Idempotency-Key
+responses and the history of database backups.
 """
 
 import uuid
@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldError
 from django.db import models
 
-from .choices import AccessAction, AccessVia, IdempotencyState
+from .choices import AccessAction, AccessVia, BackupStatus, BackupTrigger, IdempotencyState
 from .context import get_actor
 from .phi import EncryptedTextField, blind_index_fields
 
@@ -196,3 +196,67 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.state})"
+
+
+class Backup(models.Model):
+    """One run of the database backup (``manage.py backup`` or the daily task).
+
+    Written by ``core.backups``: a row is created as *running* before the dump starts and
+    finished as *succeeded* or *failed*; retention later marks it *pruned* when its file
+    is deleted, and keeps the row as history. The primary key is the backup id sealed in
+    the file's header and written in its manifest. Operators' records: not tenant-scoped,
+    and never any PHI (the error is a one-line message about files, keys and tables).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    started_at = models.DateTimeField("started")
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=BackupStatus.choices, default=BackupStatus.RUNNING
+    )
+    vendor = models.CharField("database", max_length=16)
+    file_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField("size (bytes)", null=True, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    duration = models.DurationField(null=True, blank=True)
+    row_count = models.BigIntegerField("rows", null=True, blank=True)
+    table_count = models.PositiveIntegerField("tables", null=True, blank=True)
+    key_fingerprint = models.CharField(max_length=16, blank=True)
+    app_version = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    trigger = models.CharField(max_length=16, choices=BackupTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="requested by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # "user@host" of the shell that ran the command, or the worker's host for the task.
+    run_by = models.CharField("run by", max_length=200, blank=True)
+    verified_at = models.DateTimeField("last verified", null=True, blank=True)
+    pruned_at = models.DateTimeField("pruned", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            # The admin list (newest first) and "the newest successful backup".
+            models.Index(fields=["status", "started_at"], name="backup_status_started_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True)
+                | models.Q(finished_at__gte=models.F("started_at")),
+                name="backup_finished_after_started",
+                violation_error_message="A backup cannot finish before it started.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(size_bytes__isnull=True) | models.Q(size_bytes__gte=0),
+                name="backup_size_not_negative",
+                violation_error_message="A backup's size cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name or f"{self.vendor} backup {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,422 @@
+"""Per-database work: dump the live database, restore into it or into a scratch one, count.
+
+- SQLite: the online backup API (``sqlite3.Connection.backup``) copies Django's own
+  connection into a private temporary file, consistently even while others write; a
+  restore copies a decrypted file back into Django's connection the same way.
+- PostgreSQL: ``pg_dump --format=custom`` streams into the encryption layer; the row
+  counts are taken inside the very snapshot pg_dump reads (``pg_export_snapshot`` and
+  ``--snapshot``), so they match the dump even while the application writes. A restore
+  is ``pg_restore --clean --if-exists --single-transaction`` fed from the decrypted
+  stream: it ends whole or not at all.
+
+pg_dump's own compression is kept (the payload is not compressed again): it compresses
+table data in the pg_dump process, on another core, while this process encrypts; a
+second zlib pass over compressed data gains nothing and costs CPU. The decrypted
+payload stays a standard custom-format archive that ``pg_restore -l`` can read.
+
+Connection parameters reach pg_dump/pg_restore through the environment (PGHOST,
+PGPASSWORD, ...), never on their command line, where ``ps`` would show them.
+"""
+
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from django.db.backends.postgresql.client import DatabaseClient
+
+from .crypto import CHUNK_SIZE, Payload
+from .errors import BackupError, BackupIntegrityError
+
+# Tables ``migrate`` fills by itself: rows there do not make a database "non-empty".
+# core_backup is the history of backups: not business data either.
+SCAFFOLD_TABLES = frozenset(
+    {
+        "django_migrations",
+        "django_content_type",
+        "auth_permission",
+        "auth_group",
+        "auth_group_permissions",
+        "core_backup",
+    }
+)
+SCRATCH_PREFIX = "ariesone_verify_"
+_SCRATCH_NAME = re.compile(rf"^{SCRATCH_PREFIX}[0-9a-f]{{12}}$")
+# Lines of pg_dump/pg_restore errors that quote row data (never shown: PHI).
+_DETAIL_LINE = re.compile(r"^\s*(DETAIL|CONTEXT|LINE \d+|HINT|QUERY):")
+_COPY_FAILURE = re.compile(r'(COPY failed for table "[^"]*").*')
+
+
+class NullProgress:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def no_progress(description, total=None):
+    return NullProgress()
+
+
+def count_rows(wrapper, cursor):
+    """``{table: rows}`` for every table Django's introspection sees in this database."""
+    counts = {}
+    for table in wrapper.introspection.table_names(cursor):
+        # The name comes from the database's catalogue and is quoted.
+        cursor.execute(f"SELECT COUNT(*) FROM {wrapper.ops.quote_name(table)}")  # noqa: S608
+        counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def tables_with_rows(wrapper):
+    """Tables of ours holding at least one row (those ``migrate`` fills excluded)."""
+    found = []
+    with wrapper.cursor() as cursor:
+        for table in wrapper.introspection.table_names(cursor):
+            if table in SCAFFOLD_TABLES:
+                continue
+            cursor.execute(f"SELECT 1 FROM {wrapper.ops.quote_name(table)} LIMIT 1")  # noqa: S608
+            if cursor.fetchone() is not None:
+                found.append(table)
+    return found
+
+
+@contextmanager
+def private_tempdir():
+    """A directory only this user can enter (0700), removed with its content afterwards.
+
+    Decrypted copies live here for the shortest time; it is under the system temporary
+    directory (``TMPDIR``), never in ``BACKUP_DIR``, which may be remote storage.
+    """
+    with tempfile.TemporaryDirectory(prefix="ariesone-backup-") as name:
+        yield Path(name)
+
+
+def _wrapper_for(connection, name, alias):
+    """A separate Django connection to another database on the same server or file."""
+    wrapper = connection.copy(alias=alias)
+    wrapper.settings_dict["NAME"] = str(name)
+    return wrapper
+
+
+def engine_for(connection):
+    if connection.vendor == "sqlite":
+        return SQLiteEngine(connection)
+    if connection.vendor == "postgresql":
+        return PostgreSQLEngine(connection)
+    raise BackupError(
+        f"backups support SQLite and PostgreSQL; the configured database is {connection.vendor}"
+    )
+
+
+class SQLiteEngine:
+    vendor = "sqlite"
+    payload = Payload.SQLITE
+    compress = True
+    compression_label = "zlib"
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def database_label(self):
+        name = str(self.connection.settings_dict["NAME"])
+        return "in-memory" if self.connection.is_in_memory_db() else Path(name).name
+
+    def tool_version(self):
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def dump(self, writer, progress=no_progress):
+        self.connection.ensure_connection()
+        with private_tempdir() as directory:
+            copy_path = directory / "database.sqlite3"
+            target = sqlite3.connect(copy_path)
+            try:
+                # One step (pages=-1): a consistent copy without restarts under writers.
+                self.connection.connection.backup(target)
+            finally:
+                target.close()
+            counts = self._counts_of(copy_path)
+            bar = progress("Encrypting", copy_path.stat().st_size)
+            try:
+                with open(copy_path, "rb") as source:
+                    while data := source.read(CHUNK_SIZE):
+                        writer.write(data)
+                        bar.update(len(data))
+            finally:
+                bar.close()
+        return counts
+
+    def restore(self, payload):
+        if self.connection.in_atomic_block:
+            raise BackupError("a restore cannot run inside a database transaction")
+        with private_tempdir() as directory:
+            path = self._write_checked(payload, directory)
+            source = sqlite3.connect(path)
+            try:
+                self.connection.ensure_connection()
+                # Into Django's own connection: the same code for a file and for the
+                # in-memory test database; the file is replaced page by page, atomically.
+                source.backup(self.connection.connection)
+            finally:
+                source.close()
+
+    def scratch_counts(self, payload):
+        with private_tempdir() as directory:
+            return self._counts_of(self._write_checked(payload, directory))
+
+    def live_counts(self):
+        with self.connection.cursor() as cursor:
+            return count_rows(self.connection, cursor)
+
+    def tables_with_rows(self):
+        return tables_with_rows(self.connection)
+
+    def _write_checked(self, payload, directory):
+        path = directory / "restore.sqlite3"
+        with open(path, "wb") as handle:
+            for data in payload:
+                handle.write(data)
+        check = sqlite3.connect(path)
+        try:
+            result = check.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise BackupIntegrityError(
+                f"the restored SQLite file is not a database: {exc}"
+            ) from None
+        finally:
+            check.close()
+        if result != "ok":
+            raise BackupIntegrityError("the restored SQLite file fails SQLite's quick_check")
+        return path
+
+    def _counts_of(self, path):
+        wrapper = _wrapper_for(self.connection, path, alias="backup_scratch")
+        try:
+            with wrapper.cursor() as cursor:
+                return count_rows(wrapper, cursor)
+        finally:
+            wrapper.close()
+
+
+class PostgreSQLEngine:
+    vendor = "postgresql"
+    payload = Payload.POSTGRESQL
+    compress = False
+    compression_label = "pg_dump (zlib inside the archive)"
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def database_label(self):
+        return str(self.connection.settings_dict["NAME"])
+
+    def server_major(self):
+        return self.connection.pg_version // 10000
+
+    def tool_version(self):
+        return f"pg_dump {self._tool_version('pg_dump')[1]}"
+
+    # Command-line tools ------------------------------------------------------------
+
+    def _tool(self, name):
+        path = shutil.which(name)
+        if path is None:
+            raise BackupError(
+                f"{name} was not found on PATH; install the PostgreSQL client tools "
+                f"(version {self.server_major()} or newer)"
+            )
+        return path
+
+    def _tool_version(self, name):
+        path = self._tool(name)
+        try:
+            output = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+                [path, "--version"], capture_output=True, text=True, timeout=30, check=True
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackupError(f"{name} --version failed: {exc}") from None
+        match = re.search(r"(\d+)(?:\.(\d+))?", output)
+        if match is None:
+            raise BackupError(f"cannot read the version of {name} from {output.strip()!r}")
+        return int(match.group(1)), match.group(0)
+
+    def _check_tool(self, name):
+        """pg_dump/pg_restore older than the server cannot be trusted with its dumps."""
+        major, version = self._tool_version(name)
+        server = self.server_major()
+        if major < server:
+            raise BackupError(
+                f"{name} {version} is older than the PostgreSQL {server} server; install the "
+                f"PostgreSQL {server} client tools (or newer) and put them first on PATH"
+            )
+        return self._tool(name)
+
+    def _environment(self, database=None):
+        settings_dict = self.connection.settings_dict
+        _args, env = DatabaseClient.settings_to_cmd_args_env(settings_dict, [])
+        env = {**os.environ, **(env or {})}
+        for variable, value in (
+            ("PGHOST", settings_dict.get("HOST")),
+            ("PGPORT", settings_dict.get("PORT")),
+            ("PGUSER", settings_dict.get("USER")),
+            ("PGDATABASE", database or settings_dict.get("NAME")),
+            ("PGOPTIONS", settings_dict["OPTIONS"].get("options")),
+        ):
+            if value:
+                env[variable] = str(value)
+        env["PGAPPNAME"] = "ariesone-backup"
+        return env
+
+    @staticmethod
+    def _error_text(name, handle, returncode):
+        """The tool's error lines, without the ones that quote row data."""
+        handle.seek(0)
+        lines = handle.read().decode(errors="replace").splitlines()
+        kept = [
+            _COPY_FAILURE.sub(r"\1 (details withheld: they may quote row data)", line.strip())
+            for line in lines
+            if line.strip() and not _DETAIL_LINE.match(line)
+        ]
+        errors = [line for line in kept if "error" in line.lower()] or kept
+        detail = "; ".join(errors[:2])[:300] or f"exit status {returncode}"
+        return f"{name} failed: {detail}"
+
+    # Backup ------------------------------------------------------------------------
+
+    def dump(self, writer, progress=no_progress):
+        pg_dump = self._check_tool("pg_dump")
+        snapshot_connection = self.connection.copy(alias="backup_snapshot")
+        try:
+            with snapshot_connection.cursor() as cursor:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+                counts = count_rows(snapshot_connection, cursor)
+                # The exporting transaction stays open until pg_dump has finished.
+                self._run_pg_dump(pg_dump, snapshot, writer, progress)
+                cursor.execute("COMMIT")
+        finally:
+            snapshot_connection.close()
+        return counts
+
+    def _run_pg_dump(self, pg_dump, snapshot, writer, progress):
+        args = [
+            pg_dump,
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--snapshot={snapshot}",
+            # A migration holding a table lock makes the backup fail clearly, not hang.
+            "--lock-wait-timeout=120s",
+        ]
+        bar = progress("Dumping", None)
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                args, stdout=subprocess.PIPE, stderr=errors, env=self._environment()
+            )
+            try:
+                while data := process.stdout.read(CHUNK_SIZE):
+                    writer.write(data)
+                    bar.update(len(data))
+            except BaseException:
+                process.kill()
+                raise
+            finally:
+                process.stdout.close()
+                returncode = process.wait()
+                bar.close()
+            if returncode != 0:
+                raise BackupError(self._error_text("pg_dump", errors, returncode))
+
+    # Restore -----------------------------------------------------------------------
+
+    def _run_pg_restore(self, payload, database, clean):
+        pg_restore = self._check_tool("pg_restore")
+        args = [pg_restore, "--no-owner", "--no-privileges", "--single-transaction"]
+        args += ["--exit-on-error"]
+        if clean:
+            args += ["--clean", "--if-exists"]
+        # An empty --dbname makes pg_restore connect (not print SQL); libpq then takes the
+        # database, like every other parameter, from the environment.
+        args += ["--dbname="]
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env=self._environment(database),
+            )
+            try:
+                for data in payload:
+                    process.stdin.write(data)
+            except BrokenPipeError:
+                pass  # pg_restore stopped early: its exit status and message say why.
+            except BaseException:
+                # Killed before its input ends, pg_restore never commits: nothing changes.
+                process.kill()
+                process.wait()
+                raise
+            with suppress(BrokenPipeError):
+                process.stdin.close()
+            returncode = process.wait()
+            if returncode != 0:
+                raise BackupError(self._error_text("pg_restore", errors, returncode))
+
+    def restore(self, payload):
+        if self.connection.in_atomic_block:
+            raise BackupError("a restore cannot run inside a database transaction")
+        # Our own idle session must hold nothing on the tables pg_restore drops.
+        self.connection.close()
+        self._run_pg_restore(payload, self.connection.settings_dict["NAME"], clean=True)
+        with self.connection.cursor() as cursor:
+            # pg_restore leaves the planner without statistics (and the admin's
+            # estimated counts at -1) until autovacuum passes.
+            cursor.execute("ANALYZE")
+
+    def scratch_counts(self, payload):
+        name = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
+        admin = self.connection.copy(alias="backup_admin")
+        created = False
+        try:
+            with admin.cursor() as cursor:
+                try:
+                    cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+                except Exception as exc:
+                    raise BackupError(
+                        "cannot create the scratch database for the check (the database "
+                        f"user needs CREATEDB): {str(exc).splitlines()[0]}"
+                    ) from None
+                created = True
+            self._run_pg_restore(payload, name, clean=False)
+            scratch = _wrapper_for(self.connection, name, alias="backup_scratch")
+            try:
+                with scratch.cursor() as cursor:
+                    return count_rows(scratch, cursor)
+            finally:
+                scratch.close()
+        finally:
+            if created:
+                self._drop_scratch(admin, name)
+            admin.close()
+
+    @staticmethod
+    def _drop_scratch(admin, name):
+        # Only the database this run created, and only a name of the scratch pattern.
+        if not _SCRATCH_NAME.match(name):
+            raise BackupError(f"refusing to drop {name}: not a scratch database name")
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def live_counts(self):
+        with self.connection.cursor() as cursor:
+            return count_rows(self.connection, cursor)
+
+    def tables_with_rows(self):
+        return tables_with_rows(self.connection)

@@ -1,0 +1,36 @@
+"""Progress bars for the operator commands (tqdm on stderr; silent when not a terminal)."""
+
+from tqdm import tqdm
+
+
+def tqdm_progress(stream):
+    """A ``progress(description, total)`` factory for the backup services.
+
+    ``total`` is a byte count, or None when unknown (pg_dump's output): the bar then
+    shows the bytes so far and the rate.
+    """
+
+    def make(description, total=None):
+        # disable=None: no bar when stderr is not a terminal (cron, Celery, tests).
+        return tqdm(
+            total=total,
+            desc=description,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=stream,
+            disable=None,
+            leave=False,
+        )
+
+    return make
+
+
+def human_size(size):
+    """``1536`` -> ``1.5 KiB``: sizes in summary lines."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
