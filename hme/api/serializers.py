@@ -1,0 +1,466 @@
+"""Billing API serializers. Claims carry their lines, payments their allocations (each
+prefetched: no query per row). Money and statuses are read-only: they change through
+the actions, which call ``hme.services``."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clinical.models.records import clean_icd10_list
+from core.api.serializers import AUDIT_FIELDS, TenantModelSerializer
+from core.validators import format_icd10, normalize_hcpcs
+
+from ..choices import AdjustmentGroup, describe_carc
+from ..models import (
+    Adjustment,
+    Authorization,
+    Claim,
+    ClaimLine,
+    Coverage,
+    Payer,
+    Payment,
+    PaymentAllocation,
+)
+from ..models.claims import MONEY, clean_pointers
+from ..rules import clean_hcpcs_list, clean_modifiers
+
+
+def _django_errors(call, *args):
+    try:
+        return call(*args)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
+
+
+class ICD10ListField(serializers.ListField):
+    """``["G47.33", "i10"]`` in (stored ``["G4733", "I10"]``), ``["G47.33", "I10"]`` out."""
+
+    child = serializers.CharField()
+
+    def to_internal_value(self, data):
+        return _django_errors(clean_icd10_list, super().to_internal_value(data))
+
+    def to_representation(self, data):
+        return [format_icd10(code) for code in data or []]
+
+
+class HCPCSListField(serializers.ListField):
+    child = serializers.CharField()
+
+    def to_internal_value(self, data):
+        return _django_errors(clean_hcpcs_list, super().to_internal_value(data))
+
+
+class HCPCSField(serializers.CharField):
+    def to_internal_value(self, data):
+        return normalize_hcpcs(super().to_internal_value(data))
+
+
+# Payers, coverage, authorizations ----------------------------------------------------------
+
+
+class PayerSerializer(TenantModelSerializer):
+    class Meta:
+        model = Payer
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "name",
+            "payer_id",
+            "kind",
+            "timely_filing_days",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "phone",
+            "is_active",
+        ]
+
+
+class CoverageSerializer(TenantModelSerializer):
+    """A patient's policy. ``member_id`` (for Medicare the MBI, answered without
+    dashes) is PHI: never put it in a URL; look coverages up by member ID with
+    ``POST /coverages/lookup/``. Eligibility is verified with ``POST .../verify/``."""
+
+    class Meta:
+        model = Coverage
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "patient",
+            "payer",
+            "member_id",
+            "group_number",
+            "priority",
+            "effective_date",
+            "termination_date",
+            "subscriber_relation",
+            "is_active",
+            "verified_at",
+            "verified_by",
+        ]
+        read_only_fields = ["is_active", "verified_at", "verified_by"]
+
+
+class CoverageLookupSerializer(serializers.Serializer):
+    member_id = serializers.CharField(help_text="Member ID or MBI, exact (dashes ignored).")
+
+
+class AuthorizationSerializer(TenantModelSerializer):
+    """A prior authorization. Created as *requested*; the payer's decision is recorded
+    with ``POST .../approve/`` (number, units, dates) or ``.../deny/``."""
+
+    hcpcs_codes = HCPCSListField(help_text='The authorized items, as ["K0823"].')
+    units_left = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Authorization
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "coverage",
+            "hcpcs_codes",
+            "number",
+            "valid_from",
+            "valid_to",
+            "units_approved",
+            "units_used",
+            "units_left",
+            "status",
+            "decided_at",
+            "notes",
+        ]
+        read_only_fields = ["units_used", "status", "decided_at"]
+
+
+class AuthorizationApproveSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=50)
+    units_approved = serializers.IntegerField(min_value=1)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Default: the end of the item's window (power mobility 6 months...).",
+    )
+
+
+class AuthorizationDenySerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# Claims ------------------------------------------------------------------------------------
+
+
+class ClaimLineSerializer(serializers.ModelSerializer):
+    """A service line. ``charge`` is for all units; ``diagnosis_pointers`` are
+    positions (1 = first) in the claim's ``diagnosis_codes``."""
+
+    hcpcs = HCPCSField(max_length=5, help_text="As E0601.")
+    modifiers = serializers.ListField(
+        child=serializers.CharField(max_length=2), required=False, default=list
+    )
+    diagnosis_pointers = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = ClaimLine
+        fields = [
+            "id",
+            "line_number",
+            "date_of_service",
+            "hcpcs",
+            "modifiers",
+            "description",
+            "units",
+            "charge",
+            "diagnosis_pointers",
+            "allowed_amount",
+            "paid_amount",
+            "authorization",
+            "order_line",
+        ]
+        read_only_fields = [
+            "line_number",
+            "allowed_amount",
+            "paid_amount",
+            "authorization",
+            "order_line",
+        ]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        try:
+            attrs["modifiers"] = clean_modifiers(attrs.get("hcpcs", ""), attrs.get("modifiers", []))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"modifiers": error.messages}) from error
+        try:
+            attrs["diagnosis_pointers"] = clean_pointers(attrs.get("diagnosis_pointers"))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"diagnosis_pointers": error.messages}) from error
+        return attrs
+
+
+class ClaimSerializer(TenantModelSerializer):
+    """A claim with its lines. Creating one (with ``lines``) goes through
+    ``create_claim``: number drawn, totals computed, prior authorization drawn for items
+    that need it. A pending or denied claim is corrected with PATCH (``lines``, when
+    given, replace all lines). Status and money change only through the actions."""
+
+    lines = ClaimLineSerializer(many=True)
+    diagnosis_codes = ICD10ListField(help_text='In claim order, as ["G47.33", "I10"].')
+    patient_number = serializers.CharField(source="patient.number", read_only=True)
+    denial = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Claim
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "number",
+            "patient",
+            "patient_number",
+            "coverage",
+            "payer",
+            "billing_location",
+            "referring_provider",
+            "diagnosis_codes",
+            "status",
+            "submitted_at",
+            "submission_count",
+            "acknowledged_at",
+            "adjudicated_at",
+            "paid_at",
+            "voided_at",
+            "total_charge",
+            "allowed_amount",
+            "paid_amount",
+            "patient_responsibility",
+            "denial_group",
+            "denial_code",
+            "denial_reason",
+            "denial",
+            "correction_note",
+            "void_reason",
+            "timely_filing_override_reason",
+            "timely_filing_override_by",
+            "timely_filing_override_at",
+            "order",
+            "rental",
+            "rental_month",
+            "lines",
+        ]
+        read_only_fields = [
+            name
+            for name in fields
+            if name
+            not in (
+                "patient",
+                "coverage",
+                "billing_location",
+                "referring_provider",
+                "diagnosis_codes",
+                "lines",
+            )
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            # The patient of a claim never changes; the coverage may be corrected.
+            fields["patient"].read_only = True
+        return fields
+
+    def get_denial(self, obj) -> str:
+        return describe_carc(obj.denial_group, obj.denial_code) if obj.denial_code else ""
+
+    def validate(self, attrs):
+        lines = attrs.pop("lines", None)
+        attrs = super().validate(attrs)
+        codes = attrs.get("diagnosis_codes")
+        if codes is None and self.instance is not None:
+            codes = self.instance.diagnosis_codes
+        if lines is not None:
+            if not lines:
+                raise serializers.ValidationError({"lines": ["A claim needs at least one line."]})
+            errors = [{} for _ in lines]
+            for index, line in enumerate(lines):
+                try:
+                    clean_pointers(line["diagnosis_pointers"], codes or [])
+                except DjangoValidationError as error:
+                    errors[index] = {"diagnosis_pointers": error.messages}
+            if any(errors):
+                raise serializers.ValidationError({"lines": errors})
+            attrs["lines"] = lines
+        return attrs
+
+    def create(self, validated_data):
+        from .. import services
+
+        return services.create_claim(**validated_data)
+
+    def update(self, instance, validated_data):
+        from .. import services
+
+        lines = validated_data.pop("lines", None)
+        return services.update_claim(instance, lines=lines, **validated_data)
+
+
+class SubmitSerializer(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="To submit past the payer's timely filing limit (Billing role).",
+    )
+
+
+class LineAllowedSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="The line number.")
+    allowed = serializers.DecimalField(**MONEY, min_value=0)
+
+
+class ApproveSerializer(serializers.Serializer):
+    """Either the claim's allowed total (spread over the lines by charge) or each
+    line's allowed amount."""
+
+    allowed = serializers.DecimalField(**MONEY, min_value=0, required=False)
+    lines = LineAllowedSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        if ("allowed" in attrs) == ("lines" in attrs):
+            raise serializers.ValidationError("Give either 'allowed' or 'lines'.")
+        return attrs
+
+    def service_kwargs(self):
+        data = self.validated_data
+        if "allowed" in data:
+            return {"allowed": data["allowed"]}
+        return {"line_allowed": {item["line"]: item["allowed"] for item in data["lines"]}}
+
+
+class DenySerializer(serializers.Serializer):
+    group = serializers.ChoiceField(choices=AdjustmentGroup.choices)
+    code = serializers.CharField(max_length=3, help_text="CARC, as 50 or B7.")
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ResubmitSerializer(SubmitSerializer):
+    correction_note = serializers.CharField(help_text="What was corrected.")
+
+
+class VoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class UserOrderField(serializers.PrimaryKeyRelatedField):
+    """A DME order the requesting user may see (another company's is "does not exist")."""
+
+    def get_queryset(self):
+        from dme.models import Order
+
+        request = self.context.get("request")
+        return Order.objects.for_user(getattr(request, "user", None))
+
+
+class FromDeliverySerializer(serializers.Serializer):
+    order = UserOrderField(help_text="A delivered order with purchased items.")
+
+
+# Payments ----------------------------------------------------------------------------------
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    description = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Adjustment
+        fields = ["group", "code", "amount", "description"]
+
+    def get_description(self, obj) -> str:
+        return describe_carc(obj.group, obj.code)
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    """One allocation; written through ``post_payment`` only."""
+
+    adjustments = AdjustmentSerializer(many=True, required=False)
+
+    class Meta:
+        model = PaymentAllocation
+        fields = ["id", "claim", "claim_line", "amount", "adjustments", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for name in ("claim", "claim_line"):
+            fields[name].queryset = fields[name].queryset.for_user(user)
+        return fields
+
+    def to_service(self, data):
+        return {
+            "claim": data["claim"],
+            "claim_line": data.get("claim_line"),
+            "amount": data["amount"],
+            "adjustments": [dict(item) for item in data.get("adjustments", [])],
+        }
+
+
+class AllocateSerializer(serializers.Serializer):
+    allocations = AllocationSerializer(many=True)
+
+    def service_allocations(self):
+        child = self.fields["allocations"].child
+        return [child.to_service(item) for item in self.validated_data["allocations"]]
+
+
+class PaymentSerializer(TenantModelSerializer):
+    """A payment (remittance). ``allocations`` given on create are posted with it, in
+    one transaction (``post_payment``: never more than the payment, "Over-posting"
+    otherwise); later ones with ``POST /payments/{id}/allocate/``."""
+
+    allocations = AllocationSerializer(many=True, required=False)
+    unallocated_amount = serializers.DecimalField(**MONEY, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "payer",
+            "method",
+            "number",
+            "paid_date",
+            "amount",
+            "allocated_amount",
+            "unallocated_amount",
+            "note",
+            "allocations",
+        ]
+        read_only_fields = ["allocated_amount"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["allocations"].read_only = True
+            if getattr(self.instance, "allocated_amount", None):
+                fields["payer"].read_only = True
+        return fields
+
+    def validate(self, attrs):
+        allocations = attrs.pop("allocations", None)
+        attrs = super().validate(attrs)
+        if allocations is not None:
+            attrs["allocations"] = allocations
+        return attrs
+
+    def create(self, validated_data):
+        from .. import services
+
+        child = self.fields["allocations"].child
+        allocations = [child.to_service(item) for item in validated_data.pop("allocations", [])]
+        return services.record_payment(allocations=allocations, **validated_data)

@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+# Registered into the one /api/v1/ router by config/urls.py.
+router = SimpleRouter()
+router.register("payers", views.PayerViewSet, basename="payer")
+router.register("coverages", views.CoverageViewSet, basename="coverage")
+router.register("authorizations", views.AuthorizationViewSet, basename="authorization")
+router.register("claims", views.ClaimViewSet, basename="claim")
+router.register("payments", views.PaymentViewSet, basename="payment")

@@ -1,0 +1,284 @@
+"""Billing API: scoped, access-logged viewsets. Every status change and every payment
+posting is an action (or a create) that calls ``hme.services``; those that move money
+or a claim honour ``Idempotency-Key``."""
+
+from django.db.models import ProtectedError
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.access import record_access
+from core.api.idempotency import idempotent
+from core.api.pagination import CursorPagination
+from core.api.permissions import ActionPermission, RoleModelPermissions
+from core.api.views import TenantModelViewSet, TenantViewSetMixin
+from core.choices import AccessAction, AccessVia
+from core.exceptions import Conflict
+
+from .. import services
+from ..models import Authorization, Claim, Coverage, Payer, Payment
+from . import filters, serializers
+
+
+class ProtectedDeleteMixin:
+    """A record still referenced (a payer with policies, a coverage with claims) is a
+    409 with the way out, not a 500."""
+
+    protected_message = "This record is in use and cannot be deleted."
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            raise Conflict(self.protected_message, code="in_use") from error
+
+
+class KeptViewSet(
+    TenantViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Money records kept 7 years (claims, payments): no DELETE."""
+
+
+class PayerViewSet(ProtectedDeleteMixin, TenantModelViewSet):
+    """Payers. One in use (policies, claims, payments) cannot be deleted: deactivate it."""
+
+    queryset = Payer.objects.all()
+    serializer_class = serializers.PayerSerializer
+    filterset_class = filters.PayerFilter
+    search_fields = ["^name", "=payer_id"]
+    ordering_fields = ["name", "kind", "created_at"]
+    protected_message = "This payer has policies, claims or payments: deactivate it instead."
+
+
+class LookupPermission(RoleModelPermissions):
+    """``POST /coverages/lookup/`` only reads: it needs the view permission."""
+
+    perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class CoverageViewSet(ProtectedDeleteMixin, TenantModelViewSet):
+    """Patients' policies. ``POST /coverages/{id}/verify/`` records an eligibility check
+    (who, when); ``POST /coverages/lookup/`` finds policies by member ID or MBI (in the
+    body, never the URL)."""
+
+    queryset = Coverage.objects.select_related("patient", "payer")
+    serializer_class = serializers.CoverageSerializer
+    filterset_class = filters.CoverageFilter
+    ordering_fields = ["effective_date", "created_at"]
+    permission_classes = [ActionPermission]
+    action_permissions = {"verify": ["hme.change_coverage"]}
+    protected_message = "Claims were billed to this coverage: end it with a termination date."
+
+    def get_permissions(self):
+        if self.action == "lookup":
+            return [LookupPermission()]
+        return super().get_permissions()
+
+    @extend_schema(request=None, responses=serializers.CoverageSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        coverage = services.verify_coverage(self.get_object(), request.user)
+        return Response(self.get_serializer(coverage).data)
+
+    @extend_schema(
+        request=serializers.CoverageLookupSerializer,
+        responses=serializers.CoverageSerializer(many=True),
+    )
+    @action(detail=False, methods=["post"])
+    def lookup(self, request):
+        body = serializers.CoverageLookupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        queryset = self.filter_queryset(self.get_queryset()).filter_blind(
+            "member_id", body.validated_data["member_id"]
+        )
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class AuthorizationViewSet(ProtectedDeleteMixin, TenantModelViewSet):
+    """Prior authorizations. The payer's decision: ``POST .../approve/`` (number,
+    units, dates; the end defaults to the item's window) or ``.../deny/``."""
+
+    queryset = Authorization.objects.select_related("coverage")
+    serializer_class = serializers.AuthorizationSerializer
+    filterset_class = filters.AuthorizationFilter
+    ordering_fields = ["valid_to", "created_at"]
+    permission_classes = [ActionPermission]
+    action_permissions = {
+        "approve": ["hme.change_authorization"],
+        "deny": ["hme.change_authorization"],
+    }
+    protected_message = "Claims were billed under this authorization: it is kept."
+
+    @extend_schema(
+        request=serializers.AuthorizationApproveSerializer,
+        responses=serializers.AuthorizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request, pk=None):
+        body = serializers.AuthorizationApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        authorization = services.approve_authorization(self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(authorization).data)
+
+    @extend_schema(
+        request=serializers.AuthorizationDenySerializer,
+        responses=serializers.AuthorizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def deny(self, request, pk=None):
+        body = serializers.AuthorizationDenySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        authorization = services.deny_authorization(self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(authorization).data)
+
+
+CLAIM_ACTIONS = (
+    "submit",
+    "mark_processing",
+    "approve",
+    "deny",
+    "resubmit",
+    "void",
+    "from_delivery",
+)
+
+
+class ClaimViewSet(KeptViewSet):
+    """Claims with their lines, newest first (cursor pagination). Workflow:
+    ``submit`` (sent; stays pending), ``mark-processing`` (payer acknowledged),
+    ``approve`` (allowed amounts) or ``deny`` (CARC group and code), ``resubmit`` (a
+    corrected denied claim, with a note), ``void``. ``POST /claims/from-delivery/``
+    bills a delivered order's purchases. Every action takes ``Idempotency-Key``."""
+
+    queryset = Claim.objects.select_related("patient").prefetch_related("lines")
+    serializer_class = serializers.ClaimSerializer
+    filterset_class = filters.ClaimFilter
+    pagination_class = CursorPagination
+    # The cursor walks (created_at, id): no client-chosen ordering, no free-text search.
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [ActionPermission]
+    action_permissions = {name: ["hme.change_claim"] for name in CLAIM_ACTIONS}
+    action_permissions["from_delivery"] = ["hme.add_claim"]
+
+    def _respond(self, claim, *, created=False):
+        claim = self.get_queryset().get(pk=claim.pk)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(self.get_serializer(claim).data, status=code)
+
+    def _body(self, serializer_class):
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body
+
+    @extend_schema(request=serializers.SubmitSerializer, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def submit(self, request, pk=None):
+        """Send to the payer. Past the payer's timely filing limit: 400 ``timely_filing``
+        unless ``override_reason`` is given by a Billing user or an Administrator."""
+        reason = self._body(serializers.SubmitSerializer).validated_data["override_reason"]
+        claim = services.submit_claim(self.get_object(), request.user, reason or None)
+        return self._respond(claim)
+
+    @extend_schema(request=None, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-processing")
+    @idempotent
+    def mark_processing(self, request, pk=None):
+        return self._respond(services.mark_processing(self.get_object()))
+
+    @extend_schema(request=serializers.ApproveSerializer, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request, pk=None):
+        body = self._body(serializers.ApproveSerializer)
+        return self._respond(services.approve_claim(self.get_object(), **body.service_kwargs()))
+
+    @extend_schema(request=serializers.DenySerializer, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def deny(self, request, pk=None):
+        data = self._body(serializers.DenySerializer).validated_data
+        claim = services.deny_claim(self.get_object(), data["group"], data["code"], data["text"])
+        return self._respond(claim)
+
+    @extend_schema(request=serializers.ResubmitSerializer, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def resubmit(self, request, pk=None):
+        data = self._body(serializers.ResubmitSerializer).validated_data
+        claim = services.resubmit_claim(
+            self.get_object(),
+            data["correction_note"],
+            request.user,
+            override_reason=data["override_reason"] or None,
+        )
+        return self._respond(claim)
+
+    @extend_schema(request=serializers.VoidSerializer, responses=serializers.ClaimSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def void(self, request, pk=None):
+        reason = self._body(serializers.VoidSerializer).validated_data["reason"]
+        return self._respond(services.void_claim(self.get_object(), reason))
+
+    @extend_schema(
+        request=serializers.FromDeliverySerializer, responses=serializers.ClaimSerializer
+    )
+    @action(detail=False, methods=["post"], url_path="from-delivery")
+    @idempotent
+    def from_delivery(self, request):
+        """Bill a delivered order's purchases (``create_claim_for_delivery``)."""
+        body = serializers.FromDeliverySerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        claim = services.create_claim_for_delivery(body.validated_data["order"])
+        return self._respond(claim, created=True)
+
+
+class PaymentViewSet(KeptViewSet):
+    """Payments (remittances) with their allocations and adjustments, newest first
+    (cursor pagination). ``POST /payments/`` with ``allocations`` records and posts in
+    one transaction; ``POST /payments/{id}/allocate/`` posts more. Over-posting is a
+    400 ``over_posting`` that writes nothing. Both take ``Idempotency-Key``."""
+
+    queryset = Payment.objects.select_related("payer").prefetch_related("allocations__adjustments")
+    serializer_class = serializers.PaymentSerializer
+    filterset_class = filters.PaymentFilter
+    pagination_class = CursorPagination
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [ActionPermission]
+    action_permissions = {"allocate": ["hme.add_paymentallocation"]}
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            # Allocations name claims (patient-linked): their view is logged too.
+            allocations = [a for payment in page for a in payment.allocations.all()]
+            record_access(self.request, allocations, via=AccessVia.API, action=AccessAction.LIST)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        payment = self.get_object()
+        record_access(
+            request, list(payment.allocations.all()), via=AccessVia.API, action=AccessAction.VIEW
+        )
+        return Response(self.get_serializer(payment).data)
+
+    @extend_schema(request=serializers.AllocateSerializer, responses=serializers.PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def allocate(self, request, pk=None):
+        body = serializers.AllocateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        payment = services.post_payment(self.get_object(), body.service_allocations())
+        payment = self.get_queryset().get(pk=payment.pk)
+        return Response(self.get_serializer(payment).data)
