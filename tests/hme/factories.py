@@ -8,12 +8,12 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from dme.choices import BillingKind, EquipmentCategory, LineKind, OrderStatus, RentalStatus
-from dme.models import Equipment, Order, OrderLine, Rental
+from dme.choices import OrderStatus
 from hme import services
 from hme.choices import AuthorizationStatus, CoveragePriority, PayerKind
 from hme.models import Authorization, Claim, Coverage, Payer, Payment
 from tests.clinical.factories import DiagnosisFactory, PatientFactory, ProviderFactory
+from tests.dme.factories import OrderFactory, OrderLineFactory
 from tests.factories import CompanyFactory, LocationFactory
 
 MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"  # no S, L, O, I, B, Z
@@ -128,36 +128,8 @@ class PaymentFactory(DjangoModelFactory):
     amount = Decimal("1000.00")
 
 
-# DME rows, made through the DME models (what billing reads from them). ------------
-
-
-class EquipmentFactory(DjangoModelFactory):
-    class Meta:
-        model = Equipment
-
-    company = factory.SubFactory(CompanyFactory)
-    name = "AirSense 11 AutoSet CPAP"
-    hcpcs_code = "E0601"
-    category = EquipmentCategory.CPAP_BIPAP
-    manufacturer = "ResMed"
-    model_number = factory.Sequence(lambda n: f"39{n:03d}")
-    billing_kind = BillingKind.CAPPED_RENTAL
-    purchase_price = Decimal("1000.00")
-    monthly_rental_fee = Decimal("100.00")
-
-
-class OrderFactory(DjangoModelFactory):
-    class Meta:
-        model = Order
-
-    company = factory.SubFactory(CompanyFactory)
-    patient = factory.SubFactory(PatientFactory, company=factory.SelfAttribute("..company"))
-    prescriber = factory.SubFactory(ProviderFactory, company=factory.SelfAttribute("..company"))
-    location = factory.SubFactory(LocationFactory, company=factory.SelfAttribute("..company"))
-    written_order_date = factory.LazyFunction(
-        lambda: timezone.localdate() - datetime.timedelta(days=20)
-    )
-    prescriber_signed_on = factory.SelfAttribute("written_order_date")
+# DME rows: the DME engineer's factories (tests/dme/factories.py), plus what billing
+# needs of them: orders already delivered, and lines handed over.
 
 
 class DeliveredOrderFactory(OrderFactory):
@@ -165,37 +137,10 @@ class DeliveredOrderFactory(OrderFactory):
     delivered_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
 
 
-class OrderLineFactory(DjangoModelFactory):
-    class Meta:
-        model = OrderLine
+class DeliveredLineFactory(OrderLineFactory):
+    """A line of a delivered order, handed over in full. Pass ``order`` (the line
+    takes its company)."""
 
     company = factory.SelfAttribute("order.company")
     order = factory.SubFactory(DeliveredOrderFactory)
-    equipment = factory.SubFactory(EquipmentFactory, company=factory.SelfAttribute("..company"))
-    quantity = 1
-    kind = LineKind.PURCHASE
-    modifiers = ["NU"]
     delivered_quantity = factory.SelfAttribute("quantity")
-
-
-class RentalFactory(DjangoModelFactory):
-    """An active rental of a capped-rental CPAP, started ``start_date``."""
-
-    class Meta:
-        model = Rental
-
-    company = factory.SubFactory(CompanyFactory)
-    order_line = factory.SubFactory(
-        OrderLineFactory,
-        kind=LineKind.RENTAL,
-        modifiers=["RR"],
-        order__company=factory.SelfAttribute("...company"),
-    )
-    order = factory.SelfAttribute("order_line.order")
-    patient = factory.SelfAttribute("order.patient")
-    equipment = factory.SelfAttribute("order_line.equipment")
-    quantity = 1
-    start_date = datetime.date(2025, 1, 15)
-    monthly_fee = factory.SelfAttribute("equipment.monthly_rental_fee")
-    cap_months = factory.LazyAttribute(lambda o: o.equipment.rental_cap_months)
-    status = RentalStatus.ACTIVE

@@ -20,9 +20,8 @@ from tests.hme.factories import (
     AuthorizationFactory,
     ClaimFactory,
     CoverageFactory,
+    DeliveredLineFactory,
     DeliveredOrderFactory,
-    EquipmentFactory,
-    OrderLineFactory,
     PayerFactory,
     PaymentFactory,
     claim_line,
@@ -206,8 +205,7 @@ def test_a_pending_claim_is_corrected_with_patch_and_totals_follow(api, company)
 
 
 def test_billing_a_delivery_through_the_api(api, company):
-    order = DeliveredOrderFactory(company=company)
-    OrderLineFactory(order=order, equipment=EquipmentFactory(company=company))
+    order = DeliveredLineFactory(order=DeliveredOrderFactory(company=company)).order
     CoverageFactory(company=company, patient=order.patient)
     DiagnosisFactory(company=company, patient=order.patient)
     url = reverse("api:claim-from-delivery")

@@ -13,14 +13,13 @@ from hme import services
 from hme.choices import AuthorizationStatus, ClaimStatus, CoveragePriority
 from hme.models import Authorization, Claim, ClaimLine
 from tests.clinical.factories import DiagnosisFactory
+from tests.dme.factories import CPAPFactory, EquipmentFactory, OrderFactory
 from tests.hme.factories import (
     AuthorizationFactory,
     CommercialPayerFactory,
     CoverageFactory,
+    DeliveredLineFactory,
     DeliveredOrderFactory,
-    EquipmentFactory,
-    OrderFactory,
-    OrderLineFactory,
 )
 
 DELIVERED = timezone.localdate() - datetime.timedelta(days=5)
@@ -30,16 +29,10 @@ DELIVERED = timezone.localdate() - datetime.timedelta(days=5)
 def order(company):
     """A delivered order: a CPAP bought new (2 x $850.00) and a mask (A7030, supply)."""
     order = DeliveredOrderFactory(company=company, delivered_on=DELIVERED)
-    cpap = EquipmentFactory(company=company, billing_kind=BillingKind.PURCHASE)
-    mask = EquipmentFactory(
-        company=company,
-        name="AirFit F20 full face mask",
-        hcpcs_code="A7030",
-        category=EquipmentCategory.RESPIRATORY_SUPPLIES,
-        billing_kind=BillingKind.SUPPLY,
-    )
-    OrderLineFactory(order=order, equipment=cpap, quantity=2, unit_price=Decimal("850.00"))
-    OrderLineFactory(order=order, equipment=mask, modifiers=[], unit_price=Decimal("165.17"))
+    cpap = CPAPFactory(company=company, billing_kind=BillingKind.PURCHASE)
+    mask = EquipmentFactory(company=company, name="AirFit F20 full face mask")
+    DeliveredLineFactory(order=order, equipment=cpap, quantity=2, unit_price=Decimal("850.00"))
+    DeliveredLineFactory(order=order, equipment=mask, unit_price=Decimal("165.17"))
     CoverageFactory(company=company, patient=order.patient)
     DiagnosisFactory(company=company, patient=order.patient, code="G4733")
     DiagnosisFactory(company=company, patient=order.patient, code="I10")
@@ -66,7 +59,9 @@ def test_it_bills_the_delivered_purchases(order):
 
 
 def test_rental_lines_are_left_to_the_monthly_run(order):
-    rental_line = OrderLineFactory(order=order, kind=LineKind.RENTAL, modifiers=["RR"])
+    rental_line = DeliveredLineFactory(
+        order=order, kind=LineKind.RENTAL, equipment=CPAPFactory(company=order.company)
+    )
     claim = services.create_claim_for_delivery(order)
     assert not claim.lines.filter(order_line=rental_line).exists()
 
@@ -112,7 +107,7 @@ def test_an_undelivered_order_is_refused(company):
 
 def test_an_order_of_rentals_only_has_nothing_to_bill(company):
     order = DeliveredOrderFactory(company=company)
-    OrderLineFactory(order=order, kind=LineKind.RENTAL, modifiers=["RR"])
+    DeliveredLineFactory(order=order, kind=LineKind.RENTAL, equipment=CPAPFactory(company=company))
     with pytest.raises(ServiceError) as caught:
         services.create_claim_for_delivery(order)
     assert caught.value.code == "nothing_to_bill"
@@ -166,7 +161,7 @@ def test_a_purchase_line_without_nu_or_ue_is_refused(order):
 def wheelchair_order(company):
     """A delivered power wheelchair (K0823: prior authorization required)."""
     order = DeliveredOrderFactory(company=company, delivered_on=DELIVERED)
-    chair = EquipmentFactory(
+    chair = CPAPFactory(
         company=company,
         name="Group 2 power wheelchair",
         hcpcs_code="K0823",
@@ -174,7 +169,7 @@ def wheelchair_order(company):
         billing_kind=BillingKind.CAPPED_RENTAL,
         purchase_price=Decimal("4023.33"),
     )
-    OrderLineFactory(order=order, equipment=chair, modifiers=["NU", "KX"])
+    DeliveredLineFactory(order=order, equipment=chair, modifiers=["NU", "KX"])
     CoverageFactory(company=company, patient=order.patient)
     DiagnosisFactory(company=company, patient=order.patient, code="G35")
     return order

@@ -11,12 +11,8 @@ from hme import services
 from hme.models import Claim
 from hme.rules import month_date_of_service
 from tests.clinical.factories import DiagnosisFactory
-from tests.hme.factories import (
-    AuthorizationFactory,
-    CoverageFactory,
-    EquipmentFactory,
-    RentalFactory,
-)
+from tests.dme.factories import ConcentratorFactory, CPAPFactory, RentalFactory
+from tests.hme.factories import AuthorizationFactory, CoverageFactory
 
 START = datetime.date(2025, 1, 15)
 
@@ -24,7 +20,11 @@ START = datetime.date(2025, 1, 15)
 @pytest.fixture
 def cpap_rental(company):
     """A CPAP (purchase fee $1,000.00) rented from START, with coverage and a diagnosis."""
-    rental = RentalFactory(company=company, start_date=START)
+    rental = RentalFactory(
+        company=company,
+        start_date=START,
+        order_line__equipment__purchase_price=Decimal("1000.00"),
+    )
     CoverageFactory(company=company, patient=rental.patient)
     DiagnosisFactory(company=company, patient=rental.patient, code="G4733")
     return rental
@@ -108,19 +108,16 @@ def test_the_database_refuses_a_month_billed_twice(cpap_rental):
 
 
 def test_oxygen_bills_36_months_of_the_rental_fee_with_rr_only_then_stops(company):
-    concentrator = EquipmentFactory(
-        company=company,
-        name="Oxygen concentrator",
-        hcpcs_code="E1390",
-        category=EquipmentCategory.OXYGEN,
-        billing_kind=BillingKind.OXYGEN_RENTAL,
-        purchase_price=Decimal("0.00"),
-        monthly_rental_fee=Decimal("180.55"),
+    concentrator = ConcentratorFactory(
+        company=company, is_serialized=False, monthly_rental_fee=Decimal("180.55")
     )
+    assert concentrator.billing_kind == BillingKind.OXYGEN_RENTAL
     rental = RentalFactory(
         company=company,
         start_date=START,
         order_line__equipment=concentrator,
+        cap_months=concentrator.rental_cap_months,
+        monthly_fee=concentrator.monthly_rental_fee,
     )
     CoverageFactory(company=company, patient=rental.patient)
     DiagnosisFactory(company=company, patient=rental.patient, code="J449")
@@ -137,8 +134,9 @@ def test_oxygen_bills_36_months_of_the_rental_fee_with_rr_only_then_stops(compan
 
 
 def test_power_wheelchairs_rent_at_15_and_6_percent_under_month_1s_authorization(company):
-    chair = EquipmentFactory(
+    chair = CPAPFactory(
         company=company,
+        is_serialized=False,
         name="Group 2 power wheelchair",
         hcpcs_code="K0823",
         category=EquipmentCategory.MOBILITY,
@@ -180,7 +178,9 @@ def test_order_line_modifiers_such_as_kx_follow_the_rental_modifiers(company):
 
 
 def test_a_failing_rental_is_reported_and_the_others_are_billed(company, cpap_rental):
-    uninsured = RentalFactory(company=company, start_date=START)
+    uninsured = RentalFactory(
+        company=company, start_date=START, order_line__equipment=cpap_rental.equipment
+    )
     DiagnosisFactory(company=company, patient=uninsured.patient)
     run = services.bill_rental_months(as_of=month(2))
     assert len(run.claims) == 2
