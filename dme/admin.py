@@ -18,7 +18,6 @@ from django.utils.html import format_html
 
 from clinical.admin import PatientLinkedSearchMixin
 from core.admin import TenantAdmin, TenantInlineMixin
-from core.admin_filters import TenantListFilterMixin
 from core.exceptions import ServiceError
 
 from . import forms, services
@@ -38,7 +37,7 @@ from .models import (
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
 
-class DMEAdmin(TenantListFilterMixin, TenantAdmin):
+class DMEAdmin(TenantAdmin):
     """TenantAdmin whose relation filters list only the company's rows."""
 
 
