@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from accounts.tenancy import get_active_company
 from clinical.models import Patient
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
-from core.admin_filters import TenantListFilterMixin
 from core.exceptions import ServiceError
 
 from . import services
@@ -47,7 +46,7 @@ PATIENT_SEARCH_HELP = (
 )
 
 
-class BillingAdmin(TenantListFilterMixin, TenantAdmin):
+class BillingAdmin(TenantAdmin):
     """TenantAdmin whose relation filters list only the company's rows."""
 
 
