@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
-from core.admin_filters import TenantListFilterMixin
 from core.exceptions import ServiceError
 from core.phi import EncryptedTextField
 from core.validators import normalize_icd10, validate_icd10
@@ -45,7 +44,7 @@ PATIENT_SEARCH_HELP = (
 )
 
 
-class ClinicalAdmin(TenantListFilterMixin, TenantAdmin):
+class ClinicalAdmin(TenantAdmin):
     """TenantAdmin whose relation filters (location, provider, model) list only the
     company's rows."""
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "auditlog",
     "encrypted_model_fields",
+    "django_celery_beat",
     "core",
     "accounts",
     "clinical",
@@ -248,8 +249,30 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
 }
+
+
+def _enum_name_overrides(modules):
+    """Name every TextChoices of our ``choices`` modules after its class in the schema
+    (``AppointmentStatusEnum``) instead of the field (``status``), so that two apps'
+    ``status`` choices never collide into hashed names."""
+    from importlib import import_module
+
+    from django.db.models import Choices
+
+    overrides = {}
+    for module_name in modules:
+        module = import_module(module_name)
+        for name, value in vars(module).items():
+            is_choices = isinstance(value, type) and issubclass(value, Choices)
+            if is_choices and value.__module__ == module_name:
+                overrides[f"{name}Enum"] = f"{module_name}.{name}"
+    return overrides
+
+
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = _enum_name_overrides(
+    ["core.choices", "accounts.choices", "clinical.choices", "dme.choices", "hme.choices"]
+)
 # Stored Idempotency-Key responses are kept at least this long.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 
@@ -264,12 +287,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {
-    "prune-idempotency-keys-hourly": {
-        "task": "core.tasks.prune_idempotency_keys",
-        "schedule": timedelta(hours=1),
-    },
-}
+# Schedules live in the database (django-celery-beat), editable in the admin under
+# "Periodic tasks"; migration core.0004_default_schedules creates the defaults.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Backups -------------------------------------------------------------------
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))

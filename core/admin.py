@@ -1,14 +1,20 @@
 """Admin pieces every app uses: tenant scoping, access logging, big-table pagination."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.shortcuts import redirect
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from .access import record_access
+from .admin_filters import TenantListFilterMixin
 from .backups.progress import human_size
 from .choices import AccessAction, AccessVia
-from .models import AccessLog, Backup, TenantModel
+from .models import AccessLog, Backup, DataQualityFinding, DataQualityRun, TenantModel
 
 
 def estimated_count(queryset):
@@ -37,9 +43,10 @@ class EstimatedCountPaginator(Paginator):
         return estimate if estimate is not None else super().count
 
 
-class TenantAdminMixin:
+class TenantAdminMixin(TenantListFilterMixin):
     """Scope a ModelAdmin to the user's company and fill the company on create.
 
+    - relation filters of ``list_filter`` list only the company's records;
     - the changelist, change page, and every foreign-key/many-to-many choice (including
       autocomplete) start from ``for_user``: another company's record is a 404;
     - new records get the active company; only operators see the company field;
@@ -216,3 +223,101 @@ class BackupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="size", ordering="size_bytes")
     def size(self, obj):
         return "-" if obj.size_bytes is None else human_size(obj.size_bytes)
+
+
+class DataQualityFindingInline(admin.TabularInline):
+    model = DataQualityFinding
+    extra = 0
+    can_delete = False
+    fields = ["check_name", "severity", "passed", "count", "detail", "records", "duration_ms"]
+    readonly_fields = fields
+    ordering = ["passed", "check_name"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="sample records")
+    def records(self, finding):
+        """Links to the failing records' admin pages (ids only, never values)."""
+        if not finding.sample_ids:
+            return "-"
+        if finding.content_type_id is None:
+            return ", ".join(finding.sample_ids)
+        opts = finding.content_type.model_class()._meta
+        links = []
+        for pk in finding.sample_ids:
+            try:
+                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+            except NoReverseMatch:
+                links.append(format_html("{}", pk))
+            else:
+                links.append(format_html('<a href="{}">{}</a>', url, str(pk)[:8]))
+        more = finding.count - len(finding.sample_ids)
+        suffix = format_html(" and {} more", more) if more > 0 else ""
+        return format_html_join(", ", "{}", ((link,) for link in links)) + suffix
+
+
+@admin.register(DataQualityRun)
+class DataQualityRunAdmin(admin.ModelAdmin):
+    """Data-quality runs across every company: operators' page (superusers only)."""
+
+    list_display = [
+        "started_at",
+        "status",
+        "checks_run",
+        "failed_errors",
+        "failed_warnings",
+        "duration",
+        "triggered_by",
+    ]
+    list_filter = ["status", ("started_at", admin.DateFieldListFilter)]
+    fields = [
+        "started_at",
+        "finished_at",
+        "status",
+        "checks_run",
+        "failed_errors",
+        "failed_warnings",
+        "triggered_by",
+        "requested_by",
+    ]
+    readonly_fields = fields
+    inlines = [DataQualityFindingInline]
+    change_list_template = "admin/core/dataqualityrun/change_list.html"
+
+    def get_urls(self):
+        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
+        return [path("run/", run_now, name="core_dataqualityrun_run"), *super().get_urls()]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def run_now_view(self, request):
+        """Run every check now (the "Run the checks now" button of the list)."""
+        from .quality.runner import run_checks
+
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        run = run_checks(triggered_by="admin", requested_by=request.user)
+        self.message_user(
+            request,
+            f"Run finished: {run.get_status_display()} ({run.checks_run} checks, "
+            f"{run.failed_errors} errors, {run.failed_warnings} warnings failed).",
+            messages.WARNING if run.failed_errors else messages.SUCCESS,
+        )
+        return redirect("admin:core_dataqualityrun_change", run.pk)

@@ -260,3 +260,19 @@ class Backup(models.Model):
 
     def __str__(self):
         return self.file_name or f"{self.vendor} backup {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# Data-quality runs live in core.quality; importing them here registers them with core.
+from .quality.models import DataQualityFinding, DataQualityRun  # noqa: E402
+
+__all__ = [
+    "AccessLog",
+    "Backup",
+    "BaseModel",
+    "BaseQuerySet",
+    "DataQualityFinding",
+    "DataQualityRun",
+    "IdempotencyKey",
+    "TenantModel",
+    "TenantQuerySet",
+]

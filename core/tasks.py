@@ -47,3 +47,22 @@ def backup_database():
         "size_bytes": record.size_bytes,
         "pruned": len(result.pruned),
     }
+
+
+@shared_task
+def run_data_quality():
+    """Run every data-quality check and store the run (hourly by default).
+
+    A cache lock keeps two runs from overlapping when one takes longer than the interval.
+    """
+    from django.core.cache import cache
+
+    from core.quality.runner import run_checks
+
+    lock = "lock:run_data_quality"
+    if not cache.add(lock, "1", timeout=55 * 60):
+        return None
+    try:
+        return run_checks(triggered_by="task").pk
+    finally:
+        cache.delete(lock)

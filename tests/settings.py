@@ -21,3 +21,6 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": "10000/minute",
     "auth": "10000/minute",
 }
+# Tasks run in-process in tests, whatever the broker; the worker test
+# (tests/core/test_celery_worker.py) sends to the real broker on purpose.
+CELERY_TASK_ALWAYS_EAGER = True

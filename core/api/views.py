@@ -24,9 +24,7 @@ class ActorMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self._actor_context.enter_context(
-            acting_as(request.user, remote_addr=client_ip(request))
-        )
+        self._actor_context.enter_context(acting_as(request.user, remote_addr=client_ip(request)))
 
 
 class TenantViewSetMixin(ActorMixin):

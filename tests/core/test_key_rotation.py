@@ -21,9 +21,7 @@ def keys(settings, monkeypatch):
     class Keys:
         def use(self, *keys):
             settings.FIELD_ENCRYPTION_KEY = list(keys)
-            monkeypatch.setattr(
-                encrypted_fields, "CRYPTER", MultiFernet([Fernet(k) for k in keys])
-            )
+            monkeypatch.setattr(encrypted_fields, "CRYPTER", MultiFernet([Fernet(k) for k in keys]))
 
     keys = Keys()
     keys.use(OLD)

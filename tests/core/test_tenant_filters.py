@@ -5,11 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 
 from core.admin import TenantAdmin
-from core.admin_filters import (
-    TenantListFilterMixin,
-    TenantRelatedFieldListFilter,
-    tenant_list_filter,
-)
+from core.admin_filters import TenantRelatedFieldListFilter, tenant_list_filter
 from core.api.filters import TenantFilterSet
 from tests.factories import LocationFactory
 from tests.testapp.models import PHIRecord
@@ -34,7 +30,7 @@ def test_the_admin_sidebar_lists_only_the_companys_locations(company, other_comp
     mine = LocationFactory(company=company, name="Mine")
     LocationFactory(company=other_company, name="Theirs")
 
-    class Admin(TenantListFilterMixin, TenantAdmin):
+    class Admin(TenantAdmin):  # every TenantAdmin scopes its relation filters
         list_filter = ["location"]
 
     model_admin = Admin(PHIRecord, admin.site)

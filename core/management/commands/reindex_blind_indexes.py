@@ -22,9 +22,7 @@ class Command(BaseCommand):
         with tqdm(total=total, unit="row", disable=None, file=self.stderr) as bar:
             for model, indexes in models:
                 bar.set_description(model._meta.label)
-                updated += reindex_model(
-                    model, indexes, batch_size=batch_size, progress=bar.update
-                )
+                updated += reindex_model(model, indexes, batch_size=batch_size, progress=bar.update)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Re-indexed {updated} rows in {len(models)} tables ({total} rows checked)."

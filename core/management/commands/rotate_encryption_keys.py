@@ -23,7 +23,9 @@ class Command(BaseCommand):
             for model, columns in tables:
                 bar.set_description(model._meta.label)
                 try:
-                    result = rotate_table(model, columns, batch_size=batch_size, progress=bar.update)
+                    result = rotate_table(
+                        model, columns, batch_size=batch_size, progress=bar.update
+                    )
                 except KeyRotationError as exc:
                     raise CommandError(str(exc)) from exc
                 rotated += result.values_rotated

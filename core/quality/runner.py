@@ -1,0 +1,87 @@
+"""Running the registered checks and storing what they find."""
+
+import logging
+import time
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import DataQualityFinding, DataQualityRun, RunStatus
+from .registry import Outcome, Severity, get_checks
+
+logger = logging.getLogger(__name__)
+SAMPLE_SIZE = 10
+
+
+def _evaluate(check):
+    """Run one check: ``(count, sample ids, detail)``. Querysets are counted in SQL."""
+    result = check.function()
+    if isinstance(result, models.QuerySet):
+        count = result.count()
+        samples = (
+            [str(pk) for pk in result.order_by("pk").values_list("pk", flat=True)[:SAMPLE_SIZE]]
+            if count
+            else []
+        )
+        return count, samples, ""
+    if isinstance(result, Outcome):
+        return result.count, [str(pk) for pk in result.sample_ids[:SAMPLE_SIZE]], result.detail
+    raise TypeError(
+        f"Check {check.name} returned {type(result).__name__}, not a QuerySet or Outcome."
+    )
+
+
+def run_checks(names=None, *, triggered_by="", requested_by=None, progress=None):
+    """Run the checks (all, or those named) and return the stored DataQualityRun.
+
+    A check that crashes is recorded as a failed finding with the exception's type and
+    does not stop the others.
+    """
+    checks = get_checks(names)
+    run = DataQualityRun.objects.create(triggered_by=triggered_by, requested_by=requested_by)
+    findings = []
+    for check in checks:
+        started = time.monotonic()
+        try:
+            count, samples, detail = _evaluate(check)
+        except Exception as exc:  # a broken check is itself a finding
+            logger.exception("Data-quality check %s crashed", check.name)
+            count, samples, detail = 0, [], f"The check crashed: {type(exc).__name__}."
+            passed = False
+        else:
+            passed = count == 0
+        findings.append(
+            DataQualityFinding(
+                run=run,
+                check_name=check.name,
+                description=check.description[:300],
+                severity=check.severity,
+                passed=passed,
+                count=count,
+                sample_ids=samples,
+                content_type=(
+                    ContentType.objects.get_for_model(check.model) if check.model else None
+                ),
+                detail=detail[:500],
+                duration_ms=round((time.monotonic() - started) * 1000),
+            )
+        )
+        if progress is not None:
+            progress(check)
+    failed = [f for f in findings if not f.passed]
+    run.checks_run = len(findings)
+    run.failed_errors = sum(1 for f in failed if f.severity == Severity.ERROR)
+    run.failed_warnings = sum(1 for f in failed if f.severity == Severity.WARNING)
+    run.status = (
+        RunStatus.FAILED
+        if run.failed_errors
+        else RunStatus.WARNINGS
+        if run.failed_warnings
+        else RunStatus.PASSED
+    )
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        DataQualityFinding.objects.bulk_create(findings)
+        run.save()
+    return run
