@@ -423,6 +423,8 @@ class OrderAdmin(PatientLinkedSearchMixin, DMEAdmin):
             fields.append("patient")
             if not obj.is_editable:
                 fields.append("location")
+            if obj.is_closed:
+                fields += ["prescriber", "written_order_date", "prescriber_signed_on"]
         return fields
 
     def get_search_results(self, request, queryset, search_term):

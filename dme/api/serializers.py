@@ -291,6 +291,9 @@ class OrderSerializer(TenantModelSerializer):
             fields["patient"].read_only = True
             if not self.instance.is_editable:
                 fields["location"].read_only = True
+            if self.instance.is_closed:
+                for name in ("prescriber", "written_order_date", "prescriber_signed_on"):
+                    fields[name].read_only = True
         return fields
 
     def validate_lines(self, lines):

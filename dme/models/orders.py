@@ -145,6 +145,11 @@ class Order(TenantModel):
         return self.number or "New order"
 
     @property
+    def is_closed(self):
+        """Delivered or cancelled: the written order is history (claims rely on it)."""
+        return self.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
+
+    @property
     def is_editable(self):
         """Lines and the fulfilling location change only before stock is reserved."""
         return self.status in (OrderStatus.RECEIVED, OrderStatus.VERIFIED)

@@ -406,3 +406,26 @@ def test_capped_and_returned_rentals_filter(company, clients, warehouse, cpap):
     response = client.get(url("rental-list"), {"status": RentalStatus.CAPPED})
     assert len(response.json()["results"]) == 1
     assert client.get(url("rental-list"), {"status": "active"}).json()["results"] == []
+
+
+def test_a_delivered_order_keeps_its_written_order(company, clients, warehouse, mask):
+    stock(mask, warehouse, 5)
+    order = order_with_lines(company, warehouse, (mask, 1, LineKind.PURCHASE))
+    services.confirm_order(order)
+    delivery = services.schedule_delivery(order, scheduled_date=TODAY())
+    services.complete_delivery(
+        delivery,
+        delivered_on=TODAY(),
+        signer_name="Pat Doe",
+        signer_relationship="patient",
+        items=[{"order_line": order.lines.get(), "quantity": 1}],
+    )
+    written = order.written_order_date
+    response = clients[Role.INTAKE].patch(
+        url("order-detail", order.pk),
+        {"written_order_date": str(TODAY()), "notes": "Called to check the fit."},
+        format="json",
+    )
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert (order.written_order_date, order.notes) == (written, "Called to check the fit.")
