@@ -10,14 +10,16 @@ service's refusal is shown on the form with what the user typed (see
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Min
+from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.tenancy import get_active_company
 from clinical.models import Patient
+from core.access import record_access
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
+from core.choices import AccessAction, AccessVia
 from core.exceptions import ServiceError
 
 from . import services
@@ -299,7 +301,7 @@ class DenialCodeFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         pairs = (
-            model_admin.get_queryset(request)
+            Claim.objects.for_user(request.user)
             .exclude(denial_code="")
             .order_by("denial_group", "denial_code")
             .values_list("denial_group", "denial_code")
@@ -479,8 +481,15 @@ class ClaimAdmin(ServiceErrorsInFormMixin, BillingAdmin):
         return self.READONLY
 
     def get_queryset(self, request):
-        # One GROUP BY for the earliest date of service (filing-limit flag), not a query a row.
-        return super().get_queryset(request).annotate(first_dos=Min("lines__date_of_service"))
+        # The earliest date of service (filing-limit flag) in the same query, as a correlated
+        # subquery: evaluated for the page's rows only, where a GROUP BY over the join
+        # would aggregate the whole table before the LIMIT.
+        first_dos = (
+            ClaimLine.objects.filter(claim=OuterRef("pk"))
+            .order_by("date_of_service")
+            .values("date_of_service")[:1]
+        )
+        return super().get_queryset(request).annotate(first_dos=Subquery(first_dos))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -834,6 +843,19 @@ class PaymentAdmin(ServiceErrorsInFormMixin, BillingAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        payment = getattr(response, "context_data", {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and payment is not None:
+            # The posted allocations name claims (patient-linked): their view is logged.
+            record_access(
+                request,
+                list(payment.allocations.all()),
+                via=AccessVia.ADMIN,
+                action=AccessAction.VIEW,
+            )
+        return response
 
     def save_formset(self, request, form, formset, change):
         if isinstance(formset, NewAllocationFormSet):

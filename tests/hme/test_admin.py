@@ -413,6 +413,15 @@ def test_malformed_adjustments_are_form_errors(staff, company):
     assert not PaymentAllocation.objects.exists()
 
 
+def test_viewing_a_payment_logs_its_allocations(staff, company, biller):
+    claim = approved_claim(company)
+    payment = PaymentFactory(company=company, payer=claim.payer)
+    services.post_payment(payment, [{"claim": claim, "amount": "10.00"}])
+    assert staff.get(reverse("admin:hme_payment_change", args=[payment.pk])).status_code == 200
+    allocation = PaymentAllocation.objects.get()
+    assert AccessLog.objects.filter(object_id=str(allocation.pk), user=biller).exists()
+
+
 def test_the_payment_list_query_count_is_constant(staff, company):
     PaymentFactory(company=company)
     with CaptureQueriesContext(connection) as one:
