@@ -1,9 +1,12 @@
 """Admin pieces every app uses: tenant scoping, access logging, big-table pagination."""
 
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
@@ -113,7 +116,23 @@ class TenantAdminMixin(TenantListFilterMixin):
         return response
 
 
-class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
+class AuditHistoryMixin(AuditlogHistoryAdminMixin):
+    """The django-auditlog history page of a row (``<id>/auditlog/``), for the
+    company's rows only: another company's id is a 404, like its change page. Values
+    of encrypted fields show as masked (core.audit). Set ``show_auditlog_history_link``
+    to add an "Audit log" column to the list."""
+
+    def auditlog_history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        response = super().auditlog_history_view(request, object_id, extra_context)
+        if getattr(self.model, "access_logged", False):
+            record_access(request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW)
+        return response
+
+
+class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, admin.ModelAdmin):
     """ModelAdmin for a company-owned model."""
 
 

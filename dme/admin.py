@@ -6,7 +6,6 @@ action (or the proof-of-delivery page) that calls ``dme.services``."""
 import re
 from collections import defaultdict
 
-from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -39,18 +38,6 @@ ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
 class DMEAdmin(TenantAdmin):
     """TenantAdmin whose relation filters list only the company's rows."""
-
-
-class AuditHistoryMixin(AuditlogHistoryAdminMixin):
-    """The audit history page of a row ("Audit log" link), for the company's rows
-    only: another company's id is a 404 like its change page."""
-
-    show_auditlog_history_link = True
-
-    def auditlog_history_view(self, request, object_id, extra_context=None):
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-        return super().auditlog_history_view(request, object_id, extra_context)
 
 
 def run_service(modeladmin, request, queryset, change, done):
@@ -151,7 +138,8 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(AuditHistoryMixin, DMEAdmin):
+class StockLevelAdmin(DMEAdmin):
+    show_auditlog_history_link = True
     list_display = [
         "equipment",
         "hcpcs",
@@ -243,9 +231,11 @@ class RentalHistoryInline(TenantInlineMixin, admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(AuditHistoryMixin, DMEAdmin):
+class AssetAdmin(DMEAdmin):
     """Serialized units. Their status changes through orders, returns and the
     actions; each change is in the unit's audit history ("Audit log")."""
+
+    show_auditlog_history_link = True
 
     list_display = ["serial_number", "equipment", "status", "location", "patient", "purchase_date"]
     list_filter = ["status", "equipment__category", "location"]

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
-from core.api.views import TenantModelViewSet, TenantViewSetMixin
+from core.api.views import TenantCreateMixin, TenantModelViewSet, TenantViewSetMixin
 
 from .. import services
 from ..models import (
@@ -191,7 +191,7 @@ class AIModelViewSet(TenantModelViewSet):
 
 class PredictionLogViewSet(
     TenantViewSetMixin,
-    mixins.CreateModelMixin,
+    TenantCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,

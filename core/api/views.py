@@ -2,7 +2,7 @@
 
 from contextlib import ExitStack
 
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
@@ -31,8 +31,7 @@ class TenantViewSetMixin(ActorMixin):
     """Scoping from ``for_user``: another company's record is a 404, never a 403.
 
     A model with ``access_logged = True`` gets every list page and every retrieve
-    written to the access log (one INSERT a request). ``create`` honours the
-    ``Idempotency-Key`` header.
+    written to the access log (one INSERT a request).
     """
 
     def get_queryset(self):
@@ -65,6 +64,12 @@ class TenantViewSetMixin(ActorMixin):
             record_access(request, [instance], via=AccessVia.API, action=AccessAction.VIEW)
         return Response(self.get_serializer(instance).data)
 
+
+class TenantCreateMixin(mixins.CreateModelMixin):
+    """``create`` that honours the ``Idempotency-Key`` header and files the new
+    record under the active company. Viewsets built from DRF's mixins (no DELETE,
+    append-only) use it in place of ``CreateModelMixin``."""
+
     @idempotent
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
@@ -76,7 +81,7 @@ class TenantViewSetMixin(ActorMixin):
         serializer.save(company=company)
 
 
-class TenantModelViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(TenantViewSetMixin, TenantCreateMixin, viewsets.ModelViewSet):
     """CRUD for a company-owned model: declare queryset, serializer and filterset."""
 
 

@@ -6,14 +6,18 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
 from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission
-from core.api.views import TenantModelViewSet, TenantViewSetMixin
+from core.api.views import (
+    TenantCreateMixin,
+    TenantModelViewSet,
+    TenantReadOnlyViewSet,
+    TenantViewSetMixin,
+)
 from core.exceptions import Conflict
 
 from .. import services
@@ -45,7 +49,7 @@ class ProtectedDeleteMixin:
 
 class NoDeleteViewSet(
     TenantViewSetMixin,
-    mixins.CreateModelMixin,
+    TenantCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -304,7 +308,7 @@ class DeliveryViewSet(NoDeleteViewSet):
 # Rentals -----------------------------------------------------------------------------
 
 
-class RentalViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class RentalViewSet(TenantReadOnlyViewSet):
     """Rentals, started by completed deliveries. ``return`` records the pickup."""
 
     queryset = Rental.objects.all()
@@ -313,12 +317,6 @@ class RentalViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["start_date", "created_at"]
     permission_classes = [ActionPermission]
     action_permissions = {"return_rental": ["dme.change_rental"]}
-
-    # TenantViewSetMixin defines create (for Idempotency-Key), so the router offers
-    # POST on the list even here: answer it as not allowed.
-    @extend_schema(exclude=True)
-    def create(self, request, *args, **kwargs):
-        raise MethodNotAllowed(request.method)
 
     @extend_schema(
         request=serializers.RentalReturnSerializer, responses=serializers.RentalSerializer

@@ -13,7 +13,7 @@ from core.access import record_access
 from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
-from core.api.views import TenantModelViewSet, TenantViewSetMixin
+from core.api.views import TenantCreateMixin, TenantModelViewSet, TenantViewSetMixin
 from core.choices import AccessAction, AccessVia
 from core.exceptions import Conflict
 
@@ -37,7 +37,7 @@ class ProtectedDeleteMixin:
 
 class KeptViewSet(
     TenantViewSetMixin,
-    mixins.CreateModelMixin,
+    TenantCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
