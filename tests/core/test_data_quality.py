@@ -169,3 +169,16 @@ def test_the_default_schedules_exist():
     assert "core.tasks.backup_database" in tasks
     assert PeriodicTask.objects.get(task="core.tasks.run_data_quality").interval.every == 1
     assert PeriodicTask.objects.get(task="core.tasks.backup_database").crontab.hour == "2"
+
+
+@pytest.mark.django_db
+def test_the_billing_schedules_exist():
+    crontabs = {
+        task.task: (task.crontab.hour, task.crontab.minute)
+        for task in PeriodicTask.objects.filter(task__startswith="hme.").select_related("crontab")
+    }
+    assert crontabs == {
+        "hme.tasks.refresh_coverage_status": ("3", "30"),
+        "hme.tasks.expire_authorizations": ("3", "45"),
+        "hme.tasks.bill_rental_months": ("4", "0"),
+    }
