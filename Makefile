@@ -50,7 +50,7 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 schema: install
-	DEBUG=1 $(PY) manage.py spectacular --file openapi.yaml --validate
+	DEBUG=1 $(PY) manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
 bench: install
 	DEBUG=1 $(PY) -m bench $(BENCH_ARGS)
