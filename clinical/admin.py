@@ -4,14 +4,13 @@ records, alerts and AI insights. Workflow changes are actions that call the serv
 import datetime
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
-from core.exceptions import ServiceError
+from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.phi import EncryptedTextField
 from core.validators import normalize_icd10, validate_icd10
 
@@ -47,24 +46,6 @@ PATIENT_SEARCH_HELP = (
 class ClinicalAdmin(TenantAdmin):
     """TenantAdmin whose relation filters (location, provider, model) list only the
     company's rows."""
-
-
-def run_service(modeladmin, request, queryset, change, done):
-    """Apply a service to each selected row; report successes and refusals."""
-    succeeded, refused = 0, []
-    for obj in queryset:
-        try:
-            change(obj)
-        except ServiceError as error:
-            refused.append(f"{obj}: {error.message}")
-        else:
-            succeeded += 1
-    if succeeded:
-        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
-    for message in refused[:10]:
-        modeladmin.message_user(request, message, messages.ERROR)
-    if len(refused) > 10:
-        modeladmin.message_user(request, f"... and {len(refused) - 10} more.", messages.ERROR)
 
 
 class PatientLinkedSearchMixin:

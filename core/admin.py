@@ -132,6 +132,28 @@ class AuditHistoryMixin(AuditlogHistoryAdminMixin):
         return response
 
 
+def run_service(modeladmin, request, queryset, change, done, *, shown=20):
+    """An admin action's body: apply ``change`` (a service call) to each selected row,
+    each in its own transaction (the service's); report the successes in one message
+    and each refusal in its own, naming the row (the first ``shown`` of them)."""
+    from .exceptions import ServiceError
+
+    succeeded, refused = 0, []
+    for obj in queryset:
+        try:
+            change(obj)
+        except ServiceError as error:
+            refused.append(f"{obj}: {error.message}")
+        else:
+            succeeded += 1
+    if succeeded:
+        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
+    for message in refused[:shown]:
+        modeladmin.message_user(request, message, messages.ERROR)
+    if len(refused) > shown:
+        modeladmin.message_user(request, f"... and {len(refused) - shown} more.", messages.ERROR)
+
+
 class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, admin.ModelAdmin):
     """ModelAdmin for a company-owned model."""
 

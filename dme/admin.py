@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from clinical.admin import PatientLinkedSearchMixin
-from core.admin import TenantAdmin, TenantInlineMixin
+from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.exceptions import ServiceError
 
 from . import forms, services
@@ -38,25 +38,6 @@ ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
 class DMEAdmin(TenantAdmin):
     """TenantAdmin whose relation filters list only the company's rows."""
-
-
-def run_service(modeladmin, request, queryset, change, done):
-    """Apply a service to each selected row; report the successes in one message and
-    each refusal in its own, naming the row."""
-    succeeded, refused = 0, []
-    for obj in queryset:
-        try:
-            change(obj)
-        except ServiceError as error:
-            refused.append(f"{obj}: {error.message}")
-        else:
-            succeeded += 1
-    if succeeded:
-        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
-    for message in refused[:20]:
-        modeladmin.message_user(request, message, messages.ERROR)
-    if len(refused) > 20:
-        modeladmin.message_user(request, f"... and {len(refused) - 20} more.", messages.ERROR)
 
 
 def action_with_form(modeladmin, request, queryset, *, form_class, title, apply, form_kwargs=None):

@@ -8,7 +8,7 @@ service's refusal is shown on the form with what the user typed (see
 :class:`ServiceErrorsInFormMixin`) or, for list actions, as one message per claim.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from accounts.tenancy import get_active_company
 from clinical.models import Patient
 from core.access import record_access
-from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
+from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.choices import AccessAction, AccessVia
 from core.exceptions import ServiceError
 
@@ -71,25 +71,6 @@ class ServiceErrorsInFormMixin:
                 raise
             request._hme_service_error = error
             return super().changeform_view(request, object_id, form_url, extra_context)
-
-
-def run_service(modeladmin, request, queryset, change, done):
-    """Apply a service to each selected row, each in its own transaction; report the
-    successes and every refusal with the row it concerns."""
-    succeeded, refused = 0, []
-    for obj in queryset:
-        try:
-            change(obj)
-        except ServiceError as error:
-            refused.append(f"{obj}: {error.message}")
-        else:
-            succeeded += 1
-    if succeeded:
-        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
-    for message in refused[:20]:
-        modeladmin.message_user(request, message, messages.ERROR)
-    if len(refused) > 20:
-        modeladmin.message_user(request, f"... and {len(refused) - 20} more.", messages.ERROR)
 
 
 def search_by_patient(request, queryset, term, field="patient"):

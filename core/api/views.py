@@ -2,6 +2,7 @@
 
 from contextlib import ExitStack
 
+from django.db.models import ProtectedError
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -10,6 +11,7 @@ from core.access import record_access
 from core.api.idempotency import idempotent
 from core.choices import AccessAction, AccessVia
 from core.context import acting_as, client_ip
+from core.exceptions import Conflict
 
 
 class ActorMixin:
@@ -83,6 +85,30 @@ class TenantCreateMixin(mixins.CreateModelMixin):
 
 class TenantModelViewSet(TenantViewSetMixin, TenantCreateMixin, viewsets.ModelViewSet):
     """CRUD for a company-owned model: declare queryset, serializer and filterset."""
+
+
+class ProtectedDeleteMixin:
+    """DELETE of a record still referenced (PROTECT foreign keys: a payer with
+    policies, an item on orders) is a 409 saying the way out, not a 500."""
+
+    protected_message = "This record is in use and cannot be deleted."
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            raise Conflict(self.protected_message, code="in_use") from error
+
+
+class TenantNoDeleteViewSet(
+    TenantViewSetMixin,
+    TenantCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Records kept as history (orders, deliveries, claims, payments): no DELETE."""
 
 
 class TenantReadOnlyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):

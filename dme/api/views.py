@@ -1,10 +1,9 @@
 """DME API: scoped, access-logged viewsets. Every state change is an action or a
 create that calls ``dme.services``; stock-moving actions honour ``Idempotency-Key``."""
 
-from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
@@ -13,10 +12,10 @@ from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission
 from core.api.views import (
-    TenantCreateMixin,
+    ProtectedDeleteMixin,
     TenantModelViewSet,
+    TenantNoDeleteViewSet,
     TenantReadOnlyViewSet,
-    TenantViewSetMixin,
 )
 from core.exceptions import Conflict
 
@@ -32,31 +31,6 @@ from ..models import (
     StockLevel,
 )
 from . import filters, serializers
-
-
-class ProtectedDeleteMixin:
-    """A record still referenced (an item on orders, a stock level with units) is a
-    409 with the way out, not a 500."""
-
-    protected_message = "This record is in use and cannot be deleted."
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as error:
-            raise Conflict(self.protected_message, code="in_use") from error
-
-
-class NoDeleteViewSet(
-    TenantViewSetMixin,
-    TenantCreateMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Records kept as history (orders, deliveries, units): no DELETE."""
-
 
 # Catalogue and stock -----------------------------------------------------------------
 
@@ -106,7 +80,7 @@ class StockLevelViewSet(ProtectedDeleteMixin, TenantModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
 
 
-class AssetViewSet(NoDeleteViewSet):
+class AssetViewSet(TenantNoDeleteViewSet):
     """Serialized units. Creating one registers it in stock at its location. Retire a
     unit instead of deleting it: its history stays."""
 
@@ -195,7 +169,7 @@ class AssetViewSet(NoDeleteViewSet):
 # Orders ------------------------------------------------------------------------------
 
 
-class OrderViewSet(NoDeleteViewSet):
+class OrderViewSet(TenantNoDeleteViewSet):
     """Orders with their lines (create both in one request). Cursor-paginated,
     newest first. Status moves with ``verify``, ``confirm`` (reserves the stock; 400
     ``insufficient_stock`` naming the short line) and ``cancel``; deliveries are
@@ -256,7 +230,7 @@ class OrderLineViewSet(TenantModelViewSet):
 # Deliveries --------------------------------------------------------------------------
 
 
-class DeliveryViewSet(NoDeleteViewSet):
+class DeliveryViewSet(TenantNoDeleteViewSet):
     """Deliveries. Creating one schedules a confirmed order; ``complete`` records
     the proof of delivery and hands everything over; ``cancel`` calls it off (the
     order keeps its reserved stock). Cursor-paginated, newest first."""

@@ -2,10 +2,9 @@
 posting is an action (or a create) that calls ``hme.services``; those that move money
 or a claim honour ``Idempotency-Key``."""
 
-from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -13,37 +12,12 @@ from core.access import record_access
 from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
-from core.api.views import TenantCreateMixin, TenantModelViewSet, TenantViewSetMixin
+from core.api.views import ProtectedDeleteMixin, TenantModelViewSet, TenantNoDeleteViewSet
 from core.choices import AccessAction, AccessVia
-from core.exceptions import Conflict
 
 from .. import services
 from ..models import Authorization, Claim, Coverage, Payer, Payment
 from . import filters, serializers
-
-
-class ProtectedDeleteMixin:
-    """A record still referenced (a payer with policies, a coverage with claims) is a
-    409 with the way out, not a 500."""
-
-    protected_message = "This record is in use and cannot be deleted."
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as error:
-            raise Conflict(self.protected_message, code="in_use") from error
-
-
-class KeptViewSet(
-    TenantViewSetMixin,
-    TenantCreateMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Money records kept 7 years (claims, payments): no DELETE."""
 
 
 class PayerViewSet(ProtectedDeleteMixin, TenantModelViewSet):
@@ -153,7 +127,7 @@ CLAIM_ACTIONS = (
 )
 
 
-class ClaimViewSet(KeptViewSet):
+class ClaimViewSet(TenantNoDeleteViewSet):
     """Claims with their lines, newest first (cursor pagination). Workflow:
     ``submit`` (sent; stays pending), ``mark-processing`` (payer acknowledged),
     ``approve`` (allowed amounts) or ``deny`` (CARC group and code), ``resubmit`` (a
@@ -244,7 +218,7 @@ class ClaimViewSet(KeptViewSet):
         return self._respond(claim, created=True)
 
 
-class PaymentViewSet(KeptViewSet):
+class PaymentViewSet(TenantNoDeleteViewSet):
     """Payments (remittances) with their allocations and adjustments, newest first
     (cursor pagination). ``POST /payments/`` with ``allocations`` records and posts in
     one transaction; ``POST /payments/{id}/allocate/`` posts more. Over-posting is a
