@@ -33,7 +33,7 @@ def check_cache():
 def check_broker():
     from config.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 

@@ -8,7 +8,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from accounts.authentication import COMPANY_CLAIM
 from accounts.choices import Role
 from accounts.models import Company, Location, Membership, User
-from core.api.serializers import AUDIT_FIELDS, TenantModelSerializer
+from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
 
 
 class CompanyTokenObtainPairSerializer(TokenObtainPairSerializer):
@@ -41,7 +41,7 @@ class CompanyTokenObtainPairSerializer(TokenObtainPairSerializer):
         return data
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanySerializer(ModelSerializer):
     class Meta:
         model = Company
         fields = [*AUDIT_FIELDS, "name", "legal_name", "npi", "tax_id", "phone", "is_active"]
@@ -66,7 +66,7 @@ class LocationSerializer(TenantModelSerializer):
         ]
 
 
-class MembershipSummarySerializer(serializers.ModelSerializer):
+class MembershipSummarySerializer(ModelSerializer):
     company_name = serializers.CharField(source="company.name", read_only=True)
 
     class Meta:
@@ -74,7 +74,7 @@ class MembershipSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "company", "company_name", "role", "is_active"]
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     """A staff member of the active company, with their role in it.
 
     Creating one adds them to the active company with ``role``; without a password
@@ -165,7 +165,7 @@ class UserSerializer(serializers.ModelSerializer):
         return instance
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     memberships = MembershipSummarySerializer(many=True, read_only=True)
     active_company = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()

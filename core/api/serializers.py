@@ -10,8 +10,39 @@ from core.phi import EncryptedJSONField
 
 AUDIT_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by")
 
+# The integer ranges of PostgreSQL, the production database. Django takes a field's
+# range from the backend (SQLite allows 64 bits everywhere); the API enforces the same
+# range on every backend, so the contract (and the OpenAPI schema) does not change
+# with the database.
+PORTABLE_INTEGER_RANGES = {
+    "SmallIntegerField": (-32768, 32767),
+    "PositiveSmallIntegerField": (0, 32767),
+    "IntegerField": (-2147483648, 2147483647),
+    "PositiveIntegerField": (0, 2147483647),
+}
 
-class TenantModelSerializer(serializers.ModelSerializer):
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The project's ModelSerializer: encrypted JSON columns are JSON, and integer
+    fields keep the portable (PostgreSQL) range on every backend."""
+
+    # DRF would map the encrypted JSON column (a TextField underneath) to a CharField.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        EncryptedJSONField: serializers.JSONField,
+    }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        limits = PORTABLE_INTEGER_RANGES.get(model_field.get_internal_type())
+        if limits is not None and "choices" not in field_kwargs:
+            low, high = limits
+            field_kwargs["min_value"] = max(field_kwargs.get("min_value", low), low)
+            field_kwargs["max_value"] = min(field_kwargs.get("max_value", high), high)
+        return field_class, field_kwargs
+
+
+class TenantModelSerializer(ModelSerializer):
     """ModelSerializer for TenantModel subclasses.
 
     - every related-object choice is limited to what the requesting user may see, so a
@@ -22,11 +53,6 @@ class TenantModelSerializer(serializers.ModelSerializer):
     """
 
     serializer_related_field = serializers.PrimaryKeyRelatedField
-    # DRF would map the encrypted JSON column (a TextField underneath) to a CharField.
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        EncryptedJSONField: serializers.JSONField,
-    }
 
     def get_fields(self):
         fields = super().get_fields()

@@ -5,7 +5,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Location, User
-from core.api.serializers import AUDIT_FIELDS, TenantModelSerializer
+from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
 from core.validators import HCPCSValidator, normalize_hcpcs
 
 from .. import services
@@ -326,7 +326,7 @@ class CancelOrderSerializer(serializers.Serializer):
 # Deliveries --------------------------------------------------------------------------
 
 
-class DeliveryItemSerializer(serializers.ModelSerializer):
+class DeliveryItemSerializer(ModelSerializer):
     class Meta:
         model = DeliveryItem
         fields = ["id", "order_line", "description", "quantity", "serial_numbers"]

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinical.models.records import clean_icd10_list
-from core.api.serializers import AUDIT_FIELDS, TenantModelSerializer
+from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
 from core.validators import format_icd10, normalize_hcpcs
 
 from ..choices import AdjustmentGroup, describe_carc
@@ -154,7 +154,7 @@ class AuthorizationDenySerializer(serializers.Serializer):
 # Claims ------------------------------------------------------------------------------------
 
 
-class ClaimLineSerializer(serializers.ModelSerializer):
+class ClaimLineSerializer(ModelSerializer):
     """A service line. ``charge`` is for all units; ``diagnosis_pointers`` are
     positions (1 = first) in the claim's ``diagnosis_codes``."""
 
@@ -372,7 +372,7 @@ class FromDeliverySerializer(serializers.Serializer):
 # Payments ----------------------------------------------------------------------------------
 
 
-class AdjustmentSerializer(serializers.ModelSerializer):
+class AdjustmentSerializer(ModelSerializer):
     description = serializers.SerializerMethodField()
 
     class Meta:
@@ -383,7 +383,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
         return describe_carc(obj.group, obj.code)
 
 
-class AllocationSerializer(serializers.ModelSerializer):
+class AllocationSerializer(ModelSerializer):
     """One allocation; written through ``post_payment`` only."""
 
     adjustments = AdjustmentSerializer(many=True, required=False)
