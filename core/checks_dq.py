@@ -7,8 +7,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Company, Membership
-from core.models import Backup, IdempotencyKey
+from core.models import AccessLog, Backup, IdempotencyKey
 from core.quality import Outcome, Severity, register
+from core.quality.checks import DAILY_FRESHNESS, invalid_values, stale
 from core.validators import validate_npi
 
 
@@ -33,14 +34,9 @@ def membership_location_company():
     description="Companies whose organisation NPI fails the format or check digit.",
 )
 def company_npi():
-    # Companies are few: the Luhn check runs in Python over the non-blank NPIs only.
-    bad = []
-    for pk, npi in Company.objects.exclude(npi="").values_list("pk", "npi").iterator():
-        try:
-            validate_npi(npi)
-        except Exception:
-            bad.append(pk)
-    return Outcome(count=len(bad), sample_ids=bad)
+    # The Luhn check digit is not a regular expression: a streamed Python pass over
+    # the non-blank NPIs (companies are a handful of rows).
+    return invalid_values(Company.objects.exclude(npi=""), "npi", validate_npi, what="NPIs")
 
 
 @register(
@@ -73,3 +69,15 @@ def backup_freshness():
 def idempotency_keys_pruned():
     cutoff = timezone.now() - timedelta(hours=2 * settings.IDEMPOTENCY_KEY_TTL_HOURS)
     return IdempotencyKey.objects.filter(created_at__lt=cutoff)
+
+
+@register(
+    "core.access_log_freshness",
+    severity=Severity.WARNING,
+    model=AccessLog,
+    description="No patient record was looked at for more than 96 hours: either nobody "
+    "works, or the access log (HIPAA) stopped being written.",
+)
+def access_log_freshness():
+    # The newest row through the (timestamp, id) index: one index probe.
+    return stale(AccessLog, DAILY_FRESHNESS, field="timestamp", what="access log entries")

@@ -5,11 +5,48 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subque
 from django.db.models.functions import Coalesce
 
 from core.quality import Severity, register
+from core.quality.checks import (
+    DAILY_FRESHNESS,
+    json_contains,
+    json_text,
+    modifier_list_mismatch,
+    pattern_mismatch,
+    register_tenant_checks,
+    stale,
+)
 
-from .choices import AssetStatus, DeliveryStatus, OrderStatus, RentalStatus
-from .models import Asset, Delivery, Order, OrderLine, Rental, StockLevel
+from .choices import (
+    PURCHASE_MODIFIERS,
+    RENTAL_MODIFIER,
+    AssetStatus,
+    BillingKind,
+    DeliveryStatus,
+    LineKind,
+    OrderStatus,
+    RentalStatus,
+)
+from .models import (
+    Asset,
+    Delivery,
+    DeliveryItem,
+    Equipment,
+    Order,
+    OrderLine,
+    Rental,
+    StockLevel,
+)
 
 OPEN_RESERVATION_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.SCHEDULED)
+# Orders past verification: verify_order required the prescriber's signature.
+VERIFIED_STATUSES = (
+    OrderStatus.VERIFIED,
+    OrderStatus.CONFIRMED,
+    OrderStatus.SCHEDULED,
+    OrderStatus.DELIVERED,
+)
+
+# Referential integrity: every foreign key between the app's tenant models.
+TENANT_CHECKS = register_tenant_checks("dme")
 
 
 def _correlated(queryset, expression):
@@ -99,3 +136,148 @@ def active_rental_units_with_the_patient():
     return Rental.objects.filter(status=RentalStatus.ACTIVE, asset__isnull=False).exclude(
         asset__status=AssetStatus.WITH_PATIENT, asset__patient=F("patient")
     )
+
+
+# Records that lost their context -------------------------------------------------------
+
+
+@register(
+    "dme.rental_matches_its_order",
+    severity=Severity.ERROR,
+    model=Rental,
+    description="Rentals whose order line is not on the rental's order, whose patient is "
+    "not the order's patient, or whose item is not the order line's item: the monthly "
+    "claims would bill the wrong patient or item.",
+)
+def rental_matches_its_order():
+    return Rental._base_manager.filter(
+        ~Q(order_line__order=F("order"))
+        | ~Q(patient=F("order__patient"))
+        | ~Q(equipment=F("order_line__equipment"))
+    )
+
+
+@register(
+    "dme.delivery_item_line_on_the_order",
+    severity=Severity.ERROR,
+    model=DeliveryItem,
+    description="Proof-of-delivery items naming an order line of another order than the "
+    "delivery's: the proof would defend the wrong claim.",
+)
+def delivery_item_line_on_the_order():
+    return DeliveryItem._base_manager.exclude(order_line__order=F("delivery__order"))
+
+
+@register(
+    "dme.asset_reserved_for_its_item",
+    severity=Severity.ERROR,
+    model=Asset,
+    description="Units reserved for an order line of another catalogue item.",
+)
+def asset_reserved_for_its_item():
+    return Asset._base_manager.filter(reserved_for__isnull=False).exclude(
+        reserved_for__equipment=F("equipment")
+    )
+
+
+# Formats -----------------------------------------------------------------------------
+
+
+@register(
+    "dme.equipment_hcpcs_format",
+    severity=Severity.ERROR,
+    model=Equipment,
+    description="Catalogue items whose HCPCS code is not one upper-case letter and four "
+    "digits: every order and claim line of the item inherits it.",
+)
+def equipment_hcpcs_format():
+    return pattern_mismatch(Equipment, "hcpcs_code", r"^[A-Z][0-9]{4}$", blank_ok=False)
+
+
+@register(
+    "dme.orderline_modifiers_format",
+    severity=Severity.ERROR,
+    model=OrderLine,
+    description="Order lines whose modifiers are not at most four two-character codes, "
+    "repeat one, or put KX with GA, GY or GZ.",
+)
+def orderline_modifiers_format():
+    return modifier_list_mismatch(OrderLine)
+
+
+@register(
+    "dme.orderline_pricing_modifier",
+    severity=Severity.ERROR,
+    model=OrderLine,
+    description="Rental lines without RR (or with NU/UE) and purchase lines without NU or "
+    "UE (or with RR), supplies excepted: the payer rejects such a line.",
+)
+def orderline_pricing_modifier():
+    alias = "_modifiers_text"
+    rental = json_contains(alias, RENTAL_MODIFIER)
+    purchase = json_contains(alias, PURCHASE_MODIFIERS[0]) | json_contains(
+        alias, PURCHASE_MODIFIERS[1]
+    )
+    return (
+        OrderLine._base_manager.exclude(equipment__billing_kind=BillingKind.SUPPLY)
+        .alias(**{alias: json_text("modifiers")})
+        .filter(
+            Q(kind=LineKind.RENTAL) & (~rental | purchase)
+            | Q(kind=LineKind.PURCHASE) & (~purchase | rental)
+        )
+    )
+
+
+# Invariants and business rules ---------------------------------------------------------
+
+
+@register(
+    "dme.stock_reserved_within_on_hand",
+    severity=Severity.ERROR,
+    model=StockLevel,
+    description="Stock levels with negative quantities or more reserved than on hand "
+    "(database constraints too: this catches them being dropped or bypassed).",
+)
+def stock_reserved_within_on_hand():
+    return StockLevel._base_manager.filter(
+        Q(on_hand__lt=0) | Q(reserved__lt=0) | Q(reserved__gt=F("on_hand"))
+    )
+
+
+@register(
+    "dme.orders_written_order_signed",
+    severity=Severity.ERROR,
+    model=Order,
+    description="Orders verified or further along without the prescriber's signature "
+    "date: the standard written order must be signed before the claim.",
+)
+def orders_written_order_signed():
+    return Order._base_manager.filter(
+        status__in=VERIFIED_STATUSES, prescriber_signed_on__isnull=True
+    )
+
+
+@register(
+    "dme.rentals_active_past_cap",
+    severity=Severity.ERROR,
+    model=Rental,
+    description="Active rentals whose billed months reached their cap (13 capped, 36 "
+    "oxygen): billing must stop and title pass, or the payer is overbilled.",
+)
+def rentals_active_past_cap():
+    return Rental._base_manager.filter(
+        status=RentalStatus.ACTIVE,
+        cap_months__isnull=False,
+        months_billed__gte=F("cap_months"),
+    )
+
+
+@register(
+    "dme.orders_freshness",
+    severity=Severity.WARNING,
+    model=Order,
+    description="No order was received or moved for more than 96 hours (skipped while "
+    "there are none).",
+)
+def orders_freshness():
+    return stale(Order, DAILY_FRESHNESS)

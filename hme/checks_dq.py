@@ -1,16 +1,74 @@
-"""Data-quality checks of billing: the derived money must equal what it derives from."""
+"""Data-quality checks of billing: the derived money must equal what it derives from,
+claims must hang together (patient, policy, payer, order), stored codes keep their
+format, and the billing office hears of deadlines before they pass.
 
+Each check is one SQL query (correlated subqueries, no per-row queries), except the
+Medicare MBI format: the member ID is encrypted, so SQL cannot read it, and a streamed
+Python pass decrypts the Medicare policies 2,000 at a time.
+"""
+
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.quality import Severity, register
+from core.quality.checks import (
+    DAILY_FRESHNESS,
+    AddDays,
+    JSONArrayLength,
+    invalid_values,
+    json_array_mismatch,
+    json_array_pattern,
+    json_contains,
+    json_text,
+    modifier_list_mismatch,
+    null_ratio,
+    pattern_mismatch,
+    register_tenant_checks,
+    relation_mismatch,
+    stale,
+)
+from core.validators import validate_mbi
+from dme.models import Rental
 
-from .choices import AdjustmentGroup
-from .models import Adjustment, Claim, ClaimLine, Payment, PaymentAllocation
+from .choices import AdjustmentGroup, AuthorizationStatus, ClaimStatus, PayerKind
+from .models import (
+    Adjustment,
+    Authorization,
+    Claim,
+    ClaimLine,
+    Coverage,
+    Payment,
+    PaymentAllocation,
+)
+from .models.claims import MAX_DIAGNOSES, MAX_POINTERS
+from .rules import CAPPED_RENTAL_MONTH_MODIFIERS, PRICING_MODIFIERS, RENTAL
 
 MONEY = DecimalField(max_digits=12, decimal_places=2)
+HCPCS = r"[A-Z][0-9]{4}"
+ICD10_STORED = r"[A-Z][0-9][A-Z0-9][A-Z0-9]{0,4}"
+POINTER = r"(1[0-2]|[1-9])"
+# Authorizations about to lapse are worth a call to the payer this far ahead.
+EXPIRY_NOTICE = timedelta(days=14)
+# The nightly tasks (coverage flags 03:30, authorization expiry 03:45) may be up to a day
+# behind the calendar: flags are judged against yesterday, not against this morning.
+NIGHTLY_GRACE = timedelta(days=1)
+
+# Referential integrity: every foreign key between the app's tenant models.
+TENANT_CHECKS = register_tenant_checks("hme")
 
 
 def _sum(queryset, field="amount"):
@@ -22,17 +80,33 @@ def _sum(queryset, field="amount"):
     )
 
 
+def _total(queryset, field):
+    """``SUM(field)`` of whole numbers, correlated with the outer row; 0 for none."""
+    totals = queryset.order_by().annotate(_one=Value(1)).values("_one").annotate(total=Sum(field))
+    return Coalesce(Subquery(totals.values("total"), output_field=IntegerField()), Value(0))
+
+
+def _count(queryset):
+    """``COUNT(*)`` of a queryset correlated with the outer row."""
+    totals = queryset.order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
+    return Coalesce(Subquery(totals.values("n"), output_field=IntegerField()), Value(0))
+
+
+# Invariants: derived money ---------------------------------------------------------------
+
+
 @register(
     "hme.claim_total_matches_lines",
     severity=Severity.ERROR,
     model=Claim,
-    description="Claims whose total charge is not the sum of their lines' charges.",
+    description="Claims whose total charge or allowed amount is not the sum of their "
+    "lines' charges or allowed amounts.",
 )
 def claim_total_matches_lines():
     lines = ClaimLine.objects.filter(claim=OuterRef("pk"))
-    return Claim.objects.annotate(lines_total=_sum(lines, "charge")).exclude(
-        total_charge=F("lines_total")
-    )
+    return Claim.objects.annotate(
+        lines_total=_sum(lines, "charge"), lines_allowed=_sum(lines, "allowed_amount")
+    ).filter(~Q(total_charge=F("lines_total")) | ~Q(allowed_amount=F("lines_allowed")))
 
 
 @register(
@@ -59,3 +133,337 @@ def claim_paid_matches_allocations():
 def payment_allocated_matches():
     allocations = PaymentAllocation.objects.filter(payment=OuterRef("pk"))
     return Payment.objects.annotate(posted=_sum(allocations)).exclude(allocated_amount=F("posted"))
+
+
+@register(
+    "hme.claimline_paid_matches_allocations",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines whose paid amount is not the sum of the payments posted to that line.",
+)
+def claimline_paid_matches_allocations():
+    allocations = PaymentAllocation.objects.filter(claim_line=OuterRef("pk"))
+    return ClaimLine.objects.annotate(posted=_sum(allocations)).exclude(paid_amount=F("posted"))
+
+
+@register(
+    "hme.payment_allocations_within_amount",
+    severity=Severity.ERROR,
+    model=Payment,
+    description="Payments whose allocations add up to more than the money received.",
+)
+def payment_allocations_within_amount():
+    allocations = PaymentAllocation.objects.filter(payment=OuterRef("pk"))
+    return Payment.objects.annotate(posted=_sum(allocations)).filter(posted__gt=F("amount"))
+
+
+@register(
+    "hme.authorization_units_match_claims",
+    severity=Severity.ERROR,
+    model=Authorization,
+    description="Prior authorizations whose used units are not the units drawn by the "
+    "lines of their claims (void claims give theirs back): units lost or double-spent.",
+)
+def authorization_units_match_claims():
+    lines = ClaimLine.objects.filter(authorization=OuterRef("pk"), draws_authorization=True)
+    lines = lines.exclude(claim__status=ClaimStatus.VOID)
+    return Authorization.objects.annotate(drawn=_total(lines, "units")).exclude(
+        units_used=F("drawn")
+    )
+
+
+@register(
+    "hme.rental_months_billed_match_claims",
+    severity=Severity.ERROR,
+    model=Rental,
+    description="Rentals whose count of billed months is not the number of their monthly "
+    "claims: a month billed twice, or one never billed, and the cap comes at the wrong time.",
+)
+def rental_months_billed_match_claims():
+    claims = Claim.objects.filter(rental=OuterRef("pk"))
+    return Rental.objects.annotate(claimed=_count(claims)).exclude(months_billed=F("claimed"))
+
+
+# Records that lost their context -----------------------------------------------------------
+
+
+@register(
+    "hme.claim_coverage_is_the_patients",
+    severity=Severity.ERROR,
+    model=Claim,
+    description="Claims billed on another patient's insurance policy.",
+)
+def claim_coverage_is_the_patients():
+    return relation_mismatch(Claim, "coverage__patient", "patient")
+
+
+@register(
+    "hme.claim_payer_is_the_coverages",
+    severity=Severity.ERROR,
+    model=Claim,
+    description="Claims whose payer is not the payer of their coverage (the payer is "
+    "copied from the coverage; worklists and payments go by it).",
+)
+def claim_payer_is_the_coverages():
+    return relation_mismatch(Claim, "coverage__payer", "payer")
+
+
+@register(
+    "hme.claim_order_and_rental_match",
+    severity=Severity.ERROR,
+    model=Claim,
+    description="Claims whose order or rental is another patient's, or whose rental "
+    "belongs to another order.",
+)
+def claim_order_and_rental_match():
+    return Claim.objects.filter(
+        Q(order__isnull=False) & ~Q(order__patient=F("patient"))
+        | Q(rental__isnull=False) & ~Q(rental__patient=F("patient"))
+        | Q(rental__isnull=False) & ~Q(rental__order=F("order"))
+    )
+
+
+@register(
+    "hme.claimline_order_line_on_the_claims_order",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines billing an order line of another order than the claim's.",
+)
+def claimline_order_line_on_the_claims_order():
+    return ClaimLine.objects.filter(order_line__isnull=False).exclude(
+        order_line__order=F("claim__order")
+    )
+
+
+@register(
+    "hme.claimline_authorization_is_the_patients",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines billed under another patient's prior authorization.",
+)
+def claimline_authorization_is_the_patients():
+    return relation_mismatch(ClaimLine, "authorization__coverage__patient", "claim__patient")
+
+
+@register(
+    "hme.allocation_claim_of_the_payer",
+    severity=Severity.ERROR,
+    model=PaymentAllocation,
+    description="Payment allocations to a claim billed to another payer than the one who "
+    "paid (posting refuses it).",
+)
+def allocation_claim_of_the_payer():
+    return relation_mismatch(PaymentAllocation, "claim__payer", "payment__payer")
+
+
+@register(
+    "hme.allocation_line_on_its_claim",
+    severity=Severity.ERROR,
+    model=PaymentAllocation,
+    description="Payment allocations to a claim line of another claim than the allocation's.",
+)
+def allocation_line_on_its_claim():
+    return relation_mismatch(PaymentAllocation, "claim_line__claim", "claim")
+
+
+# Formats -------------------------------------------------------------------------------
+
+
+@register(
+    "hme.claim_icd10_format",
+    severity=Severity.ERROR,
+    model=Claim,
+    description=f"Claims without 1 to {MAX_DIAGNOSES} well-formed ICD-10-CM codes "
+    "(stored without the dot).",
+)
+def claim_icd10_format():
+    return json_array_mismatch(
+        Claim, "diagnosis_codes", f'"{ICD10_STORED}"', min_items=1, max_items=MAX_DIAGNOSES
+    )
+
+
+@register(
+    "hme.claimline_hcpcs_format",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines whose HCPCS code is not one upper-case letter and four digits.",
+)
+def claimline_hcpcs_format():
+    return pattern_mismatch(ClaimLine, "hcpcs", f"^{HCPCS}$", blank_ok=False)
+
+
+@register(
+    "hme.authorization_hcpcs_format",
+    severity=Severity.ERROR,
+    model=Authorization,
+    description="Prior authorizations without at least one well-formed HCPCS code.",
+)
+def authorization_hcpcs_format():
+    return json_array_mismatch(Authorization, "hcpcs_codes", f'"{HCPCS}"', min_items=1)
+
+
+@register(
+    "hme.claimline_modifiers_format",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines whose modifiers are not at most four two-character codes, "
+    "repeat one, or put KX with GA, GY or GZ.",
+)
+def claimline_modifiers_format():
+    return modifier_list_mismatch(ClaimLine)
+
+
+@register(
+    "hme.claimline_pricing_modifier",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines of equipment (E and K codes) without RR, NU or UE; lines with "
+    "more than one of them; rental-month modifiers (KH, KI, KJ) twice or without RR.",
+)
+def claimline_pricing_modifier():
+    alias = "_modifiers_text"
+    has = {code: json_contains(alias, code) for code in PRICING_MODIFIERS}
+    months = {code: json_contains(alias, code) for code in CAPPED_RENTAL_MONTH_MODIFIERS}
+    any_pricing = has["RR"] | has["NU"] | has["UE"]
+    two_pricing = (has["RR"] & (has["NU"] | has["UE"])) | (has["NU"] & has["UE"])
+    any_month = months["KH"] | months["KI"] | months["KJ"]
+    two_months = (months["KH"] & (months["KI"] | months["KJ"])) | (months["KI"] & months["KJ"])
+    return ClaimLine.objects.alias(**{alias: json_text("modifiers")}).filter(
+        Q(hcpcs__regex=r"^[EK]") & ~any_pricing
+        | two_pricing
+        | two_months
+        | any_month & ~has[RENTAL]
+    )
+
+
+@register(
+    "hme.claimline_diagnosis_pointers",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description=f"Claim lines whose diagnosis pointers are not 1 to {MAX_POINTERS} distinct "
+    "positions, or point past the claim's diagnoses.",
+)
+def claimline_diagnosis_pointers():
+    alias = "_pointers_text"
+    malformed = ~Q(
+        **{f"{alias}__regex": json_array_pattern(POINTER, min_items=1, max_items=MAX_POINTERS)}
+    ) | Q(**{f"{alias}__regex": r"[\[\s,]([0-9]+)\s*(?=[,\]]).*[\s,]\1\s*[,\]]"})
+    # Past the claim's list: a claim of n diagnoses and a pointer of n+1 to 12.
+    past = Q(_diagnoses__lt=1)
+    for count in range(1, MAX_DIAGNOSES):
+        beyond = "|".join(str(p) for p in range(MAX_DIAGNOSES, count, -1))
+        past |= Q(_diagnoses=count, **{f"{alias}__regex": rf"[\[\s,]({beyond})\s*[,\]]"})
+    return ClaimLine.objects.alias(
+        **{alias: json_text("diagnosis_pointers")},
+        _diagnoses=JSONArrayLength("claim__diagnosis_codes"),
+    ).filter(malformed | past)
+
+
+@register(
+    "hme.coverage_medicare_mbi",
+    severity=Severity.ERROR,
+    model=Coverage,
+    description="Medicare policies whose member ID is not a well-formed MBI: every claim on "
+    "them is rejected.",
+)
+def coverage_medicare_mbi():
+    # Encrypted: SQL sees ciphertext only, so the Medicare policies are decrypted in a
+    # streamed pass (2,000 rows at a time; ids kept, values never). Coverage.clean()
+    # refuses a bad MBI on write; this catches imports, restores and bypasses.
+    medicare = Coverage.objects.filter(payer__kind=PayerKind.MEDICARE)
+    return invalid_values(medicare, "member_id", validate_mbi, what="Medicare member IDs")
+
+
+# Business rules ----------------------------------------------------------------------
+
+
+@register(
+    "hme.claims_past_timely_filing",
+    severity=Severity.WARNING,
+    model=Claim,
+    description="Pending claims never submitted whose earliest date of service plus the "
+    "payer's timely filing limit has passed: the payer will deny them (CO-29) unless "
+    "Billing submits with an override or voids them.",
+)
+def claims_past_timely_filing():
+    first_day = ClaimLine.objects.filter(claim=OuterRef("pk")).order_by("date_of_service")
+    return (
+        Claim.objects.filter(status=ClaimStatus.PENDING, submitted_at__isnull=True)
+        .alias(first_day=Subquery(first_day.values("date_of_service")[:1]))
+        .alias(deadline=AddDays(F("first_day"), F("payer__timely_filing_days")))
+        .filter(deadline__lt=timezone.localdate())
+    )
+
+
+@register(
+    "hme.authorizations_expiring_soon",
+    severity=Severity.WARNING,
+    model=Authorization,
+    description="Approved prior authorizations with units left that end within 14 days: "
+    "ask the payer for a renewal before the next claim needs one.",
+)
+def authorizations_expiring_soon():
+    today = timezone.localdate()
+    return Authorization.objects.filter(
+        status=AuthorizationStatus.APPROVED,
+        valid_to__gte=today,
+        valid_to__lte=today + EXPIRY_NOTICE,
+        units_used__lt=F("units_approved"),
+    )
+
+
+@register(
+    "hme.authorizations_past_validity_still_approved",
+    severity=Severity.WARNING,
+    model=Authorization,
+    description="Authorizations still approved more than a day after they ended: the "
+    "nightly expiry task is not running.",
+)
+def authorizations_past_validity_still_approved():
+    return Authorization.objects.filter(
+        status=AuthorizationStatus.APPROVED,
+        valid_to__lt=timezone.localdate() - NIGHTLY_GRACE,
+    )
+
+
+@register(
+    "hme.coverage_in_force_flag_current",
+    severity=Severity.WARNING,
+    model=Coverage,
+    description="Coverages flagged in force that ended (or not flagged though in force "
+    "since yesterday): the nightly refresh is not running, or two policies of one "
+    "priority overlap.",
+)
+def coverage_in_force_flag_current():
+    today = timezone.localdate()
+    yesterday = today - NIGHTLY_GRACE
+    ended = Q(termination_date__lt=yesterday) | Q(effective_date__gt=today)
+    in_force_since_yesterday = Q(effective_date__lte=yesterday) & (
+        Q(termination_date__isnull=True) | Q(termination_date__gte=today)
+    )
+    return Coverage.objects.filter(
+        Q(is_active=True) & ended | Q(is_active=False) & in_force_since_yesterday
+    )
+
+
+@register(
+    "hme.claim_referring_provider_null_ratio",
+    severity=Severity.WARNING,
+    model=Claim,
+    description="More than 2% of open claims name no referring provider: DME claims need "
+    "the ordering practitioner and NPI (CMS-1500 item 17), and the services fill it from "
+    "the order, so only hand-made claims lack it.",
+)
+def claim_referring_provider_null_ratio():
+    return null_ratio(Claim.objects.open(), "referring_provider", 0.02)
+
+
+@register(
+    "hme.claims_freshness",
+    severity=Severity.WARNING,
+    model=Claim,
+    description="No claim was created or moved for more than 96 hours (skipped while there "
+    "are none).",
+)
+def claims_freshness():
+    return stale(Claim, DAILY_FRESHNESS)

@@ -1,9 +1,93 @@
-"""Building blocks for set-based checks: each costs one or two SQL queries."""
+"""Building blocks for set-based checks: each costs one or two SQL queries.
 
-from django.db.models import Count, F, Max, Q
+Everything here runs on PostgreSQL and SQLite alike: regular expressions through
+``__regex`` (PostgreSQL ``~``, Django's ``REGEXP`` function on SQLite), JSON arrays
+matched as their text (``Cast(field, TextField())``), day arithmetic and JSON array
+lengths through the two small functions below.
+"""
+
+from datetime import timedelta
+from functools import partial
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, F, Func, Max, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .registry import Outcome
+from .registry import Outcome, Severity, register
+
+# Tables an active supplier changes every working day (appointments, orders, claims,
+# the access log): quiet for longer than a long weekend (Friday evening to Tuesday
+# morning is about 88 hours) means work stopped reaching them.
+DAILY_FRESHNESS = timedelta(hours=96)
+# How many rows a streamed Python pass fetches at a time (bounded memory).
+STREAM_CHUNK = 2000
+SAMPLE_LIMIT = 10
+
+
+def _queryset(model_or_queryset):
+    if isinstance(model_or_queryset, models.QuerySet):
+        return model_or_queryset
+    return model_or_queryset._base_manager.all()
+
+
+# SQL functions ---------------------------------------------------------------------
+
+
+class AddDays(Func):
+    """``date + days`` as a date (``days`` an integer expression), in SQL.
+
+    Django's duration arithmetic cannot multiply a column by a day on SQLite, so each
+    database gets its own spelling: PostgreSQL adds an integer to a date natively;
+    SQLite's ``date()`` takes a ``'+N days'`` modifier.
+    """
+
+    arity = 2
+    output_field = models.DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" + ")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+        )
+
+
+class JSONArrayLength(Func):
+    """The number of items of a JSON array column (0 for ``[]``)."""
+
+    function = "json_array_length"
+    output_field = models.IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="jsonb_array_length")
+
+
+def json_text(field):
+    """A JSON column as its text (``["G4733", "J449"]``), for regular expressions."""
+    return Cast(field, output_field=models.TextField())
+
+
+def json_array_pattern(item, *, min_items=0, max_items=None):
+    """A regular expression matching the text of a JSON array of ``min_items`` to
+    ``max_items`` items, each matching ``item`` (itself a regular expression)."""
+    more = "" if max_items is None else max(max_items - 1, 0)
+    repeat = f"{{{max(min_items - 1, 0)},{more}}}"
+    items = rf"{item}(\s*,\s*{item}){repeat}"
+    if max_items == 0:
+        return r"^\[\s*\]$"
+    if min_items == 0:
+        items = f"({items})?"
+    return rf"^\[\s*{items}\s*\]$"
+
+
+# Row sets --------------------------------------------------------------------------
 
 
 def tenant_mismatch(model, relation):
@@ -13,21 +97,75 @@ def tenant_mismatch(model, relation):
     )
 
 
+def relation_mismatch(model, path, other_path):
+    """Rows where two paths that must name the same record do not (both set).
+
+    ``relation_mismatch(Claim, "coverage__patient", "patient")``: claims billed on
+    another patient's policy.
+    """
+    return model._base_manager.filter(
+        **{f"{path}__isnull": False, f"{other_path}__isnull": False}
+    ).exclude(**{path: F(other_path)})
+
+
 def pattern_mismatch(model, field, pattern, *, blank_ok=True):
     """Rows whose ``field`` does not match the regular expression ``pattern``."""
-    queryset = model._base_manager.exclude(**{f"{field}__regex": pattern})
+    queryset = _queryset(model).exclude(**{f"{field}__regex": pattern})
     if blank_ok:
         queryset = queryset.exclude(**{field: ""})
     return queryset
 
 
+def json_array_mismatch(model, field, item, *, min_items=0, max_items=None):
+    """Rows whose JSON array ``field`` is not ``min_items``-``max_items`` items, each
+    matching the regular expression ``item`` (strings: include the quotes)."""
+    pattern = json_array_pattern(item, min_items=min_items, max_items=max_items)
+    return (
+        _queryset(model)
+        .alias(**{f"_{field}_text": json_text(field)})
+        .exclude(**{f"_{field}_text__regex": pattern})
+    )
+
+
+# One HCPCS modifier inside a JSON array's text: two upper-case letters or digits.
+MODIFIER_ITEM = r'"[A-Z0-9]{2}"'
+
+
+def json_contains(alias, item):
+    """``Q``: the JSON text aliased as ``alias`` holds the string ``item``."""
+    return Q(**{f"{alias}__contains": f'"{item}"'})
+
+
+def modifier_list_mismatch(model, field="modifiers"):
+    """Rows whose modifier list breaks ``core.validators.validate_modifiers``: not a list
+    of at most four two-character modifiers, one listed twice, or KX together with GA,
+    GY or GZ (KX says the policy is met, the others that it is not)."""
+    alias = f"_{field}_text"
+    return (
+        _queryset(model)
+        .alias(**{alias: json_text(field)})
+        .filter(
+            ~Q(**{f"{alias}__regex": json_array_pattern(MODIFIER_ITEM, max_items=4)})
+            | Q(**{f"{alias}__regex": r'"([A-Z0-9]{2})".*"\1"'})
+            | Q(**{f"{alias}__regex": r'"KX".*"G[AYZ]"|"G[AYZ]".*"KX"'})
+        )
+    )
+
+
+# Ratios and freshness --------------------------------------------------------------
+
+
 def null_ratio(model, field, threshold):
-    """Fails when more than ``threshold`` (0..1) of the rows have ``field`` empty."""
+    """Fails when more than ``threshold`` (0..1) of the rows have ``field`` empty.
+
+    ``model`` may be a QuerySet, to measure a subset (active rows only).
+    """
+    queryset = _queryset(model)
     empty = Q(**{f"{field}__isnull": True})
-    internal = model._meta.get_field(field).get_internal_type()
+    internal = queryset.model._meta.get_field(field).get_internal_type()
     if internal in {"CharField", "TextField", "EmailField"}:
         empty |= Q(**{field: ""})
-    totals = model._base_manager.aggregate(total=Count("pk"), empty=Count("pk", filter=empty))
+    totals = queryset.aggregate(total=Count("pk"), empty=Count("pk", filter=empty))
     total, missing = totals["total"], totals["empty"]
     ratio = missing / total if total else 0.0
     detail = f"{missing} of {total} rows ({ratio:.1%}) have no {field}; at most {threshold:.0%}."
@@ -36,7 +174,7 @@ def null_ratio(model, field, threshold):
 
 def stale(model, max_age, *, field="updated_at", what=None):
     """Fails when the newest ``field`` of a non-empty table is older than ``max_age``."""
-    newest = model._base_manager.aggregate(newest=Max(field))["newest"]
+    newest = _queryset(model).aggregate(newest=Max(field))["newest"]
     what = what or model._meta.verbose_name_plural
     if newest is None:
         return Outcome(count=0, detail=f"No {what} yet.")
@@ -45,3 +183,67 @@ def stale(model, max_age, *, field="updated_at", what=None):
         hours = age.total_seconds() / 3600
         return Outcome(count=1, detail=f"No {what} changed for {hours:.0f} hours.")
     return Outcome(count=0, detail=f"Last change {age.total_seconds() / 3600:.1f} hours ago.")
+
+
+# Streamed Python passes ------------------------------------------------------------
+
+
+def invalid_values(queryset, field, validate, *, what=None):
+    """Rows whose ``field`` fails ``validate`` (raises ValidationError), checked in
+    Python over a streamed ``(pk, value)`` cursor: for rules SQL cannot express (the
+    NPI check digit) or columns SQL cannot read (encrypted values). Memory stays
+    bounded (``STREAM_CHUNK`` rows at a time, ten sample ids); time grows with the rows,
+    so keep it to small tables or a narrow ``queryset``. Values never leave the loop.
+    """
+    checked = bad = 0
+    samples = []
+    for pk, value in queryset.order_by().values_list("pk", field).iterator(chunk_size=STREAM_CHUNK):
+        checked += 1
+        try:
+            validate(value if value is not None else "")
+        except (ValidationError, TypeError, ValueError):
+            bad += 1
+            if len(samples) < SAMPLE_LIMIT:
+                samples.append(pk)
+    what = what or field
+    return Outcome(count=bad, sample_ids=samples, detail=f"{bad} of {checked} {what} invalid.")
+
+
+# Generated checks ------------------------------------------------------------------
+
+
+def tenant_relations(app_label):
+    """``(model, field)`` for every foreign key of the app's tenant models that points
+    at another tenant model (``company`` itself and links to users excluded)."""
+    from core.models import TenantModel
+
+    for model in apps.get_app_config(app_label).get_models():
+        if not issubclass(model, TenantModel):
+            continue
+        for field in model._meta.get_fields():
+            if not (field.concrete and (field.many_to_one or field.one_to_one)):
+                continue
+            target = field.related_model
+            if field.name != "company" and issubclass(target, TenantModel):
+                yield model, field
+
+
+def register_tenant_checks(app_label, *, severity=Severity.ERROR):
+    """Register one ``tenant_mismatch`` check per cross-model foreign key of the app:
+    ``<app>.<model>_<relation>_company``. The database's foreign keys forbid dangling
+    references; what they cannot forbid is a reference into another company, which
+    would show one tenant's record (a patient, a prescriber) to another. Returns the
+    names registered."""
+    names = []
+    for model, field in tenant_relations(app_label):
+        name = f"{app_label}.{model._meta.model_name}_{field.name}_company"
+        plural = str(model._meta.verbose_name_plural)
+        register(
+            name,
+            severity=severity,
+            model=model,
+            description=f"{plural[:1].upper()}{plural[1:]} whose {field.verbose_name} is a "
+            f"record of another company (cross-tenant reference).",
+        )(partial(tenant_mismatch, model, field.name))
+        names.append(name)
+    return names
