@@ -133,6 +133,23 @@ def seed(context):
     return company
 
 
+def demo_patients(company):
+    """The demo's own patients, in ``PATIENTS`` order, found as ``seed_patients`` finds
+    them (name and date of birth): other demo parts work on these only, never on the
+    company's other patients (``seed_demo --scale`` adds thousands)."""
+    patients = []
+    for first, last, dob, *_ in PATIENTS:
+        patient = (
+            Patient.objects.filter(company=company, first_name=first, last_name=last)
+            .filter_blind("dob", dob)
+            .order_by("number")
+            .first()
+        )
+        if patient is not None:
+            patients.append(patient)
+    return patients
+
+
 def seed_providers(context):
     providers = []
     created = 0

@@ -3,17 +3,26 @@
 Each installed app may have a ``demo.py`` with ``seed(context)``; it is called in
 INSTALLED_APPS order with a :class:`DemoContext`. Running the command again creates
 nothing twice.
+
+``--scale N`` then makes sure the demo company has at least N patients: each app's
+``demo_scale.py`` adds, with ``seed_scale(context, plan)``, its rows for the patients
+missing (see ``core.seeding``). Running it again with the same N adds nothing; with a
+bigger N it tops up.
 """
 
+import time
 from dataclasses import dataclass, field
 from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
+from core.backups.errors import first_line
 from core.context import acting_as
+from core.exceptions import ServiceError
+from core.seeding import ScalePlan, analyze
 
 DEMO_PASSWORD = "aries-demo-2026"
 
@@ -24,6 +33,7 @@ class DemoContext:
     locations: list
     users: dict  # role -> User
     stdout: object
+    stderr: object = None
     scale: int = 0
     created: dict = field(default_factory=dict)  # label -> count, for the summary
 
@@ -40,8 +50,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even with DEBUG off (demo users have a published password).",
         )
+        parser.add_argument(
+            "--scale",
+            type=_scale,
+            default=0,
+            metavar="N",
+            help="Then make sure the demo company has at least N patients, adding the "
+            "missing ones in bulk with proportional orders, deliveries, rentals, "
+            "coverage, claims and payments (benchmarks). Again with the same N: nothing "
+            "is added; with a bigger N: it tops up. 0: the normal demo only.",
+        )
 
     def handle(self, *args, **options):
+        started = time.monotonic()
         if not settings.DEBUG and not options["allow_production"]:
             raise CommandError(
                 "Refusing to create demo users with a published password while DEBUG is "
@@ -49,13 +70,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic(), acting_as(None):
             context = self.seed_accounts()
-            for app_config in apps.get_app_configs():
-                try:
-                    module = import_module(f"{app_config.name}.demo")
-                except ModuleNotFoundError as exc:
-                    if exc.name != f"{app_config.name}.demo":
-                        raise
-                    continue
+            for module in _app_modules("demo"):
                 module.seed(context)
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
         for role, user in context.users.items():
@@ -63,6 +78,46 @@ class Command(BaseCommand):
         summary = ", ".join(f"{n} {label}" for label, n in context.created.items()) or "nothing new"
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready for {context.company.name}: {summary}.")
+        )
+        if options["scale"]:
+            self.scale(context, options["scale"], started)
+
+    def scale(self, context, target, started):
+        """The bulk part, in one transaction: all of it is saved, or none."""
+        from clinical.models import Patient
+
+        context.created = {}
+        context.stderr = self.stderr
+        # Seeded by the company's name: the same N gives the same data on any machine.
+        plan = ScalePlan(target=target, seed=context.company.name)
+        try:
+            with transaction.atomic(), acting_as(None):
+                for module in _app_modules("demo_scale"):
+                    module.seed_scale(context, plan)
+        except (DatabaseError, ServiceError) as exc:
+            raise CommandError(
+                f"Scaling the demo to {target:,} patients failed; nothing of the bulk part "
+                f"was saved. {type(exc).__name__}: {first_line(exc)}"
+            ) from None
+        if plan.count:
+            analyze()
+        total = Patient.objects.filter(company=context.company).count()
+        elapsed = _duration(time.monotonic() - started)
+        if not plan.count:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Scale: {context.company.name} already has {total:,} patients "
+                    f"(at least {target:,}); nothing added, in {elapsed}."
+                )
+            )
+            return
+        rows = sum(context.created.values())
+        summary = ", ".join(f"{n:,} {label}" for label, n in context.created.items())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Scale: {context.company.name} has {total:,} patients; added {rows:,} rows "
+                f"in {elapsed}: {summary}."
+            )
         )
 
     def seed_accounts(self):
@@ -110,3 +165,30 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(user=user, company=company, defaults={"role": role})
             users[role.value] = user
         return DemoContext(company=company, locations=locations, users=users, stdout=self.stdout)
+
+
+def _scale(value):
+    from argparse import ArgumentTypeError
+
+    try:
+        number = int(value)
+    except ValueError:
+        raise ArgumentTypeError(f"--scale takes a number of patients, not {value!r}.") from None
+    if number < 0:
+        raise ArgumentTypeError("--scale takes a number of patients of 0 or more.")
+    return number
+
+
+def _app_modules(name):
+    """Each installed app's ``<app>.<name>`` module, in INSTALLED_APPS order."""
+    for app_config in apps.get_app_configs():
+        try:
+            yield import_module(f"{app_config.name}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app_config.name}.{name}":
+                raise
+
+
+def _duration(seconds):
+    minutes, seconds = divmod(seconds, 60)
+    return f"{int(minutes)} min {seconds:.0f} s" if minutes else f"{seconds:.1f} s"

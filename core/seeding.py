@@ -1,0 +1,100 @@
+"""The bulk part of the demo data: ``manage.py seed_demo --scale N``.
+
+``seed_demo --scale N`` makes sure the demo company has at least N patients. The
+clinical part creates the missing patients; then every app's ``demo_scale.seed_scale``
+(called in INSTALLED_APPS order with the same :class:`ScalePlan`) adds its rows for
+exactly those patients: orders, deliveries, rentals, coverage, claims, payments...
+
+The rows are written with ``bulk_create``, a batch of patients at a time, so memory
+stays bounded whatever N is; no service runs per row. The rows must still satisfy every
+invariant the services keep (the data-quality checks prove it), and the per-company
+number counters are moved past the numbers given out, so the services carry on.
+Auditlog entries are not written for bulk rows (``bulk_create`` sends no signals).
+"""
+
+import random
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from tqdm import tqdm
+
+# Patients handled together: every app builds the rows of one batch, writes them and
+# forgets them (about 30 rows per patient: 30,000 objects in memory at most).
+PATIENT_BATCH = 1000
+# Rows per INSERT statement.
+INSERT_BATCH = 1000
+CENT = Decimal("0.01")
+
+
+@dataclass
+class ScalePlan:
+    """What this ``--scale`` run adds.
+
+    ``target`` is N; the clinical part sets ``first_number`` and ``count`` (the patient
+    numbers ``first_number`` .. ``first_number + count - 1`` are this run's patients)
+    before the other apps run. The random generators are seeded from ``seed`` (the
+    company's name) and the first number: a run is reproducible, and two runs never
+    draw the same stream.
+    """
+
+    target: int
+    first_number: int = 0
+    count: int = 0
+    seed: str = ""
+
+    @property
+    def numbers(self):
+        return range(self.first_number, self.first_number + self.count)
+
+    def batches(self, size=PATIENT_BATCH):
+        """This run's patient numbers, ``size`` at a time (ranges of ints)."""
+        numbers = self.numbers
+        for start in range(0, len(numbers), size):
+            yield numbers[start : start + size]
+
+    def rng(self, name):
+        """A random generator for one app's part (S311: demo data, not secrets)."""
+        return random.Random(f"{self.seed}:{self.first_number}:{name}")  # noqa: S311
+
+
+def progress(context, app_label, plan):
+    """One bar per app on stderr (silent when stderr is not a terminal)."""
+    return tqdm(
+        total=plan.count,
+        desc=f"{app_label:<8}",
+        unit="patient",
+        unit_scale=True,
+        file=context.stderr,
+        disable=None,
+        leave=True,
+    )
+
+
+def insert(context, model, objects, label):
+    """``bulk_create`` the objects (``pre_save`` runs: timestamps, blind indexes,
+    encryption) and count them for the summary."""
+    if objects:
+        model.objects.bulk_create(objects, batch_size=INSERT_BATCH)
+        context.count(label, len(objects))
+    return objects
+
+
+def money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def weighted(rng, choices):
+    """One value from ``[(value, weight), ...]``."""
+    values = [value for value, _ in choices]
+    weights = [weight for _, weight in choices]
+    return rng.choices(values, weights)[0]
+
+
+def analyze():
+    """Refresh PostgreSQL's planner statistics after a bulk load (run after the commit):
+    fresh row estimates keep the query plans, and the admin's estimated counts, right
+    straight away instead of whenever autovacuum gets round to it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

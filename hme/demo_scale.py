@@ -1,0 +1,445 @@
+"""Billing part of the bulk demo data (``manage.py seed_demo --scale N``): coverage for
+the patients the clinical part added, and the claims and payments of what DME delivered
+to them, as the services would have made them month after month.
+
+- one primary coverage per patient: Medicare (a valid, invented MBI, unique per
+  patient) from 65, else Ohio Medicaid or a commercial plan; about 60% Medicare;
+- one claim per delivered order with purchases, and one per rental month whose date
+  of service has come (until the pickup, and up to the cap: the rental is then capped),
+  priced by the same rules as ``hme.services.billing``; rentals' months billed agree;
+- each claim in a status that fits its age (recent ones pending or processing, older
+  ones mostly paid, some approved, denied, resubmitted or void), with lines summing
+  exactly to the totals and allowed amounts on the lines;
+- paid claims are paid by remittances of up to 40 claims per payer, with a PR
+  adjustment (coinsurance or copay: the patient's part) and CO-45 for the contractual
+  write-off, so payments + patient responsibility = allowed, and allocations never
+  exceed the payment (some payments keep an unallocated remainder).
+"""
+
+import datetime
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.utils import timezone
+
+from accounts.choices import Role
+from clinical.demo_scale import scaled_diagnoses, scaled_patients
+from core.exceptions import ServiceError
+from core.seeding import insert, money, progress, weighted
+from dme.choices import LineKind, OrderStatus, RentalStatus
+from dme.models import Order, OrderLine, Rental
+
+from .choices import (
+    AdjustmentGroup,
+    ClaimStatus,
+    CoveragePriority,
+    PayerKind,
+    PaymentMethod,
+    describe_carc,
+)
+from .demo import MBI_LETTERS
+from .models import (
+    Adjustment,
+    Claim,
+    ClaimLine,
+    ClaimNumberCounter,
+    Coverage,
+    Payer,
+    Payment,
+    PaymentAllocation,
+)
+from .models.claims import MAX_DIAGNOSES, MAX_POINTERS, ZERO, format_claim_number
+from .rules import month_date_of_service
+from .services.billing import rental_month_charge
+
+MEDICARE_AGE = 65
+# Under 65: Ohio Medicaid or a commercial plan.
+YOUNGER_PAYERS = [(PayerKind.MEDICAID, 35), (PayerKind.COMMERCIAL, 65)]
+# Claim outcomes by the age (days) of the date of service. "sent": pending and
+# submitted; "resubmitted": denied, corrected and sent again (pending).
+SENT, RESUBMITTED = "sent", "resubmitted"
+OUTCOMES = [
+    (10, [(ClaimStatus.PENDING, 50), (SENT, 30), (ClaimStatus.PROCESSING, 20)]),
+    (
+        45,
+        [
+            (SENT, 5),
+            (ClaimStatus.PROCESSING, 25),
+            (ClaimStatus.APPROVED, 15),
+            (ClaimStatus.PAID, 40),
+            (ClaimStatus.DENIED, 12),
+            (RESUBMITTED, 3),
+        ],
+    ),
+    (
+        None,
+        [
+            (ClaimStatus.PAID, 78),
+            (ClaimStatus.APPROVED, 4),
+            (ClaimStatus.DENIED, 8),
+            (ClaimStatus.VOID, 4),
+            (RESUBMITTED, 3),
+            (ClaimStatus.PROCESSING, 3),
+        ],
+    ),
+]
+DENIALS = [
+    (("CO", "16"), 35),
+    (("CO", "50"), 25),
+    (("CO", "18"), 15),
+    (("CO", "108"), 10),
+    (("CO", "197"), 10),
+    (("CO", "29"), 5),
+]
+# Allowed amount as a share of the charge, by payer kind (a fee schedule's effect).
+ALLOWED_SHARE = {PayerKind.MEDICARE: Decimal("0.85"), PayerKind.MEDICAID: Decimal("0.70")}
+COMMERCIAL_ALLOWED_SHARE = Decimal("0.80")
+MEDICARE_COINSURANCE = Decimal("0.20")
+COPAY = Decimal("25.00")
+CLAIMS_PER_PAYMENT = 40
+
+# MBI positions (CMS): 1 a digit 1-9; 2, 5, 8, 9 a letter; 3, 6 a letter or digit;
+# 4, 7, 10, 11 a digit. A mixed-radix number over those positions gives every
+# integer below their product its own MBI.
+_ALNUM = MBI_LETTERS + "0123456789"
+_MBI_POSITIONS = [
+    "123456789",
+    MBI_LETTERS,
+    _ALNUM,
+    "0123456789",
+    MBI_LETTERS,
+    _ALNUM,
+    "0123456789",
+    MBI_LETTERS,
+    MBI_LETTERS,
+    "0123456789",
+    "0123456789",
+]
+_MBI_SPACE = 1
+for _position in _MBI_POSITIONS:
+    _MBI_SPACE *= len(_position)
+# Prime to the space (its factors are 2, 3 and 5): n -> n * k mod space is one-to-one,
+# and consecutive patients get unrelated-looking MBIs.
+_MBI_MULTIPLIER = 7919 * 104729 * 1299709
+
+
+def scale_mbi(n):
+    """A valid, invented MBI for bulk patient number ``n``; different ``n``, different
+    MBI."""
+    value = (n * _MBI_MULTIPLIER) % _MBI_SPACE
+    chars = []
+    for position in reversed(_MBI_POSITIONS):
+        value, digit = divmod(value, len(position))
+        chars.append(position[digit])
+    return "".join(reversed(chars))
+
+
+def seed_scale(context, plan):
+    if not plan.count:
+        return
+    company = context.company
+    payers = list(Payer.objects.filter(company=company, is_active=True).order_by("name"))
+    by_kind = {}
+    for payer in payers:
+        by_kind.setdefault(payer.kind, []).append(payer)
+    if PayerKind.MEDICARE not in by_kind:
+        raise ServiceError("The demo company has no Medicare payer: run seed_demo first.")
+    today = timezone.localdate()
+    state = SimpleNamespace(
+        rng=plan.rng("hme"),
+        today=today,
+        now=timezone.now(),
+        by_kind=by_kind,
+        biller=context.users.get(Role.BILLING),
+        effective=datetime.date(today.year - 3, 1, 1),
+    )
+    ClaimNumberCounter.objects.get_or_create(pk=company.pk)
+    counter = ClaimNumberCounter.objects.select_for_update().get(pk=company.pk)
+    state.next_number = counter.last_number + 1
+    with progress(context, "hme", plan) as bar:
+        for patients in scaled_patients(context, plan, "dob"):
+            _seed_batch(context, state, patients)
+            bar.update(len(patients))
+    counter.last_number = state.next_number - 1
+    counter.save(update_fields=["last_number"])
+
+
+def _seed_batch(context, state, patients):
+    ids = [patient["id"] for patient in patients]
+    coverages = {patient["id"]: _coverage(context, state, patient) for patient in patients}
+    insert(context, Coverage, list(coverages.values()), "coverages")
+    codes = scaled_diagnoses(ids)
+    rows = SimpleNamespace(claims=[], lines=[], paid=[], rentals=[])
+    orders = Order.objects.filter(patient_id__in=ids, status=OrderStatus.DELIVERED).only(
+        "id", "number", "company_id", "patient_id", "prescriber_id", "location_id", "delivered_on"
+    )
+    purchases = {}
+    for line in (
+        OrderLine.objects.filter(order__in=orders, kind=LineKind.PURCHASE, delivered_quantity__gt=0)
+        .select_related("equipment")
+        .order_by("order_id", "created_at", "id")
+    ):
+        purchases.setdefault(line.order_id, []).append(line)
+    for order in orders.order_by("number"):
+        lines = purchases.get(order.pk)
+        if lines and codes.get(order.patient_id):
+            claim = _claim(context, state, rows, order, coverages[order.patient_id], codes)
+            for line in lines:
+                _line(
+                    rows,
+                    claim,
+                    codes,
+                    date_of_service=order.delivered_on,
+                    hcpcs=line.equipment.hcpcs_code,
+                    modifiers=list(line.modifiers or []),
+                    description=line.equipment.name[:200],
+                    units=line.delivered_quantity,
+                    charge=line.unit_price * line.delivered_quantity,
+                    order_line=line,
+                )
+    rentals = (
+        Rental.objects.filter(patient_id__in=ids)
+        .select_related("equipment", "order_line", "order")
+        .order_by("start_date", "id")
+    )
+    for rental in rentals:
+        if codes.get(rental.patient_id):
+            _bill_months(context, state, rows, rental, coverages[rental.patient_id], codes)
+    for claim, claim_lines in rows.claims:
+        _adjudicate(state, rows, claim, claim_lines)
+    payments, allocations, adjustments = _pay(context, state, rows.paid)
+    insert(context, Claim, [claim for claim, _ in rows.claims], "claims")
+    insert(context, ClaimLine, rows.lines, "claim lines")
+    insert(context, Payment, payments, "payments")
+    insert(context, PaymentAllocation, allocations, "payment allocations")
+    insert(context, Adjustment, adjustments, "adjustments")
+    if rows.rentals:
+        Rental.objects.bulk_update(rows.rentals, ["months_billed", "status", "capped_on"], 500)
+
+
+def _coverage(context, state, patient):
+    rng = state.rng
+    age = (state.today - patient["dob"]).days // 365
+    kind = PayerKind.MEDICARE if age >= MEDICARE_AGE else weighted(rng, YOUNGER_PAYERS)
+    payer = rng.choice(state.by_kind.get(kind) or state.by_kind[PayerKind.MEDICARE])
+    number = int(patient["number"][2:])
+    if payer.kind == PayerKind.MEDICARE:
+        member_id, group = scale_mbi(number), ""
+    elif payer.kind == PayerKind.MEDICAID:
+        member_id, group = f"{rng.randint(10**9, 10**10 - 1)}OH", ""
+    else:
+        member_id = f"W{rng.randint(10**8, 10**9 - 1)}"
+        group = f"GRP-{rng.randint(100, 999)}"
+    verified = rng.random() < 0.8
+    return Coverage(
+        company=context.company,
+        patient_id=patient["id"],
+        payer=payer,
+        member_id=member_id,
+        group_number=group,
+        priority=CoveragePriority.PRIMARY,
+        effective_date=state.effective,
+        # In force today (save() derives it; bulk_create does not call save()).
+        is_active=True,
+        verified_at=state.now - datetime.timedelta(days=rng.randint(1, 300)) if verified else None,
+        verified_by=state.biller if verified else None,
+    )
+
+
+def _claim(context, state, rows, order, coverage, codes, **links):
+    claim = Claim(
+        company=context.company,
+        number=format_claim_number(state.next_number),
+        patient_id=order.patient_id,
+        coverage=coverage,
+        payer=coverage.payer,
+        billing_location_id=order.location_id,
+        referring_provider_id=order.prescriber_id,
+        order=order,
+        diagnosis_codes=codes[order.patient_id][:MAX_DIAGNOSES],
+        **links,
+    )
+    state.next_number += 1
+    rows.claims.append((claim, []))
+    return claim
+
+
+def _line(rows, claim, codes, **fields):
+    claim_lines = rows.claims[-1][1]
+    pointers = list(range(1, min(MAX_POINTERS, len(claim.diagnosis_codes)) + 1))
+    line = ClaimLine(
+        company_id=claim.company_id,
+        claim=claim,
+        line_number=len(claim_lines) + 1,
+        diagnosis_pointers=pointers,
+        **fields,
+    )
+    claim_lines.append(line)
+    rows.lines.append(line)
+
+
+def _bill_months(context, state, rows, rental, coverage, codes):
+    """Every month whose date of service has come (and, for a returned rental, before
+    the pickup), up to the cap; the rental's count and capping follow."""
+    last_day = min(state.today, rental.end_date or state.today)
+    number = 0
+    while rental.cap_months is None or number < rental.cap_months:
+        day = month_date_of_service(rental.start_date, number + 1)
+        if day > last_day:
+            break
+        number += 1
+        modifiers, charge = rental_month_charge(rental, number)
+        _claim(
+            context,
+            state,
+            rows,
+            rental.order,
+            coverage,
+            codes,
+            rental=rental,
+            rental_month=number,
+        )
+        _line(
+            rows,
+            rows.claims[-1][0],
+            codes,
+            date_of_service=day,
+            hcpcs=rental.equipment.hcpcs_code,
+            modifiers=modifiers,
+            description=f"{rental.equipment.name[:180]}, rental month {number}",
+            units=rental.quantity,
+            charge=charge,
+            order_line=rental.order_line,
+        )
+    if not number:
+        return
+    rental.months_billed = number
+    if rental.status == RentalStatus.ACTIVE and number == rental.cap_months:
+        rental.status = RentalStatus.CAPPED
+        rental.capped_on = month_date_of_service(rental.start_date, number)
+    rows.rentals.append(rental)
+
+
+def _at(day, hour, now):
+    moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+    return min(moment, now)
+
+
+def _adjudicate(state, rows, claim, lines):
+    """Totals from the lines, then the status its age calls for, with what it implies."""
+    rng, now = state.rng, state.now
+    claim.total_charge = sum((line.charge for line in lines), ZERO)
+    first_day = min(line.date_of_service for line in lines)
+    age = (state.today - first_day).days
+    outcome = weighted(rng, next(o for limit, o in OUTCOMES if limit is None or age <= limit))
+    if outcome == ClaimStatus.PENDING:
+        return
+    if outcome == ClaimStatus.VOID:
+        claim.status = ClaimStatus.VOID
+        claim.voided_at = _at(first_day + datetime.timedelta(days=rng.randint(2, 30)), 15, now)
+        claim.void_reason = "Billed to the wrong coverage."
+        return
+    submitted = first_day + datetime.timedelta(days=rng.randint(1, 4))
+    claim.submitted_at = _at(submitted, 9, now)
+    claim.submission_count = 1
+    if outcome == SENT:
+        return
+    if outcome == RESUBMITTED:
+        claim.submitted_at = _at(submitted + datetime.timedelta(days=rng.randint(20, 40)), 9, now)
+        claim.submission_count = 2
+        claim.correction_note = "Added the prescriber's NPI and the KX modifier."
+        return
+    claim.acknowledged_at = _at(submitted + datetime.timedelta(days=1), 9, now)
+    claim.status = ClaimStatus.PROCESSING
+    if outcome == ClaimStatus.PROCESSING:
+        return
+    claim.adjudicated_at = _at(submitted + datetime.timedelta(days=rng.randint(7, 20)), 14, now)
+    if outcome == ClaimStatus.DENIED:
+        group, code = weighted(rng, DENIALS)
+        claim.status = ClaimStatus.DENIED
+        claim.denial_group, claim.denial_code = group, code
+        claim.denial_reason = describe_carc(group, code)
+        return
+    share = ALLOWED_SHARE.get(claim.payer.kind, COMMERCIAL_ALLOWED_SHARE)
+    for line in lines:
+        line.allowed_amount = money(line.charge * share)
+    claim.allowed_amount = sum((line.allowed_amount for line in lines), ZERO)
+    claim.status = ClaimStatus.APPROVED
+    if outcome == ClaimStatus.PAID:
+        rows.paid.append(claim)
+
+
+def _pay(context, state, claims):
+    """Remittances of up to 40 claims per payer (in order of adjudication): the
+    payments, allocations and adjustments to insert; the claims become paid."""
+    rng, now = state.rng, state.now
+    by_payer = {}
+    for claim in sorted(claims, key=lambda c: (c.adjudicated_at, c.number)):
+        by_payer.setdefault(claim.payer_id, []).append(claim)
+    payments, allocations, adjustments = [], [], []
+    for payer_claims in by_payer.values():
+        for start in range(0, len(payer_claims), CLAIMS_PER_PAYMENT):
+            chunk = payer_claims[start : start + CLAIMS_PER_PAYMENT]
+            latest = max(claim.adjudicated_at for claim in chunk)
+            paid_date = min(
+                timezone.localdate(latest) + datetime.timedelta(days=rng.randint(3, 10)),
+                state.today,
+            )
+            paid_at = max(_at(paid_date, 12, now), latest)
+            check = rng.random() < 0.1
+            payment = Payment(
+                company=context.company,
+                payer_id=chunk[0].payer_id,
+                method=PaymentMethod.CHECK if check else PaymentMethod.EFT,
+                number=f"{'CHK' if check else 'EFT'}{chunk[0].number[2:]}",
+                paid_date=paid_date,
+                amount=ZERO,
+            )
+            for claim in chunk:
+                patient_part = _patient_part(claim)
+                paid = claim.allowed_amount - patient_part
+                allocation = PaymentAllocation(
+                    company=context.company, payment=payment, claim=claim, amount=paid
+                )
+                allocations.append(allocation)
+                if patient_part:
+                    code = "2" if claim.payer.kind == PayerKind.MEDICARE else "3"
+                    adjustments.append(
+                        Adjustment(
+                            company=context.company,
+                            allocation=allocation,
+                            group=AdjustmentGroup.PR,
+                            code=code,
+                            amount=patient_part,
+                        )
+                    )
+                if claim.total_charge > claim.allowed_amount:
+                    adjustments.append(
+                        Adjustment(
+                            company=context.company,
+                            allocation=allocation,
+                            group=AdjustmentGroup.CO,
+                            code="45",
+                            amount=claim.total_charge - claim.allowed_amount,
+                        )
+                    )
+                claim.paid_amount = paid
+                claim.patient_responsibility = patient_part
+                claim.status = ClaimStatus.PAID
+                claim.paid_at = paid_at
+                payment.allocated_amount += paid
+            # Some remittances also cover claims not posted yet: money left to allocate.
+            extra = money(rng.randint(10, 500)) if rng.random() < 0.1 else ZERO
+            payment.amount = payment.allocated_amount + extra
+            payments.append(payment)
+    return payments, allocations, adjustments
+
+
+def _patient_part(claim):
+    """Medicare: 20% coinsurance (PR-2); Medicaid: nothing; commercial: a copay (PR-3)."""
+    kind = claim.payer.kind
+    if kind == PayerKind.MEDICARE:
+        return money(claim.allowed_amount * MEDICARE_COINSURANCE)
+    if kind == PayerKind.MEDICAID:
+        return ZERO
+    return min(COPAY, money(claim.allowed_amount / 2))
