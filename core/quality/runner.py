@@ -44,7 +44,10 @@ def run_checks(names=None, *, triggered_by="", requested_by=None, progress=None)
     for check in checks:
         started = time.monotonic()
         try:
-            count, samples, detail = _evaluate(check)
+            # A savepoint per check: inside an outer transaction, a check whose SQL
+            # fails on PostgreSQL must not abort the transaction for the others.
+            with transaction.atomic():
+                count, samples, detail = _evaluate(check)
         except Exception as exc:  # a broken check is itself a finding
             logger.exception("Data-quality check %s crashed", check.name)
             count, samples, detail = 0, [], f"The check crashed: {type(exc).__name__}."

@@ -182,3 +182,22 @@ def test_the_billing_schedules_exist():
         "hme.tasks.expire_authorizations": ("3", "45"),
         "hme.tasks.bill_rental_months": ("4", "0"),
     }
+
+
+@pytest.mark.django_db
+def test_a_check_whose_sql_fails_does_not_break_the_next_ones(temporary_checks):
+    from django.db import connection
+
+    def bad_sql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+        return Outcome(count=0)
+
+    temporary_checks("test.a_bad_sql", severity=Severity.ERROR, description="x")(bad_sql)
+    temporary_checks("test.b_fine", severity=Severity.ERROR, description="y")(
+        lambda: PHIRecord.objects.all()
+    )
+    run = run_checks(["test.a_bad_sql", "test.b_fine"])
+    findings = {f.check_name: f for f in run.findings.all()}
+    assert findings["test.a_bad_sql"].detail.startswith("The check crashed")
+    assert findings["test.b_fine"].passed
