@@ -266,9 +266,13 @@ class Claim(TenantModel):
             models.Index(fields=["company", "status", "submitted_at"], name="claim_status_age_idx"),
             # Worklist filter by payer (and status).
             models.Index(fields=["company", "payer", "status"], name="claim_payer_idx"),
-            # Denial code filter.
+            # Denial code filter: its choices (DISTINCT group, code) and the filtering.
+            # Partial: only denied claims carry a code (about 8%), so listing the
+            # choices reads a small index, not one entry per claim.
             models.Index(
-                fields=["company", "denial_group", "denial_code"], name="claim_denial_idx"
+                fields=["company", "denial_group", "denial_code"],
+                condition=~Q(denial_code=""),
+                name="claim_denial_idx",
             ),
             # A patient's claims.
             models.Index(fields=["patient", "status"], name="claim_patient_idx"),
