@@ -1,0 +1,191 @@
+"""Measure one seeded database (run by ``bench.__main__`` in a child process with that
+database's ``DATABASE_URL``); prints one ``BENCH-RESULT {json}`` line.
+
+Requests run in-process through Django's test ``Client`` (admin, session of the demo
+Administrator) and DRF's ``APIClient`` (its JWT): warmed up once, then timed ``runs``
+times; the best time is kept, with the number of queries of that request. The
+throttle counters are cleared before each request (they live in the cache), so the
+bench never meets a 429. ``run_data_quality`` and ``backup`` run as the operator
+commands, in child processes (time, peak memory, backup size).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEMO_COMPANY = "Aries Demo Medical Supply"
+ADMINISTRATOR = "administrator@demo.ariesone.test"
+MARKER = "BENCH-RESULT "
+# A name prefix staff type: Smith is one of the demo's 263 last names (about 0.4%).
+SEARCH_PREFIX = "smi"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.measure")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-backup", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    options = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    result = {"counts": counts(), "requests": measure_requests(options.runs)}
+    if not options.skip_quality:
+        result["data_quality"] = run_command(["run_data_quality"])
+    if not options.skip_backup:
+        result["backup"] = backup()
+    sys.stdout.write(MARKER + json.dumps(result) + "\n")
+
+
+def company():
+    from accounts.models import Company
+
+    return Company.objects.get(name=DEMO_COMPANY)
+
+
+def counts():
+    from clinical.models import Appointment, Patient
+    from dme.models import Order
+    from hme.models import Claim, ClaimLine, Payment
+
+    return {
+        str(model._meta.verbose_name_plural): model.objects.count()
+        for model in (Patient, Order, Claim, ClaimLine, Payment, Appointment)
+    }
+
+
+def targets():
+    """(name, kind, url) of every request measured; ids taken from the middle."""
+    from clinical.models import Patient
+    from dme.models import Order
+    from hme.models import Claim, Payer
+
+    demo = company()
+    patients = Patient.objects.filter(company=demo).order_by("number")
+    middle = patients[patients.count() // 2]
+    order = Order.objects.filter(company=demo).order_by("number")[
+        Order.objects.filter(company=demo).count() // 2
+    ]
+    claim = Claim.objects.filter(company=demo).order_by("number")[
+        Claim.objects.filter(company=demo).count() // 2
+    ]
+    medicare = Payer.objects.get(company=demo, kind="medicare")
+    prefix = SEARCH_PREFIX
+    api = "/api/v1"
+    return [
+        ("API patients: first page", "api", f"{api}/patients/"),
+        ("API patients: ?status=inactive", "api", f"{api}/patients/?status=inactive"),
+        (f"API patients: ?search={prefix}", "api", f"{api}/patients/?search={prefix}"),
+        ("API patient: retrieve", "api", f"{api}/patients/{middle.pk}/"),
+        ("API orders: first page", "api", f"{api}/orders/"),
+        ("API orders: ?status=verified", "api", f"{api}/orders/?status=verified"),
+        ("API order: retrieve", "api", f"{api}/orders/{order.pk}/"),
+        ("API claims: first page", "api", f"{api}/claims/"),
+        ("API claims: ?status=denied", "api", f"{api}/claims/?status=denied"),
+        ("API claim: retrieve", "api", f"{api}/claims/{claim.pk}/"),
+        ("API payments: first page", "api", f"{api}/payments/"),
+        ("API payments: ?payer=Medicare", "api", f"{api}/payments/?payer={medicare.pk}"),
+        ("API appointments: first page", "api", f"{api}/appointments/"),
+        ("API appointments: ?status=scheduled", "api", f"{api}/appointments/?status=scheduled"),
+        ("admin patients: first page", "admin", "/admin/clinical/patient/"),
+        ("admin patients: ?q=<number>", "admin", f"/admin/clinical/patient/?q={middle.number}"),
+        (f"admin patients: ?q={prefix}", "admin", f"/admin/clinical/patient/?q={prefix}"),
+        ("admin patient: change page", "admin", f"/admin/clinical/patient/{middle.pk}/change/"),
+        ("admin orders: first page", "admin", "/admin/dme/order/"),
+        ("admin orders: ?q=<patient number>", "admin", f"/admin/dme/order/?q={middle.number}"),
+        (f"admin orders: ?q={prefix}", "admin", f"/admin/dme/order/?q={prefix}"),
+        ("admin claims: first page", "admin", "/admin/hme/claim/"),
+        ("admin claims: ?q=<patient number>", "admin", f"/admin/hme/claim/?q={middle.number}"),
+        (f"admin claims: ?q={prefix}", "admin", f"/admin/hme/claim/?q={prefix}"),
+    ]
+
+
+def clients():
+    from django.test import Client
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.authentication import COMPANY_CLAIM
+    from accounts.models import User
+
+    user = User.objects.get(email=ADMINISTRATOR)
+    admin = Client()
+    admin.force_login(user)
+    refresh = RefreshToken.for_user(user)
+    refresh[COMPANY_CLAIM] = str(company().pk)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+    return {"admin": admin, "api": api}
+
+
+def measure_requests(runs):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    by_kind = clients()
+    results = []
+    for name, kind, url in targets():
+        client = by_kind[kind]
+        cache.clear()
+        response = client.get(url)  # warm-up: templates, plans, connection
+        if response.status_code != 200:
+            raise SystemExit(f"bench: {url} answered {response.status_code}.")
+        best, queries = None, 0
+        for _ in range(runs):
+            cache.clear()
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url)
+                elapsed = time.perf_counter() - started
+            if best is None or elapsed < best:
+                best, queries = elapsed, len(captured)
+        results.append({"name": name, "ms": best * 1000, "queries": queries})
+        sys.stderr.write(f"  {name:<45} {best * 1000:9.1f} ms  {queries:3d} queries\n")
+    return results
+
+
+def run_command(arguments, env=None):
+    """Run ``manage.py <arguments>`` in a child process: wall time, exit status, peak
+    memory (the child's maximum resident set size)."""
+    started = time.perf_counter()
+    completed = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
+        [sys.executable, str(ROOT / "manage.py"), *arguments],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    # ru_maxrss of the children: the largest child so far (kilobytes on Linux).
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = (completed.stdout.strip().splitlines() or [""])[-1]
+    if completed.returncode:
+        summary = (completed.stderr.strip().splitlines() or [summary])[-1]
+    return {
+        "seconds": elapsed,
+        "exit": completed.returncode,
+        "peak_mib": peak_kib / 1024,
+        "summary": summary,
+    }
+
+
+def backup():
+    """One ``manage.py backup`` into a temporary BACKUP_DIR, deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="ariesone-bench-backup-") as directory:
+        result = run_command(["backup", "--no-prune"], env={"BACKUP_DIR": directory})
+        files = [path for path in Path(directory).iterdir() if path.is_file()]
+        result["bytes"] = sum(path.stat().st_size for path in files)
+    return result
+
+
+if __name__ == "__main__":
+    main()
