@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from core.seeding import PATIENT_BATCH, insert, progress, weighted
+from core.seeding import PATIENT_BATCH, each_batch, insert, weighted
 from core.validators import normalize_icd10, npi_check_digit
 
 from .choices import (
@@ -191,10 +191,8 @@ def seed_scale(context, plan):
     rng = plan.rng("clinical")
     today = timezone.localdate()
     now = timezone.now()
-    with progress(context, "clinical", plan) as bar:
-        for numbers in plan.batches():
-            _seed_batch(context, plan, rng, numbers, today, now)
-            bar.update(len(numbers))
+    for numbers in each_batch(context, "clinical", plan, plan.batches()):
+        _seed_batch(context, plan, rng, numbers, today, now)
     counter.last_number = plan.first_number + plan.count - 1
     counter.save(update_fields=["last_number"])
 

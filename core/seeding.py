@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
+from django.db import connection, reset_queries
 from tqdm import tqdm
 
 # Patients handled together: every app builds the rows of one batch, writes them and
@@ -58,9 +58,15 @@ class ScalePlan:
         return random.Random(f"{self.seed}:{self.first_number}:{name}")  # noqa: S311
 
 
-def progress(context, app_label, plan):
-    """One bar per app on stderr (silent when stderr is not a terminal)."""
-    return tqdm(
+def each_batch(context, app_label, plan, batches):
+    """Yield ``batches`` (sized sequences) under one progress bar per app on stderr
+    (silent when stderr is not a terminal), forgetting each batch's queries after it.
+
+    With DEBUG on (the demo's usual setting) Django keeps the last 9,000 queries'
+    SQL, and a bulk INSERT of 1,000 rows is about a megabyte of it: without the reset
+    the seeding of 100,000 patients peaked at 1.3 GB instead of staying flat.
+    """
+    with tqdm(
         total=plan.count,
         desc=f"{app_label:<8}",
         unit="patient",
@@ -68,7 +74,11 @@ def progress(context, app_label, plan):
         file=context.stderr,
         disable=None,
         leave=True,
-    )
+    ) as bar:
+        for batch in batches:
+            yield batch
+            reset_queries()
+            bar.update(len(batch))
 
 
 def insert(context, model, objects, label):

@@ -29,7 +29,7 @@ from accounts.choices import LocationKind, Role
 from clinical.choices import PatientStatus
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
-from core.seeding import insert, money, progress, weighted
+from core.seeding import each_batch, insert, money, weighted
 
 from .choices import (
     AssetStatus,
@@ -149,10 +149,8 @@ def seed_scale(context, plan):
     state.next_number = counter.last_number + 1
     fields = ["first_name", "last_name", "status", "primary_prescriber_id"]
     fields += ["address_line1", "address_line2", "city", "state", "postal_code"]
-    with progress(context, "dme", plan) as bar:
-        for patients in scaled_patients(context, plan, *fields):
-            _seed_batch(context, state, patients)
-            bar.update(len(patients))
+    for patients in each_batch(context, "dme", plan, scaled_patients(context, plan, *fields)):
+        _seed_batch(context, state, patients)
     counter.last_number = state.next_number - 1
     counter.save(update_fields=["last_number"])
     _move_stock(context, state)

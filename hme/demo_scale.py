@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
-from core.seeding import insert, money, progress, weighted
+from core.seeding import each_batch, insert, money, weighted
 from dme.choices import LineKind, OrderStatus, RentalStatus
 from dme.models import Order, OrderLine, Rental
 
@@ -156,10 +156,8 @@ def seed_scale(context, plan):
     ClaimNumberCounter.objects.get_or_create(pk=company.pk)
     counter = ClaimNumberCounter.objects.select_for_update().get(pk=company.pk)
     state.next_number = counter.last_number + 1
-    with progress(context, "hme", plan) as bar:
-        for patients in scaled_patients(context, plan, "dob"):
-            _seed_batch(context, state, patients)
-            bar.update(len(patients))
+    for patients in each_batch(context, "hme", plan, scaled_patients(context, plan, "dob")):
+        _seed_batch(context, state, patients)
     counter.last_number = state.next_number - 1
     counter.save(update_fields=["last_number"])
 

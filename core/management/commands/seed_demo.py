@@ -88,7 +88,8 @@ class Command(BaseCommand):
 
         context.created = {}
         context.stderr = self.stderr
-        # Seeded by the company's name: the same N gives the same data on any machine.
+        # Seeded by the company's name: the same N draws the same patients, orders and
+        # claims on any machine (their dates are relative to today).
         plan = ScalePlan(target=target, seed=context.company.name)
         try:
             with transaction.atomic(), acting_as(None):
