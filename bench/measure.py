@@ -17,7 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from base64 import b64encode
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 DEMO_COMPANY = "Aries Demo Medical Supply"
 ADMINISTRATOR = "administrator@demo.ariesone.test"
@@ -87,9 +89,11 @@ def targets():
         ("API patient: retrieve", "api", f"{api}/patients/{middle.pk}/"),
         ("API orders: first page", "api", f"{api}/orders/"),
         ("API orders: ?status=verified", "api", f"{api}/orders/?status=verified"),
+        ("API orders: cursor page half-way", "api", f"{api}/orders/?cursor={half_way(Order)}"),
         ("API order: retrieve", "api", f"{api}/orders/{order.pk}/"),
         ("API claims: first page", "api", f"{api}/claims/"),
         ("API claims: ?status=denied", "api", f"{api}/claims/?status=denied"),
+        ("API claims: cursor page half-way", "api", f"{api}/claims/?cursor={half_way(Claim)}"),
         ("API claim: retrieve", "api", f"{api}/claims/{claim.pk}/"),
         ("API payments: first page", "api", f"{api}/payments/"),
         ("API payments: ?payer=Medicare", "api", f"{api}/payments/?payer={medicare.pk}"),
@@ -106,6 +110,13 @@ def targets():
         ("admin claims: ?q=<patient number>", "admin", f"/admin/hme/claim/?q={middle.number}"),
         (f"admin claims: ?q={prefix}", "admin", f"/admin/hme/claim/?q={prefix}"),
     ]
+
+
+def half_way(model):
+    """A cursor (as DRF encodes it) pointing half-way down the newest-first list."""
+    rows = model.objects.filter(company=company()).order_by("-created_at", "-id")
+    position = rows.values_list("created_at", flat=True)[rows.count() // 2]
+    return quote(b64encode(urlencode({"p": str(position)}).encode("ascii")).decode("ascii"))
 
 
 def clients():
