@@ -25,6 +25,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from . import commands
 from .databases import DEFAULT_URL, BenchDatabase
 from .measure import MARKER
 
@@ -123,8 +124,6 @@ def prepare(database, patients, options):
 def measure(database, options):
     env = {**os.environ, "DATABASE_URL": database.url, "DEBUG": "1"}
     arguments = ["--runs", str(options.runs)]
-    arguments += ["--skip-backup"] if options.skip_backup else []
-    arguments += ["--skip-quality"] if options.skip_quality else []
     print(f"Measuring {database.name}:")
     completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "bench.measure", *arguments],
@@ -139,6 +138,12 @@ def measure(database, options):
         raise SystemExit(f"bench: measuring {database.name} failed (exit {completed.returncode}).")
     result = json.loads(lines[-1][len(MARKER) :])
     result["size_bytes"] = database.size_bytes()
+    if not options.skip_quality:
+        print(f"  run_data_quality on {database.name}")
+        result["data_quality"] = commands.data_quality(database)
+    if not options.skip_backup:
+        print(f"  backup of {database.name}")
+        result["backup"] = commands.backup(database)
     return result
 
 
@@ -196,7 +201,8 @@ def report(options, sizes, results, seeding):
             backup = results[size]["backup"]
             print(
                 f"backup at {size:,} patients: {mib(backup['bytes'])} in "
-                f"{backup['seconds']:.1f} s (file deleted), exit {backup['exit']}"
+                f"{backup['seconds']:.1f} s, peak {backup['peak_mib']:.0f} MiB (file deleted), "
+                f"exit {backup['exit']}"
             )
 
 

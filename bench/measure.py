@@ -5,20 +5,15 @@ Requests run in-process through Django's test ``Client`` (admin, session of the 
 Administrator) and DRF's ``APIClient`` (its JWT): warmed up once, then timed ``runs``
 times; the best time is kept, with the number of queries of that request. The
 throttle counters are cleared before each request (they live in the cache), so the
-bench never meets a 429. ``run_data_quality`` and ``backup`` run as the operator
-commands, in child processes (time, peak memory, backup size).
+bench never meets a 429. The operator commands are timed by ``bench.commands``.
 """
 
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from base64 import b64encode
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 DEMO_COMPANY = "Aries Demo Medical Supply"
@@ -26,24 +21,17 @@ ADMINISTRATOR = "administrator@demo.ariesone.test"
 MARKER = "BENCH-RESULT "
 # A name prefix staff type: Smith is one of the demo's 263 last names (about 0.4%).
 SEARCH_PREFIX = "smi"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--skip-backup", action="store_true")
-    parser.add_argument("--skip-quality", action="store_true")
     options = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
     result = {"counts": counts(), "requests": measure_requests(options.runs)}
-    if not options.skip_quality:
-        result["data_quality"] = run_command(["run_data_quality"])
-    if not options.skip_backup:
-        result["backup"] = backup()
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 
@@ -162,40 +150,6 @@ def measure_requests(runs):
         results.append({"name": name, "ms": best * 1000, "queries": queries})
         sys.stderr.write(f"  {name:<45} {best * 1000:9.1f} ms  {queries:3d} queries\n")
     return results
-
-
-def run_command(arguments, env=None):
-    """Run ``manage.py <arguments>`` in a child process: wall time, exit status, peak
-    memory (the child's maximum resident set size)."""
-    started = time.perf_counter()
-    completed = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
-        [sys.executable, str(ROOT / "manage.py"), *arguments],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    # ru_maxrss of the children: the largest child so far (kilobytes on Linux).
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = (completed.stdout.strip().splitlines() or [""])[-1]
-    if completed.returncode:
-        summary = (completed.stderr.strip().splitlines() or [summary])[-1]
-    return {
-        "seconds": elapsed,
-        "exit": completed.returncode,
-        "peak_mib": peak_kib / 1024,
-        "summary": summary,
-    }
-
-
-def backup():
-    """One ``manage.py backup`` into a temporary BACKUP_DIR, deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="ariesone-bench-backup-") as directory:
-        result = run_command(["backup", "--no-prune"], env={"BACKUP_DIR": directory})
-        files = [path for path in Path(directory).iterdir() if path.is_file()]
-        result["bytes"] = sum(path.stat().st_size for path in files)
-    return result
 
 
 if __name__ == "__main__":

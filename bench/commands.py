@@ -1,0 +1,54 @@
+"""Time an operator command (``manage.py ...``) on a bench database: wall time, exit
+status, peak memory and its last line of output.
+
+Run from the orchestrator, a small process: each command's own peak resident memory
+comes from ``wait4`` for that child alone (a child forked from a big process would
+first count its parent's pages).
+"""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from subprocess import Popen
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(database, *arguments, env=None):
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = Popen(  # noqa: S603 - our own manage.py, fixed arguments
+            [sys.executable, str(ROOT / "manage.py"), *arguments],
+            env={**os.environ, "DATABASE_URL": database.url, "DEBUG": "1", **(env or {})},
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        lines = out.read().strip().splitlines() or [""]
+        if child.returncode:
+            lines = err.read().strip().splitlines() or lines
+    return {
+        "seconds": elapsed,
+        "exit": child.returncode,
+        "peak_mib": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "summary": lines[-1],
+    }
+
+
+def data_quality(database):
+    return run(database, "run_data_quality")
+
+
+def backup(database):
+    """One ``manage.py backup`` into a temporary BACKUP_DIR, deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="ariesone-bench-backup-") as directory:
+        result = run(database, "backup", "--no-prune", env={"BACKUP_DIR": directory})
+        files = [path for path in Path(directory).iterdir() if path.is_file()]
+        result["bytes"] = sum(path.stat().st_size for path in files)
+    return result
