@@ -35,6 +35,8 @@ from core.quality.checks import (
     json_contains,
     json_text,
     modifier_list_mismatch,
+    money_differs,
+    money_exceeds,
     null_ratio,
     pattern_mismatch,
     register_tenant_checks,
@@ -109,7 +111,10 @@ def claim_total_matches_lines():
     return Claim.objects.annotate(
         lines_total=Coalesce(Sum("lines__charge"), zero),
         lines_allowed=Coalesce(Sum("lines__allowed_amount"), zero),
-    ).filter(~Q(total_charge=F("lines_total")) | ~Q(allowed_amount=F("lines_allowed")))
+    ).filter(
+        Q(money_differs("total_charge", "lines_total"))
+        | Q(money_differs("allowed_amount", "lines_allowed"))
+    )
 
 
 @register(
@@ -123,7 +128,8 @@ def claim_paid_matches_allocations():
     allocations = PaymentAllocation.objects.filter(claim=OuterRef("pk"))
     patient = Adjustment.objects.filter(allocation__claim=OuterRef("pk"), group=AdjustmentGroup.PR)
     return Claim.objects.annotate(posted=_sum(allocations), patient_total=_sum(patient)).filter(
-        ~Q(paid_amount=F("posted")) | ~Q(patient_responsibility=F("patient_total"))
+        Q(money_differs("paid_amount", "posted"))
+        | Q(money_differs("patient_responsibility", "patient_total"))
     )
 
 
@@ -135,7 +141,9 @@ def claim_paid_matches_allocations():
 )
 def payment_allocated_matches():
     allocations = PaymentAllocation.objects.filter(payment=OuterRef("pk"))
-    return Payment.objects.annotate(posted=_sum(allocations)).exclude(allocated_amount=F("posted"))
+    return Payment.objects.annotate(posted=_sum(allocations)).filter(
+        money_differs("allocated_amount", "posted")
+    )
 
 
 @register(
@@ -146,7 +154,9 @@ def payment_allocated_matches():
 )
 def claimline_paid_matches_allocations():
     allocations = PaymentAllocation.objects.filter(claim_line=OuterRef("pk"))
-    return ClaimLine.objects.annotate(posted=_sum(allocations)).exclude(paid_amount=F("posted"))
+    return ClaimLine.objects.annotate(posted=_sum(allocations)).filter(
+        money_differs("paid_amount", "posted")
+    )
 
 
 @register(
@@ -157,7 +167,9 @@ def claimline_paid_matches_allocations():
 )
 def payment_allocations_within_amount():
     allocations = PaymentAllocation.objects.filter(payment=OuterRef("pk"))
-    return Payment.objects.annotate(posted=_sum(allocations)).filter(posted__gt=F("amount"))
+    return Payment.objects.annotate(posted=_sum(allocations)).filter(
+        money_exceeds("posted", "amount")
+    )
 
 
 @register(

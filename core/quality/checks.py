@@ -7,13 +7,24 @@ lengths through the two small functions below.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, F, Func, Max, Q
-from django.db.models.functions import Cast
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Q,
+    Value,
+)
+from django.db.models.functions import Abs, Cast
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from .registry import Outcome, Severity, register
@@ -249,3 +260,25 @@ def register_tenant_checks(app_label, *, severity=Severity.ERROR):
         )(partial(tenant_mismatch, model, field.name))
         names.append(name)
     return names
+
+
+# Half a cent: money columns have two decimals, so two amounts that differ by less are
+# equal; on SQLite, SUM() of decimals is a float (71.40 + 50.40 = 121.80000000000001).
+HALF_CENT = Decimal("0.005")
+
+
+def money_differs(left, right):
+    """A filter condition: money expressions ``left`` and ``right`` (field names or
+    expressions) are not the same amount. Exact on PostgreSQL, float-safe on SQLite."""
+    left = F(left) if isinstance(left, str) else left
+    right = F(right) if isinstance(right, str) else right
+    difference = ExpressionWrapper(left - right, output_field=DecimalField())
+    return GreaterThanOrEqual(Abs(difference), Value(HALF_CENT, output_field=DecimalField()))
+
+
+def money_exceeds(left, right):
+    """A filter condition: ``left`` is more than ``right`` by at least a cent."""
+    left = F(left) if isinstance(left, str) else left
+    right = F(right) if isinstance(right, str) else right
+    difference = ExpressionWrapper(left - right, output_field=DecimalField())
+    return GreaterThanOrEqual(difference, Value(HALF_CENT, output_field=DecimalField()))

@@ -201,3 +201,22 @@ def test_a_check_whose_sql_fails_does_not_break_the_next_ones(temporary_checks):
     findings = {f.check_name: f for f in run.findings.all()}
     assert findings["test.a_bad_sql"].detail.startswith("The check crashed")
     assert findings["test.b_fine"].passed
+
+
+@pytest.mark.django_db
+def test_money_comparisons_are_exact_to_the_cent_on_every_database(company):
+    from decimal import Decimal
+
+    from django.db.models import Value
+
+    from core.quality.checks import money_differs, money_exceeds
+    from tests.hme.factories import PaymentFactory
+
+    payment = PaymentFactory(company=company, amount=Decimal("121.80"))
+    payments = type(payment).objects.filter(pk=payment.pk)
+    # 71.40 + 50.40 as SQLite sums it is 121.80000000000001: still the same amount.
+    total = payments.annotate(two=Value(Decimal("71.40")) + Value(Decimal("50.40")))
+    assert not total.filter(money_differs("amount", "two")).exists()
+    assert total.filter(money_differs("amount", Value(Decimal("121.79")))).exists()
+    assert not payments.filter(money_exceeds("amount", Value(Decimal("121.80")))).exists()
+    assert payments.filter(money_exceeds("amount", Value(Decimal("121.79")))).exists()
