@@ -8,6 +8,8 @@ Reads the ``dme`` models and calls its rental services (``record_billed_month``,
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidTransition, ServiceError
@@ -258,8 +260,19 @@ def bill_rental_months(as_of=None):
     """
     as_of = as_of or timezone.localdate()
     run = RentalBillingRun(as_of=as_of)
+    # Month N's date of service is in calendar month start + N - 1, so a rental with
+    # months_billed >= (calendar months from its start month to as_of's) + 1 has nothing
+    # due: skip it in SQL instead of locking it (51,721 active rentals took 3 min 46 s
+    # when each was locked and committed). Rentals that pass may still have nothing due
+    # this month (day of month later than as_of's); bill_next_rental_month says so.
+    as_of_month = as_of.year * 12 + as_of.month
     rentals = (
         Rental.objects.filter(status=RentalStatus.ACTIVE, start_date__lte=as_of)
+        .annotate(
+            start_month=ExtractYear("start_date") * 12 + ExtractMonth("start_date"),
+            months_due=Value(as_of_month + 1) - F("start_month"),
+        )
+        .filter(months_billed__lt=F("months_due"))
         .order_by("start_date", "id")
         .values_list("pk", "order__number")
     )

@@ -227,3 +227,21 @@ def test_the_celery_task_bills_as_of_today(cpap_rental, monkeypatch):
     result = tasks.bill_rental_months.delay().get()
     assert result["claims"] == 13
     assert result["errors"] == 0
+
+
+def test_a_rerun_skips_rentals_with_nothing_due_without_locking_them(cpap_rental, monkeypatch):
+    services.bill_rental_months(as_of=month(3))
+    seen = []
+    original = services.billing.bill_next_rental_month
+
+    def spy(rental, as_of):
+        seen.append(rental.pk)
+        return original(rental, as_of)
+
+    monkeypatch.setattr(services.billing, "bill_next_rental_month", spy)
+    # Same calendar month as month 3's date of service: nothing can be due.
+    assert services.bill_rental_months(as_of=month(3)).claims == []
+    assert seen == []
+    # The next month's date of service: the rental is looked at and billed.
+    assert len(services.bill_rental_months(as_of=month(4)).claims) == 1
+    assert seen == [cpap_rental.pk, cpap_rental.pk]
