@@ -55,14 +55,8 @@ def run_data_quality():
 
     A cache lock keeps two runs from overlapping when one takes longer than the interval.
     """
-    from django.core.cache import cache
-
+    from core.locks import cache_lock
     from core.quality.runner import run_checks
 
-    lock = "lock:run_data_quality"
-    if not cache.add(lock, "1", timeout=55 * 60):
-        return None
-    try:
-        return run_checks(triggered_by="task").pk
-    finally:
-        cache.delete(lock)
+    with cache_lock("run_data_quality", 55 * 60) as acquired:
+        return run_checks(triggered_by="task").pk if acquired else None

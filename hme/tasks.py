@@ -3,20 +3,15 @@
 import logging
 
 from celery import shared_task
-from django.core.cache import cache
 from django.utils import timezone
+
+from core.locks import cache_lock
 
 from . import services
 
 logger = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 60 * 60
-
-
-def _locked(name):
-    """A cache lock so two runs of a periodic job never overlap (None: already running)."""
-    key = f"lock:{name}"
-    return key if cache.add(key, "1", timeout=LOCK_TIMEOUT) else None
 
 
 @shared_task(name="hme.tasks.bill_rental_months")
@@ -26,14 +21,11 @@ def bill_rental_months():
     Returns counts and the failing rentals' ids; the reasons (which may name a
     patient number) are for staff, in ``manage.py bill_rental_months``, not for logs.
     """
-    key = _locked("hme.bill_rental_months")
-    if key is None:
-        logger.warning("rental billing skipped: another run is in progress")
-        return {"status": "skipped"}
-    try:
+    with cache_lock("hme.bill_rental_months", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            logger.warning("rental billing skipped: another run is in progress")
+            return {"status": "skipped"}
         run = services.bill_rental_months(as_of=timezone.localdate())
-    finally:
-        cache.delete(key)
     if run.errors:
         logger.warning("rental billing: %d rental(s) could not be billed", len(run.errors))
     return {

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from core.choices import BackupStatus, BackupTrigger
 from core.context import get_actor
+from core.locks import cache_lock, lock_holder
 from core.models import Backup
 
 from . import files
@@ -42,7 +42,7 @@ from .errors import (
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = "core:backups:lock"
+LOCK_NAME = "core.backups"
 # Longer than any backup should take; a crashed run's lock expires by itself.
 LOCK_SECONDS = 6 * 3600
 
@@ -58,22 +58,14 @@ def readable_os_errors():
 
 @contextmanager
 def exclusive(action):
-    """Hold the backup lock: two backups (or a backup and a restore) never overlap.
-
-    ``cache.add`` is atomic on Redis and memcached; with the local-memory cache of a
-    laptop it only covers one process.
-    """
-    token = f"{action}:{time.time_ns()}"
-    if not cache.add(LOCK_KEY, token, LOCK_SECONDS):
-        holder = str(cache.get(LOCK_KEY) or "another run").split(":", 1)[0]
-        raise BackupInProgress(
-            f"another {holder} is running (backup lock held); try again when it has finished"
-        )
-    try:
+    """Hold the backup lock: two backups (or a backup and a restore) never overlap."""
+    with cache_lock(LOCK_NAME, LOCK_SECONDS, holder=action) as acquired:
+        if not acquired:
+            holder = lock_holder(LOCK_NAME) or "another run"
+            raise BackupInProgress(
+                f"another {holder} is running (backup lock held); try again when it has finished"
+            )
         yield
-    finally:
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
 
 
 def _run_by(trigger):
