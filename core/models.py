@@ -9,7 +9,8 @@ import uuid
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldError
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 
 from .choices import AccessAction, AccessVia, BackupStatus, BackupTrigger, IdempotencyState
 from .context import get_actor
@@ -127,6 +128,41 @@ class TenantModel(BaseModel):
 
     class Meta:
         abstract = True
+
+
+class CompanyNumberCounter(models.Model):
+    """The last human-readable number (patient P-…, order O-…, claim C-…) given out in
+    a company. Each kind of number has its own concrete table.
+
+    Drawn with ``UPDATE ... SET last_number = last_number + 1`` inside the transaction
+    that creates the record: the row stays locked until that transaction ends, so two
+    concurrent creations never draw the same number, and a rolled-back creation gives
+    its number back.
+    """
+
+    company = models.OneToOneField(
+        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.company_id}: {self.last_number}"
+
+    @classmethod
+    def next_number(cls, company_id):
+        """Draw the next number; call inside a transaction."""
+        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
+            try:
+                with transaction.atomic():
+                    cls.objects.create(pk=company_id, last_number=1)
+            except IntegrityError:
+                # Another transaction created the row first: increment it (we now wait
+                # on its lock, which is the point).
+                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
+        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
 
 
 class AccessLog(models.Model):
@@ -270,6 +306,7 @@ __all__ = [
     "Backup",
     "BaseModel",
     "BaseQuerySet",
+    "CompanyNumberCounter",
     "DataQualityFinding",
     "DataQualityRun",
     "IdempotencyKey",

@@ -5,11 +5,11 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core.models import TenantModel, TenantQuerySet
+from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
 from core.phi import (
     BlindIndexField,
     EncryptedCharField,
@@ -119,35 +119,8 @@ class PatientQuerySet(TenantQuerySet):
         return self.filter(condition)
 
 
-class PatientNumberCounter(models.Model):
-    """The last patient number given out in a company.
-
-    Incremented with an ``UPDATE ... SET last = last + 1`` inside the transaction that
-    creates the patient: the row stays locked until that transaction ends, so two
-    concurrent creations can never draw the same number, and a rolled-back creation
-    gives its number back.
-    """
-
-    company = models.OneToOneField(
-        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
-    )
-    last_number = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self):
-        return f"{self.company_id}: {self.last_number}"
-
-    @classmethod
-    def next_number(cls, company_id):
-        """Draw the next number; call inside a transaction."""
-        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
-            try:
-                with transaction.atomic():
-                    cls.objects.create(pk=company_id, last_number=1)
-            except IntegrityError:
-                # Another transaction created the row first: increment it (we now wait
-                # on its lock, which is the point).
-                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
-        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+class PatientNumberCounter(CompanyNumberCounter):
+    """The last patient number (P-000123) given out in a company."""
 
 
 class Patient(TenantModel):

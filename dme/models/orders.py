@@ -1,11 +1,11 @@
 """Orders for equipment and their lines."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.models import TenantModel, TenantQuerySet
+from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
 from core.phi import EncryptedCharField, EncryptedTextField
 from core.validators import normalize_hcpcs, validate_modifiers
 
@@ -28,33 +28,8 @@ def format_order_number(value):
     return f"{ORDER_NUMBER_PREFIX}{value:0{ORDER_NUMBER_DIGITS}d}"
 
 
-class OrderNumberCounter(models.Model):
-    """The last order number given out in a company.
-
-    Drawn with ``UPDATE ... SET last_number = last_number + 1`` inside the transaction
-    that creates the order: the row stays locked until that transaction ends, so two
-    concurrent orders never share a number (the clinical PatientNumberCounter pattern).
-    """
-
-    company = models.OneToOneField(
-        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
-    )
-    last_number = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self):
-        return f"{self.company_id}: {self.last_number}"
-
-    @classmethod
-    def next_number(cls, company_id):
-        """Draw the next number; call inside a transaction."""
-        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
-            try:
-                with transaction.atomic():
-                    cls.objects.create(pk=company_id, last_number=1)
-            except IntegrityError:
-                # Created concurrently: increment it, waiting on the other's lock.
-                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
-        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+class OrderNumberCounter(CompanyNumberCounter):
+    """The last order number given out in a company."""
 
 
 class OrderQuerySet(TenantQuerySet):

@@ -6,12 +6,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinical.models.records import clean_icd10_list
-from core.models import TenantModel, TenantQuerySet
+from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
 from core.validators import HCPCSValidator, format_icd10, normalize_hcpcs
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc
@@ -41,34 +41,8 @@ def format_claim_number(value):
     return f"{CLAIM_NUMBER_PREFIX}{value:0{CLAIM_NUMBER_DIGITS}d}"
 
 
-class ClaimNumberCounter(models.Model):
-    """The last claim number given out in a company.
-
-    Same pattern as ``clinical.PatientNumberCounter``: an ``UPDATE ... SET last =
-    last + 1`` inside the transaction that creates the claim keeps the row locked until
-    it ends, so two concurrent claims never draw the same number and a rolled-back
-    creation gives its number back.
-    """
-
-    company = models.OneToOneField(
-        "accounts.Company", on_delete=models.CASCADE, related_name="+", primary_key=True
-    )
-    last_number = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self):
-        return f"{self.company_id}: {self.last_number}"
-
-    @classmethod
-    def next_number(cls, company_id):
-        """Draw the next number; call inside a transaction."""
-        if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
-            try:
-                with transaction.atomic():
-                    cls.objects.create(pk=company_id, last_number=1)
-            except IntegrityError:
-                # Another transaction created the row first: wait on its lock, then add.
-                cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
-        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+class ClaimNumberCounter(CompanyNumberCounter):
+    """The last claim number (C-000123) given out in a company."""
 
 
 class ClaimQuerySet(TenantQuerySet):
