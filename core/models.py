@@ -11,8 +11,18 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from .choices import AccessAction, AccessVia, BackupStatus, BackupTrigger, IdempotencyState
+from .choices import (
+    AccessAction,
+    AccessVia,
+    BackupStatus,
+    BackupTrigger,
+    ComplianceKind,
+    ComplianceSeverity,
+    HipaaCategory,
+    IdempotencyState,
+)
 from .context import get_actor
 from .phi import EncryptedTextField, blind_index_fields
 
@@ -313,3 +323,44 @@ __all__ = [
     "TenantModel",
     "TenantQuerySet",
 ]
+
+
+class ComplianceEvent(models.Model):
+    """A security or compliance event (seed 002's compliance log): lockouts, MFA, role and
+    membership changes, emergency access, key rotations, backups, exports of PHI, purges.
+
+    Written only by ``core.compliance.record_event``; never changed. Kept 6 years
+    (45 CFR 164.316(b)(2)(i)). ``detail`` holds ids, codes and counts, never PHI.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    company = models.ForeignKey(
+        "accounts.Company", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=ComplianceKind.choices)
+    category = models.CharField("HIPAA category", max_length=16, choices=HipaaCategory.choices)
+    severity = models.CharField(max_length=8, choices=ComplianceSeverity.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as text too, so the trail survives the user's deletion.
+    actor_email = models.CharField(max_length=254, blank=True)
+    target_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            # The auditor's list of one company, newest first.
+            models.Index(fields=["company", "timestamp"], name="compliance_company_time_idx"),
+            # Retention purges and operators' date-bounded lists.
+            models.Index(fields=["timestamp", "id"], name="compliance_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.timestamp:%Y-%m-%d %H:%M})"

@@ -1,0 +1,68 @@
+"""The compliance log: one call records a security or compliance event.
+
+Every kind has one HIPAA Security Rule category (45 CFR 164.312) and a default severity,
+so that callers say only what happened. ``detail`` must hold ids, codes and counts only:
+never PHI, never a record's text.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+
+from .choices import ComplianceKind as Kind
+from .choices import ComplianceSeverity as Severity
+from .choices import HipaaCategory as Category
+from .context import client_ip, get_actor
+
+KINDS = {
+    Kind.SIGN_IN_FAILED: (Category.AUTHENTICATION, Severity.INFO),
+    Kind.LOCKOUT: (Category.AUTHENTICATION, Severity.WARNING),
+    Kind.LOCKOUT_CLEARED: (Category.AUTHENTICATION, Severity.INFO),
+    Kind.MFA_ENROLLED: (Category.AUTHENTICATION, Severity.INFO),
+    Kind.MFA_RESET: (Category.AUTHENTICATION, Severity.WARNING),
+    Kind.PASSWORD_CHANGED: (Category.AUTHENTICATION, Severity.INFO),
+    Kind.PASSWORD_RESET: (Category.AUTHENTICATION, Severity.WARNING),
+    Kind.SESSION_REVOKED: (Category.AUTHENTICATION, Severity.INFO),
+    Kind.MEMBERSHIP_CHANGED: (Category.ACCESS_CONTROL, Severity.INFO),
+    Kind.ROLE_CHANGED: (Category.ACCESS_CONTROL, Severity.WARNING),
+    Kind.EMERGENCY_ACCESS: (Category.ACCESS_CONTROL, Severity.CRITICAL),
+    Kind.CROSS_TENANT_PROBE: (Category.ACCESS_CONTROL, Severity.CRITICAL),
+    Kind.PHI_EXPORT: (Category.AUDIT, Severity.WARNING),
+    Kind.PURGE: (Category.INTEGRITY, Severity.WARNING),
+    Kind.KEY_ROTATION: (Category.INTEGRITY, Severity.INFO),
+    Kind.BACKUP_FAILED: (Category.INTEGRITY, Severity.CRITICAL),
+    Kind.BACKUP_VERIFIED: (Category.INTEGRITY, Severity.INFO),
+    Kind.ACCESS_LOG_TAMPERED: (Category.AUDIT, Severity.CRITICAL),
+}
+
+
+def record_event(
+    kind, *, company=None, actor=None, request=None, target=None, detail=None, severity=None
+):
+    """Write one compliance event and return it.
+
+    ``actor`` defaults to the request's user, else the acting user of a command or job
+    (``core.context``); ``company`` may be a Company or its id; ``target`` is any model
+    instance the event is about (only its type and id are kept).
+    """
+    from .models import ComplianceEvent
+
+    kind = Kind(kind)
+    category, default_severity = KINDS[kind]
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    if actor is None:
+        actor = get_actor()
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    company_id = getattr(company, "pk", company)
+    return ComplianceEvent.objects.create(
+        kind=kind,
+        category=category,
+        severity=Severity(severity or default_severity),
+        company_id=company_id,
+        actor=actor,
+        actor_email=actor.email if actor is not None else "",
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=str(target.pk) if target is not None else "",
+        ip_address=client_ip(request) if request is not None else None,
+        detail=detail or {},
+    )
