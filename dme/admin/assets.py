@@ -91,8 +91,8 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         # New log rows go through the service (retired units and future dates are
         # refused); a refusal rolls the whole save back and shows on its row.
         created = []
-        for row in formset.forms:
-            if row.instance.pk is not None or not row.has_changed():
+        for row in formset.extra_forms:
+            if not row.has_changed():
                 continue
             data = row.cleaned_data
             try:
