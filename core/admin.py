@@ -164,6 +164,10 @@ class TenantAdminMixin(TenantListFilterMixin):
             instance.delete()
         formset.save_m2m()
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another company's record (or none) is a 404 on every page: no existence leak.
+        raise Http404
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if getattr(self.model, "access_logged", False) and response.status_code == 200:
