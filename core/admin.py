@@ -1,6 +1,10 @@
 """Admin pieces every app uses: tenant scoping, access logging, big-table pagination."""
 
+from __future__ import annotations
+
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
@@ -8,7 +12,8 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404
+from django.db.models import Model
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
@@ -90,7 +95,7 @@ class EstimatedCountPaginator(Paginator):
         return estimate if estimate is not None else super().count
 
 
-def assign_company(request, obj, *, parent=None):
+def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = None) -> None:
     """The one place the admin fills ``company`` on a new company-owned object.
 
     An inline row takes its parent's company; anything else the user's active company.
@@ -148,7 +153,7 @@ class TenantAdminMixin(TenantListFilterMixin):
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def assign_company(self, request, obj):
+    def assign_company(self, request: HttpRequest, obj: Model) -> None:
         """Give a new company-owned object the company: see :func:`assign_company`."""
         assign_company(request, obj)
 
@@ -195,10 +200,13 @@ class AuditHistoryMixin(AuditlogHistoryAdminMixin):
         return response
 
 
-def apply_each(rows, change):
+def apply_each(
+    rows: Iterable[Any], change: Callable[[Any], object]
+) -> tuple[list[Any], list[tuple[Any, ServiceError]]]:
     """Apply ``change`` (a service call) to each row, each in its own transaction (the
     service's). Returns the rows changed and the ``(row, ServiceError)`` refusals."""
-    succeeded, refused = [], []
+    succeeded: list[Any] = []
+    refused: list[tuple[Any, ServiceError]] = []
     for obj in rows:
         try:
             change(obj)
@@ -209,7 +217,15 @@ def apply_each(rows, change):
     return succeeded, refused
 
 
-def report_results(modeladmin, request, succeeded, refused, done, *, shown=20):
+def report_results(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    succeeded: list[Any],
+    refused: list[tuple[Any, ServiceError]],
+    done: str,
+    *,
+    shown: int = 20,
+) -> None:
     """The successes in one message ("3 claim(s) approved."), each refusal in its own,
     naming the row (the first ``shown`` of them)."""
     if succeeded:
@@ -220,7 +236,15 @@ def report_results(modeladmin, request, succeeded, refused, done, *, shown=20):
         modeladmin.message_user(request, f"... and {len(refused) - shown} more.", messages.ERROR)
 
 
-def run_service(modeladmin, request, queryset, change, done, *, shown=20):
+def run_service(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: Iterable[Any],
+    change: Callable[[Any], object],
+    done: str,
+    *,
+    shown: int = 20,
+) -> None:
     """An admin action's body without input: apply ``change`` to each selected row and
     report (see :func:`apply_each`, :func:`report_results`). Actions that ask for input
     first are declared with ``core.admin_actions.FormAction``."""

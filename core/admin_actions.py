@@ -22,13 +22,14 @@ the changelist ("3 claim(s) approved." and one message per refused row).
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .admin import apply_each, report_results
@@ -39,6 +40,13 @@ FormKwargs = Callable[[HttpRequest, list[Any]], dict[str, Any]]
 Column = tuple[str, Callable[[Any], object]]
 
 TEMPLATE = "admin/action_form.html"
+
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+    _FormBase = forms.BaseForm
+else:
+    # The mixins' hosts, for the type checker only.
+    _AdminBase = _FormBase = object
 
 
 class FormAction:
@@ -73,7 +81,9 @@ class FormAction:
         self.short_description = description
         self.allowed_permissions = tuple(permissions)
 
-    def __call__(self, modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
+    def __call__(
+        self, modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
         if self.select_related:
             queryset = queryset.select_related(*self.select_related)
         rows = list(queryset)
@@ -130,7 +140,7 @@ def add_refusals(form: forms.Form, refused: list[tuple[Model, ServiceError]]) ->
 SERVICE_ERROR_ATTR = "_admin_service_error"
 
 
-class ServiceErrorsInFormMixin:
+class ServiceErrorsInFormMixin(_AdminBase):
     """A ``ServiceError`` raised while a change form saves (inside the admin's
     transaction, which it rolls back, so nothing is half-written) is shown on the
     re-rendered form with the user's input kept: the view runs again with the error on
@@ -138,12 +148,21 @@ class ServiceErrorsInFormMixin:
     (:class:`ServiceErrorFormMixin`). Raise it with ``error.form_prefix`` set to an
     inline form's prefix to put it on that row; unset, it goes on the main form."""
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form: Any = super().get_form(request, obj, change=change, **kwargs)
+        # A class made for this request (modelform_factory): its clean sees the error.
         form.request = request
         return form
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceError as error:
@@ -153,13 +172,13 @@ class ServiceErrorsInFormMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-class ServiceErrorFormMixin:
+class ServiceErrorFormMixin(_FormBase):
     """Form side of :class:`ServiceErrorsInFormMixin`: the service's message as the
     form's error, and its field messages beside the fields this form has."""
 
     request: HttpRequest | None = None
 
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         error = getattr(self.request, SERVICE_ERROR_ATTR, None)
         if error is not None and getattr(error, "form_prefix", None) == self.prefix:
