@@ -441,3 +441,27 @@ def test_the_action_page_lists_the_selected_rows(company, staff_client, warehous
     assert page.context["rows"] == [(asset.pk, [str(asset)])]
     assert page.context["title"] == "Retire units"
     assert f'value="{asset.pk}"' in page.content.decode()
+
+
+def test_a_new_item_and_its_inline_rows_get_the_active_company(company, staff_client, warehouse):
+    page = staff_client.get(reverse("admin:dme_equipment_add"))
+    formset = next(inline.formset for inline in page.context["inline_admin_formsets"])
+    data = {
+        "name": "Heated humidifier",
+        "hcpcs_code": "E0562",
+        "category": "cpap_bipap",
+        "billing_kind": "supply",
+        "manufacturer": "ResMed",
+        "model_number": "H5i",
+        "purchase_price": "120.00",
+        "monthly_rental_fee": "0.00",
+        "is_active": "on",
+        f"{formset.prefix}-TOTAL_FORMS": "1",
+        f"{formset.prefix}-INITIAL_FORMS": "0",
+        f"{formset.prefix}-0-location": str(warehouse.pk),
+        f"{formset.prefix}-0-reorder_point": "4",
+    }
+    response = staff_client.post(reverse("admin:dme_equipment_add"), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    level = StockLevel.objects.get(equipment__name="Heated humidifier")
+    assert (level.company, level.equipment.company, level.reorder_point) == (company, company, 4)
