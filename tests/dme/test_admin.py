@@ -234,11 +234,7 @@ def test_other_companies_pages_are_404(company, other_company, staff_client):
         reverse("admin:dme_asset_auditlog", args=[theirs.pk]),
         reverse("admin:dme_delivery_proof", args=[delivery.pk]),
     ):
-        assert staff_client.get(url).status_code in (302, 404), url
-        assert staff_client.get(url, follow=True).status_code in (200, 404)
-    assert (
-        staff_client.get(reverse("admin:dme_delivery_proof", args=[delivery.pk])).status_code == 404
-    )
+        assert staff_client.get(url).status_code == 404, url
 
 
 def test_viewing_an_order_is_access_logged(company, staff_client, admin_user, warehouse, mask):
