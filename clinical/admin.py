@@ -210,10 +210,7 @@ class PatientAdmin(ClinicalAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        if obj.company_id is None:
-            from accounts.tenancy import get_active_company
-
-            obj.company = get_active_company(request.user)
+        self.assign_company(request, obj)
         services.register_patient(obj, confirm_duplicate=form.cleaned_data["confirm_duplicate"])
         return None
 
@@ -302,10 +299,7 @@ class AppointmentAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
     actions = ["confirm", "complete", "cancel", "no_show"]
 
     def save_model(self, request, obj, form, change):
-        if obj.company_id is None:
-            from accounts.tenancy import get_active_company
-
-            obj.company = get_active_company(request.user)
+        self.assign_company(request, obj)
         # The form checked under the provider lock, in this same transaction.
         if change:
             services.save_appointment(obj)

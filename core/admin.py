@@ -1,6 +1,10 @@
 """Admin pieces every app uses: tenant scoping, access logging, big-table pagination."""
 
+from __future__ import annotations
+
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
@@ -8,7 +12,8 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404
+from django.db.models import Model
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
@@ -19,6 +24,7 @@ from .access import record_access
 from .admin_filters import TenantListFilterMixin
 from .backups.progress import human_size
 from .choices import AccessAction, AccessVia
+from .exceptions import ServiceError
 from .models import AccessLog, Backup, DataQualityFinding, DataQualityRun, TenantModel
 
 # Below this many rows an exact COUNT(*) is cheap, and nicer to show.
@@ -89,6 +95,22 @@ class EstimatedCountPaginator(Paginator):
         return estimate if estimate is not None else super().count
 
 
+def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = None) -> None:
+    """The one place the admin fills ``company`` on a new company-owned object.
+
+    An inline row takes its parent's company; anything else the user's active company.
+    Objects that already have a company (operators choose it) keep it.
+    """
+    if not isinstance(obj, TenantModel) or obj.company_id is not None:
+        return
+    if parent is not None and getattr(parent, "company_id", None) is not None:
+        obj.company_id = parent.company_id
+        return
+    from accounts.tenancy import get_active_company
+
+    obj.company = get_active_company(request.user)
+
+
 class TenantAdminMixin(TenantListFilterMixin):
     """Scope a ModelAdmin to the user's company and fill the company on create.
 
@@ -131,22 +153,25 @@ class TenantAdminMixin(TenantListFilterMixin):
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        if isinstance(obj, TenantModel) and obj.company_id is None:
-            from accounts.tenancy import get_active_company
+    def assign_company(self, request: HttpRequest, obj: Model) -> None:
+        """Give a new company-owned object the company: see :func:`assign_company`."""
+        assign_company(request, obj)
 
-            obj.company = get_active_company(request.user)
+    def save_model(self, request, obj, form, change):
+        self.assign_company(request, obj)
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
-        # Inline rows belong to the parent's company.
         for instance in formset.save(commit=False):
-            if isinstance(instance, TenantModel) and instance.company_id is None:
-                instance.company_id = form.instance.company_id
+            assign_company(request, instance, parent=form.instance)
             instance.save()
         for instance in formset.deleted_objects:
             instance.delete()
         formset.save_m2m()
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another company's record (or none) is a 404 on every page: no existence leak.
+        raise Http404
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -175,26 +200,56 @@ class AuditHistoryMixin(AuditlogHistoryAdminMixin):
         return response
 
 
-def run_service(modeladmin, request, queryset, change, done, *, shown=20):
-    """An admin action's body: apply ``change`` (a service call) to each selected row,
-    each in its own transaction (the service's); report the successes in one message
-    and each refusal in its own, naming the row (the first ``shown`` of them)."""
-    from .exceptions import ServiceError
-
-    succeeded, refused = 0, []
-    for obj in queryset:
+def apply_each(
+    rows: Iterable[Any], change: Callable[[Any], object]
+) -> tuple[list[Any], list[tuple[Any, ServiceError]]]:
+    """Apply ``change`` (a service call) to each row, each in its own transaction (the
+    service's). Returns the rows changed and the ``(row, ServiceError)`` refusals."""
+    succeeded: list[Any] = []
+    refused: list[tuple[Any, ServiceError]] = []
+    for obj in rows:
         try:
             change(obj)
         except ServiceError as error:
-            refused.append(f"{obj}: {error.message}")
+            refused.append((obj, error))
         else:
-            succeeded += 1
+            succeeded.append(obj)
+    return succeeded, refused
+
+
+def report_results(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    succeeded: list[Any],
+    refused: list[tuple[Any, ServiceError]],
+    done: str,
+    *,
+    shown: int = 20,
+) -> None:
+    """The successes in one message ("3 claim(s) approved."), each refusal in its own,
+    naming the row (the first ``shown`` of them)."""
     if succeeded:
-        modeladmin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
-    for message in refused[:shown]:
-        modeladmin.message_user(request, message, messages.ERROR)
+        modeladmin.message_user(request, f"{len(succeeded)} {done}.", messages.SUCCESS)
+    for obj, error in refused[:shown]:
+        modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
     if len(refused) > shown:
         modeladmin.message_user(request, f"... and {len(refused) - shown} more.", messages.ERROR)
+
+
+def run_service(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: Iterable[Any],
+    change: Callable[[Any], object],
+    done: str,
+    *,
+    shown: int = 20,
+) -> None:
+    """An admin action's body without input: apply ``change`` to each selected row and
+    report (see :func:`apply_each`, :func:`report_results`). Actions that ask for input
+    first are declared with ``core.admin_actions.FormAction``."""
+    succeeded, refused = apply_each(queryset, change)
+    report_results(modeladmin, request, succeeded, refused, done, shown=shown)
 
 
 class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, admin.ModelAdmin):

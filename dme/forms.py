@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Location, User
+from core.admin_actions import ServiceErrorFormMixin
 
 from .choices import DeliveryMethod, SignerRelationship
 
@@ -36,6 +37,30 @@ class OrderLineForm(forms.ModelForm):
 
     class Meta:
         fields = ["equipment", "quantity", "kind", "modifiers", "unit_price"]
+
+
+class AssetAdminForm(ServiceErrorFormMixin, forms.ModelForm):
+    """A unit's admin form: a refusal of ``services.register_asset`` shows on it."""
+
+    class Meta:
+        fields = [
+            "company",
+            "equipment",
+            "serial_number",
+            "location",
+            "purchase_date",
+            "purchase_cost",
+            "notes",
+        ]
+
+
+class MaintenanceRecordForm(ServiceErrorFormMixin, forms.ModelForm):
+    """A new row of a unit's maintenance log (its admin page). The row is saved through
+    ``services.log_maintenance``; its refusal (a retired unit, a future date) comes back
+    on this row with what was typed."""
+
+    class Meta:
+        fields = ["performed_on", "kind", "work_done", "performed_by"]
 
 
 class ScheduleDeliveryForm(forms.Form):

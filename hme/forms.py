@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clinical.models.records import clean_icd10_list
+from core.admin_actions import ServiceErrorFormMixin
 from core.validators import format_icd10
 
 from .choices import AdjustmentGroup, normalize_carc, validate_carc
@@ -25,20 +26,6 @@ _ADJUSTMENT = re.compile(
 
 def split_words(value):
     return [word for word in _SEPARATORS.split(value or "") if word]
-
-
-class ServiceErrorFormMixin:
-    """The admin re-renders the form with the service's refusal as its error (see
-    ``hme.admin.ServiceErrorsInFormMixin``)."""
-
-    request = None
-
-    def clean(self):
-        cleaned = super().clean()
-        error = getattr(self.request, "_hme_service_error", None)
-        if error is not None:
-            raise ValidationError(error.message)
-        return cleaned
 
 
 class ICD10ListField(forms.CharField):
@@ -328,5 +315,12 @@ class ApproveForm(forms.Form):
                 help_text=f"At most the charge, {claim.total_charge}.",
             )
 
-    def allowed(self, claim):
-        return self.cleaned_data[f"allowed_{claim.pk}"]
+    def clean(self):
+        cleaned = super().clean()
+        # Keyed by claim for the action's service call; missing ones have field errors.
+        cleaned["allowed"] = {
+            claim.pk: cleaned[f"allowed_{claim.pk}"]
+            for claim in self.claims
+            if f"allowed_{claim.pk}" in cleaned
+        }
+        return cleaned

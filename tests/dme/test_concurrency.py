@@ -4,40 +4,16 @@ Each thread has its own database connection (closed at the end) and waits at a
 barrier so all confirmations hit the database together.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.exceptions import InvalidTransition, ServiceError
 from dme import services
 from dme.choices import AssetStatus, LineKind, OrderStatus
 from dme.models import Asset, Order, StockLevel
+from tests.concurrency import race
 from tests.dme.factories import order_with_lines, stock, units
 
 THREADS = 20
-
-
-def race(calls):
-    """Run the callables at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as error:  # the outcome under test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def outcome(results):

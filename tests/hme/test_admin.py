@@ -478,3 +478,25 @@ def test_every_claim_page_renders(staff, company, status):
         assert staff.get(reverse(f"admin:hme_{name}_changelist")).status_code == 200
     assert staff.get(reverse("admin:hme_claim_add")).status_code == 200
     assert staff.get(reverse("admin:hme_payment_add")).status_code == 200
+
+
+def test_a_failed_claim_action_keeps_the_typed_input(staff, company):
+    claim = processing_claim(company)
+    bad = post_action(staff, "deny", [claim], apply="1", group="PR", code="12345", text="No SWO")
+    form = bad.context["form"]
+    assert form.errors and (form["group"].value(), form["text"].value()) == ("PR", "No SWO")
+    assert bad.context["rows"][0][1][0] == claim.number
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.PROCESSING
+
+
+def test_a_claim_action_refused_for_every_claim_names_each(staff, company):
+    claim = processing_claim(company)
+    services.void_claim(claim, "Entered twice")
+    again = post_action(staff, "void", [claim], apply="1", reason="Still twice")
+    assert again.status_code == 200
+    form = again.context["form"]
+    assert form["reason"].value() == "Still twice"
+    assert [error.split(":")[0] for error in form.non_field_errors()] == [claim.number]
+    claim.refresh_from_db()
+    assert claim.void_reason == "Entered twice"

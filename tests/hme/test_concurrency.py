@@ -6,17 +6,16 @@ barrier so all calls hit the database together.
 """
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.exceptions import ServiceError
 from dme.models import Rental
 from hme import services
 from hme.models import Authorization, Claim, Payment, PaymentAllocation
 from tests.clinical.factories import DiagnosisFactory
+from tests.concurrency import race
 from tests.dme.factories import RentalFactory
 from tests.hme.factories import (
     AuthorizationFactory,
@@ -27,28 +26,6 @@ from tests.hme.factories import (
 )
 
 THREADS = 8
-
-
-def race(calls):
-    """Run the callables at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as error:  # the outcome under test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

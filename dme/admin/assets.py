@@ -1,0 +1,132 @@
+"""DME admin, the serialized units: status through the actions, the maintenance log
+(added through ``dme.services.log_maintenance``) and the rental history."""
+
+from django.contrib import admin
+
+from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.exceptions import ServiceError
+
+from .. import forms, services
+from ..models import Asset, MaintenanceRecord, Rental
+
+
+class MaintenanceRecordInline(TenantInlineMixin, admin.TabularInline):
+    """The unit's maintenance log; entries are added here (through
+    ``services.log_maintenance``, see ``AssetAdmin.save_formset``), never changed."""
+
+    model = MaintenanceRecord
+    form = forms.MaintenanceRecordForm
+    extra = 0
+    can_delete = False
+    fields = ["performed_on", "kind", "work_done", "performed_by"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # A class made for this request: its rows report the service's refusal.
+        formset.form.request = request
+        return formset
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RentalHistoryInline(TenantInlineMixin, admin.TabularInline):
+    model = Rental
+    fk_name = "asset"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["patient", "start_date", "end_date", "months_billed", "status"]
+    readonly_fields = fields
+    verbose_name_plural = "rental history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("patient")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Asset)
+class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+    """Serialized units. Their status changes through orders, returns and the
+    actions; each change is in the unit's audit history ("Audit log")."""
+
+    form = forms.AssetAdminForm
+    show_auditlog_history_link = True
+
+    list_display = ["serial_number", "equipment", "status", "location", "patient", "purchase_date"]
+    list_filter = ["status", "equipment__category", "location"]
+    search_fields = ["=serial_number"]
+    search_help_text = "Serial number (exact)."
+    autocomplete_fields = ["equipment"]
+    list_select_related = ["equipment", "location", "patient"]
+    readonly_fields = ["status", "patient", "reserved_for"]
+    inlines = [MaintenanceRecordInline, RentalHistoryInline]
+    actions = ["return_to_stock", "retire"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["equipment", "location"]
+        return fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        self.assign_company(request, obj)
+        services.register_asset(obj)
+        return None
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not MaintenanceRecord:
+            return super().save_formset(request, form, formset, change)
+        # New log rows go through the service (retired units and future dates are
+        # refused); a refusal rolls the whole save back and shows on its row.
+        created = []
+        for row in formset.extra_forms:
+            if not row.has_changed():
+                continue
+            data = row.cleaned_data
+            try:
+                record = services.log_maintenance(
+                    form.instance,
+                    performed_on=data["performed_on"],
+                    kind=data["kind"],
+                    work_done=data["work_done"],
+                    performed_by=data["performed_by"],
+                    technician=request.user,
+                )
+            except ServiceError as error:
+                error.form_prefix = row.prefix
+                raise
+            created.append(record)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = created, [], []
+        return None
+
+    @admin.action(description="Cleaned or repaired: back in stock", permissions=["change"])
+    def return_to_stock(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda asset: services.return_to_stock(asset, user=request.user),
+            "unit(s) back in stock",
+        )
+
+    retire = FormAction(
+        description="Retire (out of service for good)",
+        form_class=forms.ReasonForm,
+        service=lambda asset, data, request: services.retire_asset(
+            asset, reason=data["reason"], user=request.user
+        ),
+        done="unit(s) retired",
+        title="Retire units",
+    )

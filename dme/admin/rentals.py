@@ -1,0 +1,73 @@
+"""DME admin, the rentals: started by deliveries, counted by billing, ended by the
+"Record return" action through ``dme.services``."""
+
+from django.contrib import admin
+
+from clinical.admin import PatientLinkedSearchMixin
+from core.admin import TenantAdmin
+from core.admin_actions import FormAction
+
+from .. import forms, services
+from ..models import Rental
+
+
+@admin.register(Rental)
+class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
+    """Rentals start when deliveries complete; billing counts their months. Staff
+    record pickups with the "Record return" action."""
+
+    list_display = [
+        "equipment",
+        "asset",
+        "patient",
+        "start_date",
+        "months_billed",
+        "cap_months",
+        "status",
+        "end_date",
+    ]
+    list_filter = ["status", "equipment__category", "start_date"]
+    list_select_related = ["equipment", "asset", "patient"]
+    fields = [
+        "patient",
+        "order",
+        "order_line",
+        "equipment",
+        "asset",
+        "quantity",
+        "start_date",
+        "monthly_fee",
+        "months_billed",
+        "cap_months",
+        "status",
+        "capped_on",
+        "returned_on",
+        "end_date",
+        "picked_up_by",
+        "return_location",
+        "return_notes",
+    ]
+    readonly_fields = [name for name in fields if name != "return_notes"]
+    actions = ["record_return"]
+
+    def has_add_permission(self, request):
+        return False  # Rentals start when a delivery is completed.
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    record_return = FormAction(
+        description="Record return (pickup)",
+        form_class=forms.RentalReturnForm,
+        form_kwargs=lambda request, rentals: {"user": request.user},
+        service=lambda rental, data, request: services.return_rental(
+            rental,
+            returned_on=data["returned_on"],
+            location=data["location"],
+            picked_up_by=data["picked_up_by"] or request.user,
+            notes=data["notes"],
+        ),
+        done="rental(s) returned",
+        title="Record returns",
+        select_related=["equipment", "asset"],
+    )

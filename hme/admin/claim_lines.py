@@ -1,0 +1,68 @@
+"""Billing admin, the inlines of a claim: its lines (editable while it can be corrected,
+saved through ``ClaimAdmin.save_related``) and the payments posted to it."""
+
+from django.contrib import admin
+
+from core.admin import ReadOnlyAdminMixin, TenantInlineMixin
+
+from ..forms import ClaimLineAdminForm
+from ..models import ClaimLine, PaymentAllocation
+
+
+class ClaimLineInline(TenantInlineMixin, admin.TabularInline):
+    """The lines: editable while the claim can be corrected (pending or denied); saved
+    through ``update_claim`` / ``create_claim``, never directly."""
+
+    model = ClaimLine
+    form = ClaimLineAdminForm
+    extra = 0
+    fields = [
+        "date_of_service",
+        "hcpcs",
+        "modifiers",
+        "units",
+        "charge",
+        "diagnosis_pointers",
+        "description",
+        "allowed_amount",
+        "paid_amount",
+        "authorization",
+    ]
+    readonly_fields = ["allowed_amount", "paid_amount", "authorization"]
+    ordering = ["line_number"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+    def _editable(self, obj):
+        return obj is None or obj.is_editable
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class AllocationOnClaimInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
+    model = PaymentAllocation
+    fk_name = "claim"
+    extra = 0
+    verbose_name_plural = "payments posted"
+    fields = ["payment", "claim_line", "amount", "adjustments_display"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("payment", "claim_line")
+            .prefetch_related("adjustments")
+        )
+
+    @admin.display(description="adjustments")
+    def adjustments_display(self, obj):
+        return "; ".join(f"{a.group}-{a.code} {a.amount}" for a in obj.adjustments.all()) or "-"

@@ -1,0 +1,79 @@
+"""Billing admin, coverage: a patient's policies with their authorizations, and the
+eligibility check through ``hme.services``."""
+
+from django.contrib import admin
+
+from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin_actions import ServiceErrorsInFormMixin
+
+from .. import services
+from ..forms import CoverageAdminForm
+from ..models import Authorization, Coverage
+from .filters import PATIENT_SEARCH_HELP, search_by_patient
+
+
+class AuthorizationInline(TenantInlineMixin, admin.TabularInline):
+    model = Authorization
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    fields = ["number", "codes", "valid_from", "valid_to", "units_approved", "units_used", "status"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="HCPCS")
+    def codes(self, obj):
+        return ", ".join(obj.hcpcs_codes or [])
+
+
+@admin.register(Coverage)
+class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+    form = CoverageAdminForm
+    list_display = [
+        "patient",
+        "payer",
+        "priority",
+        "member",
+        "effective_date",
+        "termination_date",
+        "is_active",
+        "verified_at",
+    ]
+    list_filter = ["priority", "is_active", "payer", ("verified_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["patient", "payer"]
+    search_fields = ["=patient__number"]
+    search_help_text = PATIENT_SEARCH_HELP
+    autocomplete_fields = ["patient", "payer"]
+    readonly_fields = ["is_active", "verified_at", "verified_by"]
+    fieldsets = [
+        (None, {"fields": ["patient", "payer", "priority", "subscriber_relation"]}),
+        ("Policy", {"fields": ["member_id", "group_number", "effective_date", "termination_date"]}),
+        ("Eligibility", {"fields": ["is_active", "verified_at", "verified_by"]}),
+    ]
+    inlines = [AuthorizationInline]
+    actions = ["verify_eligibility"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Member IDs are not searched here: the term would sit in the URL. The API's
+        # POST /coverages/lookup/ takes a member ID in the body.
+        if not search_term.strip():
+            return queryset, False
+        return search_by_patient(request, queryset, search_term), False
+
+    @admin.display(description="member ID")
+    def member(self, obj):
+        return obj.member_id_masked
+
+    @admin.action(
+        description="Verify eligibility (checked with the payer now)", permissions=["change"]
+    )
+    def verify_eligibility(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset,
+            lambda coverage: services.verify_coverage(coverage, request.user),
+            "coverage(s) marked verified",
+        )
