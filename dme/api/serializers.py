@@ -5,7 +5,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Location, User
-from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
+from core.api.serializers import (
+    AUDIT_FIELDS,
+    ModelSerializer,
+    ScopedSerializer,
+    TenantModelSerializer,
+)
 from core.validators import HCPCSValidator, normalize_hcpcs
 
 from .. import services
@@ -21,21 +26,6 @@ from ..models import (
     Rental,
     StockLevel,
 )
-
-
-class ScopedSerializer(serializers.Serializer):
-    """A plain (action body) serializer whose related choices are the user's rows."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        for field in fields.values():
-            target = getattr(field, "child_relation", field)
-            queryset = getattr(target, "queryset", None)
-            if queryset is not None and hasattr(queryset, "for_user"):
-                target.queryset = queryset.for_user(user)
-        return fields
 
 
 class ModifiersField(serializers.ListField):
