@@ -8,10 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ServiceError
+from core.transitions import check_transition
 
 from ..choices import AssetStatus, MaintenanceKind
 from ..models import Asset, MaintenanceRecord
-from ..transitions import ASSET_TRANSITIONS, check_transition
+from ..transitions import ASSET_TRANSITIONS
 from .stock import add_stock, change_stock
 
 
@@ -30,7 +31,7 @@ def _who(user):
 
 
 def _set_status(asset, status, **fields):
-    check_transition(ASSET_TRANSITIONS, asset, status, f"Unit {asset.serial_number}")
+    check_transition(ASSET_TRANSITIONS, asset.status, status, what=f"Unit {asset.serial_number}")
     asset.status = status
     for name, value in fields.items():
         setattr(asset, name, value)
@@ -80,7 +81,10 @@ def send_to_maintenance(asset, *, work_done, user=None):
     with transaction.atomic():
         asset = _lock(asset)
         check_transition(
-            ASSET_TRANSITIONS, asset, AssetStatus.IN_MAINTENANCE, f"Unit {asset.serial_number}"
+            ASSET_TRANSITIONS,
+            asset.status,
+            AssetStatus.IN_MAINTENANCE,
+            what=f"Unit {asset.serial_number}",
         )
         if (
             change_stock(
@@ -137,7 +141,7 @@ def retire_asset(asset, *, reason, user=None):
         asset = _lock(asset)
         was_in_stock = asset.status == AssetStatus.IN_STOCK
         check_transition(
-            ASSET_TRANSITIONS, asset, AssetStatus.RETIRED, f"Unit {asset.serial_number}"
+            ASSET_TRANSITIONS, asset.status, AssetStatus.RETIRED, what=f"Unit {asset.serial_number}"
         )
         if (
             was_in_stock

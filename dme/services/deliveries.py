@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import ServiceError
+from core.transitions import check_transition
 
 from ..choices import (
     AssetStatus,
@@ -22,7 +23,7 @@ from ..choices import (
 )
 from ..models import Asset, Delivery, DeliveryItem, Rental
 from ..models.deliveries import validate_signature_image
-from ..transitions import DELIVERY_TRANSITIONS, check_order_transition, check_transition
+from ..transitions import DELIVERY_TRANSITIONS, check_order_transition
 from .orders import lock_order
 from .stock import change_stock
 
@@ -119,7 +120,9 @@ def cancel_delivery(delivery):
     with transaction.atomic():
         order = lock_order(delivery.order)
         delivery = _lock_delivery(delivery)
-        check_transition(DELIVERY_TRANSITIONS, delivery, DeliveryStatus.CANCELLED, "This delivery")
+        check_transition(
+            DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.CANCELLED, what="This delivery"
+        )
         check_order_transition(order, OrderStatus.CONFIRMED)
         delivery.status = DeliveryStatus.CANCELLED
         delivery.cancelled_at = timezone.now()
@@ -247,7 +250,9 @@ def complete_delivery(
     with transaction.atomic():
         order = lock_order(delivery.order)
         delivery = _lock_delivery(delivery)
-        check_transition(DELIVERY_TRANSITIONS, delivery, DeliveryStatus.DELIVERED, "This delivery")
+        check_transition(
+            DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.DELIVERED, what="This delivery"
+        )
         check_order_transition(order, OrderStatus.DELIVERED)
         errors = {}
         today = timezone.localdate()

@@ -9,10 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition, ServiceError
+from core.transitions import check_transition
 
 from ..choices import AssetStatus, BillingKind, MaintenanceKind, RentalStatus
 from ..models import Asset, MaintenanceRecord, Rental
-from ..transitions import ASSET_TRANSITIONS, RENTAL_TRANSITIONS, check_transition
+from ..transitions import ASSET_TRANSITIONS, RENTAL_TRANSITIONS
 from .stock import add_stock
 
 RETURN_WORK = "Returned from the patient: to be cleaned and disinfected before reuse."
@@ -36,7 +37,7 @@ def cap_rental(rental, *, on=None):
     title passes to the patient; oxygen stays the supplier's, with the patient."""
     with transaction.atomic():
         rental = _lock(rental)
-        check_transition(RENTAL_TRANSITIONS, rental, RentalStatus.CAPPED, _name(rental))
+        check_transition(RENTAL_TRANSITIONS, rental.status, RentalStatus.CAPPED, what=_name(rental))
         rental.status = RentalStatus.CAPPED
         rental.capped_on = on or timezone.localdate()
         rental.save(update_fields=["status", "capped_on"])
@@ -72,7 +73,9 @@ def return_rental(rental, *, returned_on, location, picked_up_by=None, notes="")
     straight back on hand there. The rental ends on the pickup date."""
     with transaction.atomic():
         rental = _lock(rental)
-        check_transition(RENTAL_TRANSITIONS, rental, RentalStatus.RETURNED, _name(rental))
+        check_transition(
+            RENTAL_TRANSITIONS, rental.status, RentalStatus.RETURNED, what=_name(rental)
+        )
         if (
             rental.status == RentalStatus.CAPPED
             and rental.equipment.billing_kind != BillingKind.OXYGEN_RENTAL
@@ -100,9 +103,9 @@ def return_rental(rental, *, returned_on, location, picked_up_by=None, notes="")
             asset = Asset.objects.select_for_update().get(pk=rental.asset_id)
             check_transition(
                 ASSET_TRANSITIONS,
-                asset,
+                asset.status,
                 AssetStatus.IN_MAINTENANCE,
-                f"Unit {asset.serial_number}",
+                what=f"Unit {asset.serial_number}",
             )
             asset.status = AssetStatus.IN_MAINTENANCE
             asset.patient = None
