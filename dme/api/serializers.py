@@ -5,13 +5,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Location, User
+from core.api.fields import HCPCSCodeField
 from core.api.serializers import (
     AUDIT_FIELDS,
     ModelSerializer,
     ScopedSerializer,
     TenantModelSerializer,
 )
-from core.validators import HCPCSValidator, normalize_hcpcs
+from core.validators import normalize_hcpcs
 
 from .. import services
 from ..choices import LineKind, MaintenanceKind
@@ -36,18 +37,6 @@ class ModifiersField(serializers.ListField):
 
     def to_internal_value(self, data):
         return [normalize_hcpcs(value) for value in super().to_internal_value(data)]
-
-
-class HCPCSCodeField(serializers.CharField):
-    """``e0601`` is read as ``E0601``, then validated (one letter, four digits)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 5)
-        kwargs.setdefault("validators", [HCPCSValidator()])
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        return normalize_hcpcs(super().to_internal_value(data))
 
 
 # Catalogue and stock -----------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from clinical.models.records import clean_icd10_list
+from core.api.fields import HCPCSCodeField
 from core.api.serializers import (
     AUDIT_FIELDS,
     ModelSerializer,
@@ -13,7 +14,7 @@ from core.api.serializers import (
     ScopedSerializer,
     TenantModelSerializer,
 )
-from core.validators import format_icd10, normalize_hcpcs
+from core.validators import format_icd10
 from dme.models import Order
 
 from ..choices import AdjustmentGroup, describe_carc
@@ -55,11 +56,6 @@ class HCPCSListField(serializers.ListField):
 
     def to_internal_value(self, data):
         return _django_errors(clean_hcpcs_list, super().to_internal_value(data))
-
-
-class HCPCSField(serializers.CharField):
-    def to_internal_value(self, data):
-        return normalize_hcpcs(super().to_internal_value(data))
 
 
 # Payers, coverage, authorizations ----------------------------------------------------------
@@ -163,7 +159,7 @@ class ClaimLineSerializer(ModelSerializer):
     """A service line. ``charge`` is for all units; ``diagnosis_pointers`` are
     positions (1 = first) in the claim's ``diagnosis_codes``."""
 
-    hcpcs = HCPCSField(max_length=5, help_text="As E0601.")
+    hcpcs = HCPCSCodeField(help_text="As E0601.")
     modifiers = serializers.ListField(
         child=serializers.CharField(max_length=2), required=False, default=list
     )
