@@ -10,10 +10,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from core.exceptions import Conflict, InvalidTransition, ServiceError
+from core.locks import lock_row
 from core.transitions import check_transition
 
 from .choices import AlertStatus, AppointmentStatus, PatientStatus
-from .models import Appointment, BiometricAlert, HealthInsight, Patient, Provider
+from .models import Appointment, Patient
 from .models.appointments import NO_OVERLAP_CONSTRAINT
 from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS, BEFORE_START_ALLOWED
 
@@ -68,7 +69,7 @@ def register_patient(patient, *, confirm_duplicate=False):
 def verify_provider(provider, *, verified=True):
     """Record that staff checked (or withdrew the check of) the NPI and licence."""
     with transaction.atomic():
-        provider = Provider.objects.select_for_update().get(pk=provider.pk)
+        provider = lock_row(provider)
         provider.is_verified = verified
         provider.verified_at = timezone.now() if verified else None
         provider.save(update_fields=["is_verified", "verified_at"])
@@ -104,7 +105,7 @@ def ensure_provider_available(provider, starts_at, ends_at, *, exclude=None):
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ensure_provider_available must run inside transaction.atomic().")
-    list(Provider.objects.select_for_update().filter(pk=provider.pk).values_list("pk"))
+    lock_row(provider)
     clash = (
         Appointment.objects.filter(provider_id=provider.pk)
         .blocking()
@@ -204,7 +205,7 @@ def change_appointment_status(appointment, status):
     """Move an appointment along ``APPOINTMENT_TRANSITIONS``."""
     status = AppointmentStatus(status)
     with transaction.atomic():
-        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        locked = lock_row(appointment)
         check_transition(
             APPOINTMENT_TRANSITIONS,
             locked.status,
@@ -246,7 +247,7 @@ def mark_no_show(appointment):
 
 
 def _move_alert(alert, status):
-    locked = BiometricAlert.objects.select_for_update().get(pk=alert.pk)
+    locked = lock_row(alert)
     check_transition(
         ALERT_TRANSITIONS,
         locked.status,
@@ -306,7 +307,7 @@ def record_insight_action(insight, user, action):
             "Say what was done.", code="action_required", fields={"action": ["Required."]}
         )
     with transaction.atomic():
-        locked = HealthInsight.objects.select_for_update().get(pk=insight.pk)
+        locked = lock_row(insight)
         if not locked.is_actionable:
             raise InvalidTransition(
                 "This insight is informational: it takes no action.", code="not_actionable"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import ServiceError
+from core.locks import lock_row
 from core.transitions import check_transition
 
 from ..choices import (
@@ -102,10 +103,6 @@ def schedule_delivery(
     return delivery
 
 
-def _lock_delivery(delivery):
-    return Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
-
-
 def ensure_delivery_editable(delivery):
     if delivery.status != DeliveryStatus.SCHEDULED:
         raise ServiceError(
@@ -119,7 +116,7 @@ def cancel_delivery(delivery):
     its reserved stock, ready for a new date."""
     with transaction.atomic():
         order = lock_order(delivery.order)
-        delivery = _lock_delivery(delivery)
+        delivery = lock_row(delivery)
         check_transition(
             DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.CANCELLED, what="This delivery"
         )
@@ -249,7 +246,7 @@ def complete_delivery(
     """
     with transaction.atomic():
         order = lock_order(delivery.order)
-        delivery = _lock_delivery(delivery)
+        delivery = lock_row(delivery)
         check_transition(
             DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.DELIVERED, what="This delivery"
         )
