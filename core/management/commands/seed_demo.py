@@ -27,6 +27,7 @@ from core.exceptions import ServiceError
 from core.seeding import ScalePlan, analyze
 
 DEMO_PASSWORD = "aries-demo-2026"
+NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes first)."
 
 
 @dataclass
@@ -73,10 +74,13 @@ class Command(BaseCommand):
             )
         context = DemoContext(stdout=self.stdout)
         with transaction.atomic(), acting_as(None):
-            for module in _app_modules("demo"):
+            for index, module in enumerate(_app_modules("demo")):
+                # The first app's demo (accounts') makes the company the others fill.
+                if index and context.company is None:
+                    raise CommandError(NO_COMPANY)
                 module.seed(context)
             if context.company is None:
-                raise CommandError("No installed app seeded the demo company (accounts' demo).")
+                raise CommandError(NO_COMPANY)
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
         for role, user in context.users.items():
             self.stdout.write(f"  {role:<14} {user.email}")
