@@ -1,4 +1,10 @@
-"""The active company of a user: from the session (browser) or the token (API)."""
+"""The active company of a user: from the session (browser) or the token (API).
+
+``AccountsConfig.ready()`` registers :func:`get_active_membership` with
+``core.tenancy``, through which core and the other apps ask for it.
+"""
+
+from core.tenancy import get_active_company  # noqa: F401  (one definition, in core)
 
 _MISSING = object()
 SESSION_KEY = "active_company_id"
@@ -29,8 +35,3 @@ def get_active_membership(user):
     membership = memberships.order_by("created_at").first()
     user.__dict__["_active_membership"] = membership
     return membership
-
-
-def get_active_company(user):
-    membership = get_active_membership(user) if user.is_authenticated else None
-    return membership.company if membership else None

@@ -384,3 +384,8 @@ def _appointments(rng, company, patient, provider, office, index, today):
             )
         )
     return result
+
+
+def patient_count(context):
+    """The demo company's patients (``seed_demo --scale`` reports it; core cannot count them)."""
+    return Patient.objects.filter(company=context.company).count()

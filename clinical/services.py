@@ -10,10 +10,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from core.exceptions import Conflict, InvalidTransition, ServiceError
+from core.locks import lock_row
+from core.transitions import check_transition
 
 from .choices import AlertStatus, AppointmentStatus, PatientStatus
-from .models import Appointment, BiometricAlert, HealthInsight, Patient, Provider
+from .models import Appointment, Patient
 from .models.appointments import NO_OVERLAP_CONSTRAINT
+from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS, BEFORE_START_ALLOWED
 
 # Patients ----------------------------------------------------------------------------
 
@@ -66,7 +69,7 @@ def register_patient(patient, *, confirm_duplicate=False):
 def verify_provider(provider, *, verified=True):
     """Record that staff checked (or withdrew the check of) the NPI and licence."""
     with transaction.atomic():
-        provider = Provider.objects.select_for_update().get(pk=provider.pk)
+        provider = lock_row(provider)
         provider.is_verified = verified
         provider.verified_at = timezone.now() if verified else None
         provider.save(update_fields=["is_verified", "verified_at"])
@@ -75,29 +78,9 @@ def verify_provider(provider, *, verified=True):
 
 # Appointments ------------------------------------------------------------------------
 
-# Allowed status changes. Completed, cancelled and no-show are final: rebooking is a
-# new appointment, so the history of what happened stays.
-APPOINTMENT_TRANSITIONS = {
-    AppointmentStatus.SCHEDULED: {
-        AppointmentStatus.CONFIRMED,
-        AppointmentStatus.COMPLETED,
-        AppointmentStatus.CANCELLED,
-        AppointmentStatus.NO_SHOW,
-    },
-    AppointmentStatus.CONFIRMED: {
-        AppointmentStatus.COMPLETED,
-        AppointmentStatus.CANCELLED,
-        AppointmentStatus.NO_SHOW,
-    },
-    AppointmentStatus.COMPLETED: set(),
-    AppointmentStatus.CANCELLED: set(),
-    AppointmentStatus.NO_SHOW: set(),
-}
 # What may still change once an appointment is over: the visit's notes.
 SCHEDULE_FIELDS = ("patient", "provider", "location", "kind", "starts_at", "ends_at", "is_virtual")
 RESCHEDULABLE_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
-# Only these can happen before the appointment starts.
-BEFORE_START_ALLOWED = {AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED}
 
 
 def _local(moment):
@@ -122,7 +105,7 @@ def ensure_provider_available(provider, starts_at, ends_at, *, exclude=None):
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ensure_provider_available must run inside transaction.atomic().")
-    list(Provider.objects.select_for_update().filter(pk=provider.pk).values_list("pk"))
+    lock_row(provider)
     clash = (
         Appointment.objects.filter(provider_id=provider.pk)
         .blocking()
@@ -222,12 +205,15 @@ def change_appointment_status(appointment, status):
     """Move an appointment along ``APPOINTMENT_TRANSITIONS``."""
     status = AppointmentStatus(status)
     with transaction.atomic():
-        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if status not in APPOINTMENT_TRANSITIONS[locked.status]:
-            raise InvalidTransition(
-                f"A {locked.get_status_display().lower()} appointment cannot be marked "
-                f"{status.label.lower()}."
-            )
+        locked = lock_row(appointment)
+        check_transition(
+            APPOINTMENT_TRANSITIONS,
+            locked.status,
+            status,
+            message=lambda current, target: (
+                f"A {current.label.lower()} appointment cannot be marked {target.label.lower()}."
+            ),
+        )
         if status not in BEFORE_START_ALLOWED and locked.starts_at > timezone.now():
             raise InvalidTransition(
                 f"The appointment has not started yet: it cannot be marked "
@@ -259,20 +245,17 @@ def mark_no_show(appointment):
 
 # Biometric alerts --------------------------------------------------------------------
 
-ALERT_TRANSITIONS = {
-    AlertStatus.OPEN: {AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED},
-    AlertStatus.ACKNOWLEDGED: {AlertStatus.RESOLVED},
-    AlertStatus.RESOLVED: set(),
-}
-
 
 def _move_alert(alert, status):
-    locked = BiometricAlert.objects.select_for_update().get(pk=alert.pk)
-    if status not in ALERT_TRANSITIONS[locked.status]:
-        raise InvalidTransition(
-            f"This alert is already {locked.get_status_display().lower()}: it cannot be "
-            f"{AlertStatus(status).label.lower()}."
-        )
+    locked = lock_row(alert)
+    check_transition(
+        ALERT_TRANSITIONS,
+        locked.status,
+        status,
+        message=lambda current, target: (
+            f"This alert is already {current.label.lower()}: it cannot be {target.label.lower()}."
+        ),
+    )
     return locked
 
 
@@ -324,7 +307,7 @@ def record_insight_action(insight, user, action):
             "Say what was done.", code="action_required", fields={"action": ["Required."]}
         )
     with transaction.atomic():
-        locked = HealthInsight.objects.select_for_update().get(pk=insight.pk)
+        locked = lock_row(insight)
         if not locked.is_actionable:
             raise InvalidTransition(
                 "This insight is informational: it takes no action.", code="not_actionable"

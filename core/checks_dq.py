@@ -1,42 +1,13 @@
-"""Data-quality checks of the accounts and operations records."""
+"""Data-quality checks of the operations records (backups, idempotency keys, access log)."""
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Company, Membership
 from core.models import AccessLog, Backup, IdempotencyKey
 from core.quality import Outcome, Severity, register
-from core.quality.checks import DAILY_FRESHNESS, invalid_values, stale
-from core.validators import validate_npi
-
-
-@register(
-    "accounts.membership_location_company",
-    severity=Severity.ERROR,
-    model=Membership,
-    description="Memberships that name a location of another company.",
-)
-def membership_location_company():
-    return (
-        Membership.objects.filter(locations__isnull=False)
-        .exclude(locations__company=F("company"))
-        .distinct()
-    )
-
-
-@register(
-    "accounts.company_npi",
-    severity=Severity.ERROR,
-    model=Company,
-    description="Companies whose organisation NPI fails the format or check digit.",
-)
-def company_npi():
-    # The Luhn check digit is not a regular expression: a streamed Python pass over
-    # the non-blank NPIs (companies are a handful of rows).
-    return invalid_values(Company.objects.exclude(npi=""), "npi", validate_npi, what="NPIs")
+from core.quality.checks import DAILY_FRESHNESS, stale
 
 
 @register(

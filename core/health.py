@@ -7,6 +7,7 @@ site needs and answers 503 naming the one that failed.
 import logging
 import time
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -31,9 +32,9 @@ def check_cache():
 
 
 def check_broker():
-    from config.celery import app
-
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+    # The project's Celery app (config imports it at start-up) is the current one:
+    # core does not import config.
+    with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 

@@ -1,5 +1,5 @@
-"""One cache lock for the periodic jobs that must never overlap (backups, data quality,
-rental billing).
+"""Locks: one cache lock for the periodic jobs that must never overlap (backups, data
+quality, rental billing), and one row lock for the services (:func:`lock_row`).
 
 ``cache.add`` is atomic on Redis, so the lock holds across workers and machines; with
 the local-memory cache of a laptop it only covers one process.
@@ -9,6 +9,26 @@ import uuid
 from contextlib import contextmanager
 
 from django.core.cache import cache
+from django.db import router, transaction
+
+
+def lock_row(instance, *related):
+    """``instance``'s row re-read under ``SELECT ... FOR UPDATE OF`` itself (never the
+    joined ``related`` rows, which may be NULL), locked until the transaction ends.
+
+    The one row-lock helper of every service: a service locks the rows it changes
+    first, parents before children (an order before its deliveries and rentals), and
+    then reads them fresh. Outside ``transaction.atomic()`` the lock would end at once,
+    so that is refused.
+    """
+    model = type(instance)
+    using = router.db_for_write(model)
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError(f"Locking a {model.__name__} must run inside transaction.atomic().")
+    queryset = model._default_manager.using(using).select_for_update(of=("self",))
+    if related:
+        queryset = queryset.select_related(*related)
+    return queryset.get(pk=instance.pk)
 
 
 def lock_key(name):

@@ -25,6 +25,7 @@ from .choices import (
 )
 from .context import get_actor
 from .phi import EncryptedTextField, blind_index_fields
+from .tenancy import get_active_membership
 
 
 class BaseQuerySet(models.QuerySet):
@@ -102,8 +103,6 @@ class TenantQuerySet(BaseQuerySet):
         Location-bound models (``location_field`` set) are narrowed further to the
         membership's locations when the membership names any.
         """
-        from accounts.tenancy import get_active_membership
-
         if user is None or not user.is_authenticated:
             return self.none()
         if user.is_superuser:

@@ -1,7 +1,7 @@
 """The allowed status changes of orders, deliveries, rentals and assets: one table
 each, enforced by ``dme.services`` (an illegal change raises ``InvalidTransition``)."""
 
-from core.exceptions import InvalidTransition
+from core.transitions import check_transition
 
 from .choices import AssetStatus, DeliveryStatus, OrderStatus, RentalStatus
 
@@ -59,28 +59,17 @@ ORDER_HINTS = {
 
 
 def check_order_transition(order, target):
-    current = OrderStatus(order.status)
-    if target in ORDER_TRANSITIONS[current]:
-        return
-    verb = ORDER_VERBS.get(target, f"move to {target}")
-    hint = ORDER_HINTS.get((current, target))
-    if hint is None:
-        hint = (
-            "it is already done."
-            if current == target
-            else "nothing more can change."
-            if not ORDER_TRANSITIONS[current]
-            else "that step does not follow."
-        )
-    raise InvalidTransition(
-        f"Cannot {verb} order {order.number}: it is {current.label.lower()}; {hint}"
-    )
+    def refusal(current, target):
+        verb = ORDER_VERBS.get(target, f"move to {target}")
+        hint = ORDER_HINTS.get((current, target))
+        if hint is None:
+            hint = (
+                "it is already done."
+                if current == target
+                else "nothing more can change."
+                if not ORDER_TRANSITIONS[current]
+                else "that step does not follow."
+            )
+        return f"Cannot {verb} order {order.number}: it is {current.label.lower()}; {hint}"
 
-
-def check_transition(table, instance, target, what):
-    """Generic check for deliveries, rentals and assets."""
-    current = type(target)(instance.status)
-    if target not in table[current]:
-        raise InvalidTransition(
-            f"{what} is {current.label.lower()}: it cannot become {target.label.lower()}."
-        )
+    check_transition(ORDER_TRANSITIONS, order.status, target, message=refusal)

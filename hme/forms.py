@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from clinical.models.records import clean_icd10_list
 from core.admin_actions import ServiceErrorFormMixin
+from core.fields import HCPCSFormField
 from core.validators import format_icd10
 
 from .choices import AdjustmentGroup, normalize_carc, validate_carc
@@ -87,15 +88,8 @@ class ClaimAdminForm(ServiceErrorFormMixin, forms.ModelForm):
         fields = "__all__"  # noqa: DJ007  (the admin passes its own field list)
 
 
-class HCPCSCodeField(forms.CharField):
-    """``e0601`` is accepted as ``E0601``."""
-
-    def to_python(self, value):
-        return (super().to_python(value) or "").strip().upper()
-
-
 class ClaimLineAdminForm(forms.ModelForm):
-    hcpcs = HCPCSCodeField(label="HCPCS", max_length=5)
+    hcpcs = HCPCSFormField(label="HCPCS")
     modifiers = WordListField(
         required=False,
         help_text="Up to four: RR/NU/UE on equipment, KH/KI/KJ on rental months, KX...",

@@ -18,7 +18,7 @@ void are final.
 Authorizations: requested -> approved | denied; approved -> expired (past its validity).
 """
 
-from core.exceptions import InvalidTransition
+from core.transitions import allowed_labels, check_transition
 
 from .choices import AuthorizationStatus, ClaimStatus
 
@@ -39,30 +39,29 @@ AUTHORIZATION_TRANSITIONS = {
 }
 
 
-def _labels(choices, values):
-    return ", ".join(choices(value).label.lower() for value in sorted(values)) or "none (final)"
+def _check(table, what, current, target):
+    def refusal(current, target):
+        return (
+            f"{what} is {current.label.lower()}: it cannot become {target.label.lower()} "
+            f"(from {current.label.lower()} it can become: {allowed_labels(table, current)})."
+        )
 
-
-def check_transition(table, choices, what, current, target):
-    """Raise ``InvalidTransition`` unless ``table`` allows ``current`` -> ``target``."""
-    if target in table[current]:
-        return
-    raise InvalidTransition(
-        f"{what} is {choices(current).label.lower()}: it cannot become "
-        f"{choices(target).label.lower()} (from {choices(current).label.lower()} it can "
-        f"become: {_labels(choices, table[current])}).",
+    check_transition(
+        table,
+        current,
+        target,
+        message=refusal,
         fields={"status": [f"Cannot go from {current} to {target}."]},
     )
 
 
 def check_claim_transition(claim, target):
-    check_transition(CLAIM_TRANSITIONS, ClaimStatus, f"Claim {claim.number}", claim.status, target)
+    _check(CLAIM_TRANSITIONS, f"Claim {claim.number}", claim.status, target)
 
 
 def check_authorization_transition(authorization, target):
-    check_transition(
+    _check(
         AUTHORIZATION_TRANSITIONS,
-        AuthorizationStatus,
         f"Authorization {authorization.number or '(requested)'}",
         authorization.status,
         target,

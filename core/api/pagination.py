@@ -2,7 +2,7 @@
 
 from rest_framework import pagination
 
-from core.admin import EstimatedCountPaginator
+from core.pagination import EstimatedCountPaginator
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

@@ -42,7 +42,36 @@ class ModelSerializer(serializers.ModelSerializer):
         return field_class, field_kwargs
 
 
-class TenantModelSerializer(ModelSerializer):
+def scope_related_fields(fields, user):
+    """Limit every related-object choice in ``fields`` (single and many) to what
+    ``user`` may see (``for_user``): a company-B id in a company-A request is "does not
+    exist", never a link across."""
+    for field in fields.values():
+        target = getattr(field, "child_relation", field)
+        queryset = getattr(target, "queryset", None)
+        if queryset is not None and hasattr(queryset, "for_user"):
+            target.queryset = queryset.for_user(user)
+    return fields
+
+
+class ScopedFieldsMixin:
+    """The one place a serializer's related choices are scoped to the requesting user."""
+
+    def get_fields(self):
+        request = self.context.get("request")
+        return scope_related_fields(super().get_fields(), getattr(request, "user", None))
+
+
+class ScopedSerializer(ScopedFieldsMixin, serializers.Serializer):
+    """A plain (action body) serializer whose related choices are the user's rows."""
+
+
+class ScopedModelSerializer(ScopedFieldsMixin, ModelSerializer):
+    """A ModelSerializer of a model without a company of its own (a claim's allocation)
+    whose related choices are the user's rows."""
+
+
+class TenantModelSerializer(ScopedModelSerializer):
     """ModelSerializer for TenantModel subclasses.
 
     - every related-object choice is limited to what the requesting user may see, so a
@@ -56,13 +85,6 @@ class TenantModelSerializer(ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        for field in fields.values():
-            target = getattr(field, "child_relation", field)
-            queryset = getattr(target, "queryset", None)
-            if queryset is not None and hasattr(queryset, "for_user"):
-                target.queryset = queryset.for_user(user)
         for name in ("company", *AUDIT_FIELDS):
             if name in fields:
                 fields[name].read_only = True

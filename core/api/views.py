@@ -12,6 +12,7 @@ from core.api.idempotency import idempotent
 from core.choices import AccessAction, AccessVia
 from core.context import acting_as, client_ip
 from core.exceptions import Conflict
+from core.tenancy import get_active_company
 
 
 class ActorMixin:
@@ -40,8 +41,6 @@ class TenantViewSetMixin(ActorMixin):
         return super().get_queryset().for_user(self.request.user)
 
     def get_active_company(self):
-        from accounts.tenancy import get_active_company
-
         return get_active_company(self.request.user)
 
     def get_serializer_context(self):

@@ -5,8 +5,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Location, User
-from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
-from core.validators import HCPCSValidator, normalize_hcpcs
+from core.api.fields import HCPCSCodeField
+from core.api.serializers import (
+    AUDIT_FIELDS,
+    ModelSerializer,
+    ScopedSerializer,
+    TenantModelSerializer,
+)
+from core.validators import normalize_hcpcs
 
 from .. import services
 from ..choices import LineKind, MaintenanceKind
@@ -23,21 +29,6 @@ from ..models import (
 )
 
 
-class ScopedSerializer(serializers.Serializer):
-    """A plain (action body) serializer whose related choices are the user's rows."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        for field in fields.values():
-            target = getattr(field, "child_relation", field)
-            queryset = getattr(target, "queryset", None)
-            if queryset is not None and hasattr(queryset, "for_user"):
-                target.queryset = queryset.for_user(user)
-        return fields
-
-
 class ModifiersField(serializers.ListField):
     """HCPCS modifiers: ``["rr", " kx"]`` is read as ``["RR", "KX"]``; the model
     validates them (at most four, KX never with GA/GY/GZ, RR/NU/UE by line kind)."""
@@ -46,18 +37,6 @@ class ModifiersField(serializers.ListField):
 
     def to_internal_value(self, data):
         return [normalize_hcpcs(value) for value in super().to_internal_value(data)]
-
-
-class HCPCSCodeField(serializers.CharField):
-    """``e0601`` is read as ``E0601``, then validated (one letter, four digits)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 5)
-        kwargs.setdefault("validators", [HCPCSValidator()])
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        return normalize_hcpcs(super().to_internal_value(data))
 
 
 # Catalogue and stock -----------------------------------------------------------------

@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from core.fields import HCPCSCodeField
 from core.models import TenantModel, TenantQuerySet
-from core.validators import HCPCSValidator, normalize_hcpcs
 
 from ..choices import RENTAL_CAP_MONTHS, BillingKind, EquipmentCategory
 
@@ -27,10 +27,8 @@ class Equipment(TenantModel):
     """
 
     name = models.CharField(max_length=200)
-    hcpcs_code = models.CharField(
+    hcpcs_code = HCPCSCodeField(
         "HCPCS code",
-        max_length=5,
-        validators=[HCPCSValidator()],
         help_text="HCPCS Level II: one letter and four digits, as E0601.",
     )
     category = models.CharField(max_length=32, choices=EquipmentCategory.choices)
@@ -108,14 +106,3 @@ class Equipment(TenantModel):
         }
         if errors:
             raise ValidationError(errors)
-
-    def clean_fields(self, exclude=None):
-        # Normalise before the HCPCS validator sees "e0601".
-        if self.hcpcs_code:
-            self.hcpcs_code = normalize_hcpcs(self.hcpcs_code)
-        super().clean_fields(exclude=exclude)
-
-    def save(self, *args, **kwargs):
-        if self.hcpcs_code:
-            self.hcpcs_code = normalize_hcpcs(self.hcpcs_code)
-        super().save(*args, **kwargs)

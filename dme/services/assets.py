@@ -8,19 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ServiceError
+from core.locks import lock_row
+from core.transitions import check_transition
 
 from ..choices import AssetStatus, MaintenanceKind
-from ..models import Asset, MaintenanceRecord
-from ..transitions import ASSET_TRANSITIONS, check_transition
+from ..models import MaintenanceRecord
+from ..transitions import ASSET_TRANSITIONS
 from .stock import add_stock, change_stock
-
-
-def _lock(asset):
-    return (
-        Asset.objects.select_for_update(of=("self",))
-        .select_related("equipment", "location")
-        .get(pk=asset.pk)
-    )
 
 
 def _who(user):
@@ -30,7 +24,7 @@ def _who(user):
 
 
 def _set_status(asset, status, **fields):
-    check_transition(ASSET_TRANSITIONS, asset, status, f"Unit {asset.serial_number}")
+    check_transition(ASSET_TRANSITIONS, asset.status, status, what=f"Unit {asset.serial_number}")
     asset.status = status
     for name, value in fields.items():
         setattr(asset, name, value)
@@ -78,9 +72,12 @@ def log_maintenance(asset, *, performed_on, kind, work_done, performed_by="", te
 def send_to_maintenance(asset, *, work_done, user=None):
     """Take a unit in stock out for maintenance: it stops counting as on hand."""
     with transaction.atomic():
-        asset = _lock(asset)
+        asset = lock_row(asset, "equipment", "location")
         check_transition(
-            ASSET_TRANSITIONS, asset, AssetStatus.IN_MAINTENANCE, f"Unit {asset.serial_number}"
+            ASSET_TRANSITIONS,
+            asset.status,
+            AssetStatus.IN_MAINTENANCE,
+            what=f"Unit {asset.serial_number}",
         )
         if (
             change_stock(
@@ -110,7 +107,7 @@ def send_to_maintenance(asset, *, work_done, user=None):
 def return_to_stock(asset, *, user=None, work_done="Cleaned, checked and back in stock."):
     """A unit out of maintenance (cleaned after a return, repaired) is free again."""
     with transaction.atomic():
-        asset = _lock(asset)
+        asset = lock_row(asset, "equipment", "location")
         _set_status(asset, AssetStatus.IN_STOCK)
         add_stock(
             asset.company_id,
@@ -134,10 +131,10 @@ def retire_asset(asset, *, reason, user=None):
     if not reason or not reason.strip():
         raise ServiceError("Say why the unit is retired.", fields={"reason": ["Required."]})
     with transaction.atomic():
-        asset = _lock(asset)
+        asset = lock_row(asset, "equipment", "location")
         was_in_stock = asset.status == AssetStatus.IN_STOCK
         check_transition(
-            ASSET_TRANSITIONS, asset, AssetStatus.RETIRED, f"Unit {asset.serial_number}"
+            ASSET_TRANSITIONS, asset.status, AssetStatus.RETIRED, what=f"Unit {asset.serial_number}"
         )
         if (
             was_in_stock

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import ServiceError
+from core.locks import lock_row
+from core.transitions import check_transition
 
 from ..choices import (
     AssetStatus,
@@ -22,7 +24,7 @@ from ..choices import (
 )
 from ..models import Asset, Delivery, DeliveryItem, Rental
 from ..models.deliveries import validate_signature_image
-from ..transitions import DELIVERY_TRANSITIONS, check_order_transition, check_transition
+from ..transitions import DELIVERY_TRANSITIONS, check_order_transition
 from .orders import lock_order
 from .stock import change_stock
 
@@ -101,10 +103,6 @@ def schedule_delivery(
     return delivery
 
 
-def _lock_delivery(delivery):
-    return Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
-
-
 def ensure_delivery_editable(delivery):
     if delivery.status != DeliveryStatus.SCHEDULED:
         raise ServiceError(
@@ -118,8 +116,10 @@ def cancel_delivery(delivery):
     its reserved stock, ready for a new date."""
     with transaction.atomic():
         order = lock_order(delivery.order)
-        delivery = _lock_delivery(delivery)
-        check_transition(DELIVERY_TRANSITIONS, delivery, DeliveryStatus.CANCELLED, "This delivery")
+        delivery = lock_row(delivery)
+        check_transition(
+            DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.CANCELLED, what="This delivery"
+        )
         check_order_transition(order, OrderStatus.CONFIRMED)
         delivery.status = DeliveryStatus.CANCELLED
         delivery.cancelled_at = timezone.now()
@@ -246,8 +246,10 @@ def complete_delivery(
     """
     with transaction.atomic():
         order = lock_order(delivery.order)
-        delivery = _lock_delivery(delivery)
-        check_transition(DELIVERY_TRANSITIONS, delivery, DeliveryStatus.DELIVERED, "This delivery")
+        delivery = lock_row(delivery)
+        check_transition(
+            DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.DELIVERED, what="This delivery"
+        )
         check_order_transition(order, OrderStatus.DELIVERED)
         errors = {}
         today = timezone.localdate()

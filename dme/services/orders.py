@@ -12,22 +12,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import ServiceError
+from core.locks import lock_row
 
 from ..choices import AssetStatus, DeliveryStatus, OrderStatus
-from ..models import Asset, Order
+from ..models import Asset
 from ..transitions import check_order_transition
 from .stock import change_stock, free_quantity
 
 
-def lock_order(order):
-    """The order's row, locked until the transaction ends, with fresh values."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_order must run inside transaction.atomic().")
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("location", "patient", "prescriber")
-        .get(pk=order.pk)
-    )
+def lock_order(order, *related):
+    """The order's row, locked until the transaction ends, with fresh values (and its
+    location, patient, prescriber and any ``related``). Every service that changes an
+    order, or the rows under it (lines, deliveries, rentals, their claims), takes this
+    lock first: one order's changes run one at a time."""
+    return lock_row(order, "location", "patient", "prescriber", *related)
 
 
 def _lines(order):

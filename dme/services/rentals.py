@@ -9,21 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition, ServiceError
+from core.locks import lock_row
+from core.transitions import check_transition
 
 from ..choices import AssetStatus, BillingKind, MaintenanceKind, RentalStatus
-from ..models import Asset, MaintenanceRecord, Rental
-from ..transitions import ASSET_TRANSITIONS, RENTAL_TRANSITIONS, check_transition
+from ..models import MaintenanceRecord
+from ..transitions import ASSET_TRANSITIONS, RENTAL_TRANSITIONS
 from .stock import add_stock
 
 RETURN_WORK = "Returned from the patient: to be cleaned and disinfected before reuse."
-
-
-def _lock(rental):
-    return (
-        Rental.objects.select_for_update(of=("self",))
-        .select_related("equipment", "asset")
-        .get(pk=rental.pk)
-    )
 
 
 def _name(rental):
@@ -35,8 +29,8 @@ def cap_rental(rental, *, on=None):
     """Mark the rental capped (purchased/capped): billing stops. Capped rentals'
     title passes to the patient; oxygen stays the supplier's, with the patient."""
     with transaction.atomic():
-        rental = _lock(rental)
-        check_transition(RENTAL_TRANSITIONS, rental, RentalStatus.CAPPED, _name(rental))
+        rental = lock_row(rental, "equipment", "asset")
+        check_transition(RENTAL_TRANSITIONS, rental.status, RentalStatus.CAPPED, what=_name(rental))
         rental.status = RentalStatus.CAPPED
         rental.capped_on = on or timezone.localdate()
         rental.save(update_fields=["status", "capped_on"])
@@ -50,7 +44,7 @@ def record_billed_month(rental):
     returned): such a month must not be billed.
     """
     with transaction.atomic():
-        rental = _lock(rental)
+        rental = lock_row(rental, "equipment", "asset")
         if rental.status != RentalStatus.ACTIVE:
             raise InvalidTransition(
                 f"{_name(rental)} is {rental.get_status_display().lower()}: "
@@ -71,8 +65,10 @@ def return_rental(rental, *, returned_on, location, picked_up_by=None, notes="")
     before it is stock again, see ``return_to_stock``); a non-serialized item goes
     straight back on hand there. The rental ends on the pickup date."""
     with transaction.atomic():
-        rental = _lock(rental)
-        check_transition(RENTAL_TRANSITIONS, rental, RentalStatus.RETURNED, _name(rental))
+        rental = lock_row(rental, "equipment", "asset")
+        check_transition(
+            RENTAL_TRANSITIONS, rental.status, RentalStatus.RETURNED, what=_name(rental)
+        )
         if (
             rental.status == RentalStatus.CAPPED
             and rental.equipment.billing_kind != BillingKind.OXYGEN_RENTAL
@@ -97,12 +93,12 @@ def return_rental(rental, *, returned_on, location, picked_up_by=None, notes="")
                 fields=errors,
             )
         if rental.asset_id:
-            asset = Asset.objects.select_for_update().get(pk=rental.asset_id)
+            asset = lock_row(rental.asset)
             check_transition(
                 ASSET_TRANSITIONS,
-                asset,
+                asset.status,
                 AssetStatus.IN_MAINTENANCE,
-                f"Unit {asset.serial_number}",
+                what=f"Unit {asset.serial_number}",
             )
             asset.status = AssetStatus.IN_MAINTENANCE
             asset.patient = None

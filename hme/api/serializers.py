@@ -3,13 +3,19 @@ prefetched: no query per row). Money and statuses are read-only: they change thr
 the actions, which call ``hme.services``."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinical.models.records import clean_icd10_list
-from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
-from core.validators import format_icd10, normalize_hcpcs
+from core.api.fields import HCPCSCodeField
+from core.api.serializers import (
+    AUDIT_FIELDS,
+    ModelSerializer,
+    ScopedModelSerializer,
+    ScopedSerializer,
+    TenantModelSerializer,
+)
+from core.validators import format_icd10
+from dme.models import Order
 
 from ..choices import AdjustmentGroup, describe_carc
 from ..models import (
@@ -50,11 +56,6 @@ class HCPCSListField(serializers.ListField):
 
     def to_internal_value(self, data):
         return _django_errors(clean_hcpcs_list, super().to_internal_value(data))
-
-
-class HCPCSField(serializers.CharField):
-    def to_internal_value(self, data):
-        return normalize_hcpcs(super().to_internal_value(data))
 
 
 # Payers, coverage, authorizations ----------------------------------------------------------
@@ -158,7 +159,7 @@ class ClaimLineSerializer(ModelSerializer):
     """A service line. ``charge`` is for all units; ``diagnosis_pointers`` are
     positions (1 = first) in the claim's ``diagnosis_codes``."""
 
-    hcpcs = HCPCSField(max_length=5, help_text="As E0601.")
+    hcpcs = HCPCSCodeField(help_text="As E0601.")
     modifiers = serializers.ListField(
         child=serializers.CharField(max_length=2), required=False, default=list
     )
@@ -354,19 +355,10 @@ class VoidSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-@extend_schema_field(OpenApiTypes.UUID)
-class UserOrderField(serializers.PrimaryKeyRelatedField):
-    """A DME order the requesting user may see (another company's is "does not exist")."""
-
-    def get_queryset(self):
-        from dme.models import Order
-
-        request = self.context.get("request")
-        return Order.objects.for_user(getattr(request, "user", None))
-
-
-class FromDeliverySerializer(serializers.Serializer):
-    order = UserOrderField(help_text="A delivered order with purchased items.")
+class FromDeliverySerializer(ScopedSerializer):
+    order = serializers.PrimaryKeyRelatedField(
+        queryset=Order.objects.all(), help_text="A delivered order with purchased items."
+    )
 
 
 # Payments ----------------------------------------------------------------------------------
@@ -383,7 +375,7 @@ class AdjustmentSerializer(ModelSerializer):
         return describe_carc(obj.group, obj.code)
 
 
-class AllocationSerializer(ModelSerializer):
+class AllocationSerializer(ScopedModelSerializer):
     """One allocation; written through ``post_payment`` only."""
 
     adjustments = AdjustmentSerializer(many=True, required=False)
@@ -392,14 +384,6 @@ class AllocationSerializer(ModelSerializer):
         model = PaymentAllocation
         fields = ["id", "claim", "claim_line", "amount", "adjustments", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        for name in ("claim", "claim_line"):
-            fields[name].queryset = fields[name].queryset.for_user(user)
-        return fields
 
     def to_service(self, data):
         return {

@@ -11,8 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinical.models.records import clean_icd10_list
+from core.fields import HCPCSCodeField
 from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
-from core.validators import HCPCSValidator, format_icd10, normalize_hcpcs
+from core.validators import format_icd10, normalize_hcpcs
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc
 from ..rules import clean_modifiers
@@ -333,7 +334,7 @@ class ClaimLine(TenantModel):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveSmallIntegerField("line", validators=[MinValueValidator(1)])
     date_of_service = models.DateField("date of service")
-    hcpcs = models.CharField("HCPCS", max_length=5, validators=[HCPCSValidator()])
+    hcpcs = HCPCSCodeField("HCPCS")
     modifiers = models.JSONField(default=list, blank=True, help_text='Up to four, as ["RR", "KH"].')
     description = models.CharField(max_length=200, blank=True)
     units = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])

@@ -6,15 +6,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import ServiceError
+from core.locks import lock_row
 
 from ..choices import AuthorizationStatus
 from ..models import Authorization
 from ..rules import default_auth_end, requires_prior_auth
 from ..transitions import check_authorization_transition
-
-
-def _locked(authorization):
-    return Authorization.objects.select_for_update().get(pk=authorization.pk)
 
 
 def approve_authorization(authorization, *, number, units_approved, valid_from, valid_to=None):
@@ -25,7 +22,7 @@ def approve_authorization(authorization, *, number, units_approved, valid_from, 
     120 days) from ``valid_from``.
     """
     with transaction.atomic():
-        authorization = _locked(authorization)
+        authorization = lock_row(authorization)
         check_authorization_transition(authorization, AuthorizationStatus.APPROVED)
         if valid_to is None:
             valid_to = default_auth_end(authorization.hcpcs_codes, valid_from)
@@ -56,7 +53,7 @@ def approve_authorization(authorization, *, number, units_approved, valid_from, 
 
 def deny_authorization(authorization, *, note=""):
     with transaction.atomic():
-        authorization = _locked(authorization)
+        authorization = lock_row(authorization)
         check_authorization_transition(authorization, AuthorizationStatus.DENIED)
         authorization.status = AuthorizationStatus.DENIED
         authorization.decided_at = timezone.now()
@@ -76,7 +73,7 @@ def expire_authorizations(as_of=None):
     ).values_list("pk", flat=True)
     for pk in queryset:
         with transaction.atomic():
-            authorization = Authorization.objects.select_for_update().get(pk=pk)
+            authorization = lock_row(Authorization(pk=pk))
             check_authorization_transition(authorization, AuthorizationStatus.EXPIRED)
             authorization.status = AuthorizationStatus.EXPIRED
             authorization.save(update_fields=["status"])

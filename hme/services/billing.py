@@ -13,8 +13,10 @@ from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidTransition, ServiceError
+from core.locks import lock_row
 from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
 from dme.models import Order, Rental
+from dme.services.orders import lock_order
 from dme.services.rentals import cap_rental, record_billed_month
 
 from ..choices import ClaimStatus
@@ -66,11 +68,7 @@ def create_claim_for_delivery(order):
     expired or used up, or when the patient has no diagnosis.
     """
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("patient", "prescriber", "location", "company")
-            .get(pk=order.pk)
-        )
+        order = lock_order(order, "company")
         if order.status != OrderStatus.DELIVERED or order.delivered_on is None:
             raise InvalidTransition(
                 f"Order {order.number} is {order.get_status_display().lower()}: only a delivered "
@@ -194,18 +192,18 @@ def bill_next_rental_month(rental, as_of):
     """Bill the rental's next unbilled month if its date of service is on or before
     ``as_of``; return the claim, or None when there is nothing (more) to bill.
 
-    One transaction under the rental's row lock: the claim, and ``record_billed_month``
-    (which caps the rental at its cap). A month already billed is refused by the
-    database (rental + month unique), so a concurrent run cannot bill it twice.
+    One transaction under the order's lock (``lock_order``, as every service that
+    changes an order or the rows under it), then the rental's: the claim, and
+    ``record_billed_month`` (which caps the rental at its cap). A month already billed
+    is refused by the database (rental + month unique), so a concurrent run cannot bill
+    it twice.
     """
     with transaction.atomic():
-        rental = (
-            Rental.objects.select_for_update(of=("self",))
-            .select_related(
-                "equipment", "order_line", "order__location", "order__prescriber", "patient"
-            )
-            .get(pk=rental.pk)
-        )
+        # Parents before children, as dme's services lock them: the order, then the rental.
+        order_id = Rental.objects.values_list("order_id", flat=True).get(pk=rental.pk)
+        order = lock_order(Order(pk=order_id))
+        rental = lock_row(rental, "equipment", "order_line", "patient")
+        rental.order = order
         if rental.status != RentalStatus.ACTIVE:
             return None
         billed = Claim.objects.filter(rental=rental).order_by("-rental_month").first()
@@ -217,7 +215,6 @@ def bill_next_rental_month(rental, as_of):
         day = month_date_of_service(rental.start_date, number)
         if day > as_of or (rental.end_date is not None and day > rental.end_date):
             return None
-        order = rental.order
         coverage = coverage_on(rental.patient, day)
         codes = _diagnoses(rental.patient)
         modifiers, charge = rental_month_charge(rental, number)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from core.exceptions import InvalidTransition, ServiceError
+from core.locks import lock_row
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc, normalize_carc, validate_carc
 from ..models import Adjustment, Claim, ClaimLine, PaymentAllocation
@@ -42,11 +43,6 @@ def _error_from_validation(error, prefix=""):
     fields = getattr(error, "message_dict", None) or {"non_field_errors": error.messages}
     message = " ".join(error.messages)
     return ServiceError(f"{prefix}{message}", fields=fields)
-
-
-def lock(claim):
-    """The claim row, locked until the transaction ends."""
-    return Claim.objects.select_for_update().get(pk=claim.pk)
 
 
 def money(value, label="amount"):
@@ -153,7 +149,7 @@ def update_claim(claim, *, lines=None, **fields):
     if unknown:
         raise ServiceError(f"These claim fields cannot be changed: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         if claim.status not in EDITABLE_STATUSES:
             raise InvalidTransition(
                 f"Claim {claim.number} is {claim.get_status_display().lower()}: only a pending "
@@ -297,7 +293,7 @@ def submit_claim(claim, user=None, override_reason=None):
     recorded on the claim (who, when, why).
     """
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         if claim.status != ClaimStatus.PENDING:
             raise InvalidTransition(
                 f"Claim {claim.number} is {claim.get_status_display().lower()}: only a pending "
@@ -318,7 +314,7 @@ def submit_claim(claim, user=None, override_reason=None):
 def mark_processing(claim):
     """The payer acknowledged a submitted claim: pending -> processing."""
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         check_claim_transition(claim, ClaimStatus.PROCESSING)
         if claim.submitted_at is None:
             raise InvalidTransition(
@@ -361,7 +357,7 @@ def approve_claim(claim, allowed=None, line_allowed=None):
             fields={"allowed": ["Give the allowed amount."]},
         )
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         check_claim_transition(claim, ClaimStatus.APPROVED)
         lines = list(claim.lines.order_by("line_number"))
         if line_allowed is not None:
@@ -421,7 +417,7 @@ def deny_claim(claim, group, code, text=""):
     except ValidationError as error:
         raise _error_from_validation(error) from error
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         check_claim_transition(claim, ClaimStatus.DENIED)
         claim.status = ClaimStatus.DENIED
         claim.denial_group = group
@@ -456,7 +452,7 @@ def resubmit_claim(claim, correction_note, user=None, override_reason=None):
             fields={"correction_note": ["This field is required."]},
         )
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         check_claim_transition(claim, ClaimStatus.PENDING)
         _send(claim, user, override_reason)
         claim.status = ClaimStatus.PENDING
@@ -486,7 +482,7 @@ def void_claim(claim, reason=""):
     once): correct a rental claim instead of voiding it when the month is owed.
     """
     with transaction.atomic():
-        claim = lock(claim)
+        claim = lock_row(claim)
         check_claim_transition(claim, ClaimStatus.VOID)
         if claim.allocations.exists():
             raise InvalidTransition(

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ServiceError
+from core.locks import lock_row
 
 from ..choices import CoveragePriority
 from ..models import Coverage
@@ -13,7 +14,7 @@ from ..models import Coverage
 def verify_coverage(coverage, user):
     """Record that ``user`` checked the patient's eligibility with the payer, now."""
     with transaction.atomic():
-        coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
+        coverage = lock_row(coverage)
         coverage.verified_at = timezone.now()
         coverage.verified_by = user if getattr(user, "is_authenticated", False) else None
         coverage.save(update_fields=["verified_at", "verified_by"])

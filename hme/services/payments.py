@@ -6,6 +6,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition, ServiceError
+from core.locks import lock_row
 
 from ..choices import ClaimStatus, normalize_carc, validate_carc
 from ..models import Adjustment, Claim, ClaimLine, Payment, PaymentAllocation
@@ -110,7 +111,7 @@ def post_payment(payment, allocations):
     if not allocations:
         raise ServiceError("Give at least one allocation.", fields={"allocations": ["Empty."]})
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("payer").get(pk=payment.pk)
+        payment = lock_row(payment, "payer")
         cleaned = [
             _clean_allocation(payment, index, data) for index, data in enumerate(allocations, 1)
         ]

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.choices import Role
 from accounts.models import Membership
 from clinical.models import Patient
-from core import admin as core_admin
-from core.admin import EstimatedCountPaginator, _tenant_scope_only
+from core import pagination as core_pagination
+from core.pagination import EstimatedCountPaginator, _tenant_scope_only
 from dme.models import Delivery, Order
 from tests.clinical.factories import PatientFactory
 from tests.factories import LocationFactory, member
@@ -44,7 +44,7 @@ def test_a_scoped_list_counts_from_the_planner_estimate(postgres_only, company, 
     PatientFactory.create_batch(3, company=company)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE clinical_patient")
-    monkeypatch.setattr(core_admin, "ESTIMATE_FROM", 1)
+    monkeypatch.setattr(core_pagination, "ESTIMATE_FROM", 1)
     scoped = Patient.objects.for_user(user).order_by("last_name")
     with CaptureQueriesContext(connection) as captured:
         count = EstimatedCountPaginator(scoped, 50).count

@@ -1,8 +1,11 @@
+from types import SimpleNamespace
+
 import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.choices import Role
 from accounts.models import Company, Location, Membership, User
+from core.management.commands import seed_demo
 from core.management.commands.seed_demo import DEMO_PASSWORD
 
 
@@ -28,3 +31,21 @@ def test_it_refuses_to_publish_demo_passwords_in_production(settings):
     with pytest.raises(CommandError, match="Refusing to create demo users"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_company_comes_from_accounts_demo_plug_in(settings, monkeypatch):
+    """core's command names no domain app: the first plug-in (accounts' demo.py) makes
+    the company. When it does not, the command says so and writes nothing."""
+    settings.DEBUG = True
+    real = seed_demo._app_modules
+    silent = SimpleNamespace(__name__="accounts.demo", seed=lambda context: None)
+
+    def modules(name):
+        for module in real(name):
+            yield silent if module.__name__ == "accounts.demo" else module
+
+    monkeypatch.setattr(seed_demo, "_app_modules", modules)
+    with pytest.raises(CommandError, match="No installed app seeded the demo company"):
+        call_command("seed_demo")
+    assert not Company.objects.exists()

@@ -217,6 +217,14 @@ def test_billing_a_delivery_through_the_api(api, company):
     assert error(again)["code"] == "already_billed"
 
 
+def test_billing_another_companys_delivery_is_refused(api, other_company):
+    order = DeliveredLineFactory(order=DeliveredOrderFactory(company=other_company)).order
+    response = api.post(reverse("api:claim-from-delivery"), {"order": str(order.pk)}, format="json")
+    assert response.status_code == 400
+    assert "order" in error(response)["fields"]
+    assert not Claim.objects.exists()
+
+
 def test_claim_filters(api, company):
     pending = ClaimFactory(company=company)
     denied = ClaimFactory(company=company)

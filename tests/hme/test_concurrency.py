@@ -9,9 +9,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, transaction
 
 from core.exceptions import ServiceError
-from dme.models import Rental
+from dme.models import Order, Rental
 from hme import services
 from hme.models import Authorization, Claim, Payment, PaymentAllocation
 from tests.clinical.factories import DiagnosisFactory
@@ -41,6 +42,35 @@ def test_concurrent_runs_bill_each_rental_month_once(postgres_only, company):
     assert sum(len(run.claims) for run in results) == 5
     assert sorted(Claim.objects.values_list("rental_month", flat=True)) == [1, 2, 3, 4, 5]
     assert Rental.objects.get(pk=rental.pk).months_billed == 5
+
+
+def _lock_at_once(model, pk):
+    with transaction.atomic():
+        model.objects.select_for_update(nowait=True).get(pk=pk)
+    return "locked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_billing_a_rental_month_holds_the_order_until_it_commits(postgres_only, company):
+    """While a rental month is being billed, no other transaction can take the order
+    (a cancellation, a line change, the purchase billing): before, only the rental row
+    was locked and the order was free."""
+    rental = RentalFactory(company=company, start_date=datetime.date(2025, 1, 15))
+    CoverageFactory(company=company, patient=rental.patient)
+    DiagnosisFactory(company=company, patient=rental.patient)
+    with transaction.atomic():
+        claim = services.bill_next_rental_month(rental, datetime.date(2025, 1, 20))
+        assert claim is not None
+        [order_outcome, rental_outcome] = race(
+            [
+                lambda: _lock_at_once(Order, rental.order_id),
+                lambda: _lock_at_once(Rental, rental.pk),
+            ]
+        )
+    assert isinstance(order_outcome, DatabaseError), order_outcome
+    assert "could not obtain lock" in str(order_outcome)
+    assert isinstance(rental_outcome, DatabaseError), rental_outcome
+    assert _lock_at_once(Order, rental.order_id) == "locked"  # released on commit
 
 
 @pytest.mark.django_db(transaction=True)

@@ -177,6 +177,23 @@ def test_order_line_modifiers_such_as_kx_follow_the_rental_modifiers(company):
     ]
 
 
+def test_billing_a_month_locks_the_order_first_through_the_order_lock(cpap_rental, monkeypatch):
+    """Rental billing used to lock only the rental, so it ran beside any service holding
+    the order (which dme's services lock first, before the rows under it)."""
+    from dme.services.orders import lock_order
+    from hme.services import billing
+
+    locked = []
+
+    def spy(order, *related):
+        locked.append(order.pk)
+        return lock_order(order, *related)
+
+    monkeypatch.setattr(billing, "lock_order", spy)
+    assert services.bill_next_rental_month(cpap_rental, month(1)) is not None
+    assert locked == [cpap_rental.order_id]
+
+
 def test_a_failing_rental_is_reported_and_the_others_are_billed(company, cpap_rental):
     uninsured = RentalFactory(
         company=company, start_date=START, order_line__equipment=cpap_rental.equipment

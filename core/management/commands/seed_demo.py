@@ -1,13 +1,15 @@
-"""Load the demo company, its locations and one user per role; apps add their part.
+"""Load the demo data: each app adds its part.
 
 Each installed app may have a ``demo.py`` with ``seed(context)``; it is called in
-INSTALLED_APPS order with a :class:`DemoContext`. Running the command again creates
-nothing twice.
+INSTALLED_APPS order with a :class:`DemoContext`. accounts' comes first and fills in
+the demo company, its locations and one user per role; the apps after it add their
+records to that company. Running the command again creates nothing twice.
 
 ``--scale N`` then makes sure the demo company has at least N patients: each app's
 ``demo_scale.py`` adds, with ``seed_scale(context, plan)``, its rows for the patients
 missing (see ``core.seeding``). Running it again with the same N adds nothing; with a
-bigger N it tops up.
+bigger N it tops up. The app that owns patients reports how many the company has
+through ``patient_count(context)`` in its ``demo_scale.py`` (core imports no domain app).
 """
 
 import time
@@ -25,14 +27,16 @@ from core.exceptions import ServiceError
 from core.seeding import ScalePlan, analyze
 
 DEMO_PASSWORD = "aries-demo-2026"
+NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes first)."
 
 
 @dataclass
 class DemoContext:
-    company: object
-    locations: list
-    users: dict  # role -> User
     stdout: object
+    company: object = None  # set by accounts' demo
+    locations: list = field(default_factory=list)
+    users: dict = field(default_factory=dict)  # role -> User
+    password: str = DEMO_PASSWORD
     stderr: object = None
     scale: int = 0
     created: dict = field(default_factory=dict)  # label -> count, for the summary
@@ -68,10 +72,15 @@ class Command(BaseCommand):
                 "Refusing to create demo users with a published password while DEBUG is "
                 "off; pass --allow-production for a staging site."
             )
+        context = DemoContext(stdout=self.stdout)
         with transaction.atomic(), acting_as(None):
-            context = self.seed_accounts()
-            for module in _app_modules("demo"):
+            for index, module in enumerate(_app_modules("demo")):
+                # The first app's demo (accounts') makes the company the others fill.
+                if index and context.company is None:
+                    raise CommandError(NO_COMPANY)
                 module.seed(context)
+            if context.company is None:
+                raise CommandError(NO_COMPANY)
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD}):")
         for role, user in context.users.items():
             self.stdout.write(f"  {role:<14} {user.email}")
@@ -84,8 +93,6 @@ class Command(BaseCommand):
 
     def scale(self, context, target, started):
         """The bulk part, in one transaction: all of it is saved, or none."""
-        from clinical.models import Patient
-
         context.created = {}
         context.stderr = self.stderr
         # Seeded by the company's name: the same N draws the same patients, orders and
@@ -102,7 +109,7 @@ class Command(BaseCommand):
             ) from None
         if plan.count:
             analyze()
-        total = Patient.objects.filter(company=context.company).count()
+        total = _patient_count(context)
         elapsed = _duration(time.monotonic() - started)
         if not plan.count:
             self.stdout.write(
@@ -120,52 +127,6 @@ class Command(BaseCommand):
                 f"in {elapsed}: {summary}."
             )
         )
-
-    def seed_accounts(self):
-        from accounts.choices import LocationKind, Role
-        from accounts.models import Company, Location, Membership, User
-
-        company, _ = Company.objects.get_or_create(
-            name="Aries Demo Medical Supply",
-            defaults={
-                "legal_name": "Aries Demo Medical Supply LLC",
-                "npi": "1558598797",
-                "phone": "(614) 555-0100",
-            },
-        )
-        locations = []
-        for name, kind, address, city in [
-            ("Columbus Main Office", LocationKind.OFFICE, "100 E Broad St", "Columbus"),
-            ("Groveport Warehouse", LocationKind.WAREHOUSE, "4500 Groveport Rd", "Groveport"),
-        ]:
-            location, _ = Location.objects.get_or_create(
-                company=company,
-                name=name,
-                defaults={
-                    "kind": kind,
-                    "address_line1": address,
-                    "city": city,
-                    "state": "OH",
-                    "postal_code": "43215",
-                    "phone": "(614) 555-0101",
-                },
-            )
-            locations.append(location)
-        users = {}
-        for role in Role:
-            email = f"{role.value}@demo.ariesone.test"
-            user = User.objects.filter(email=email).first()
-            if user is None:
-                user = User.objects.create_user(
-                    email,
-                    DEMO_PASSWORD,
-                    first_name=role.label,
-                    last_name="Demo",
-                    is_staff=True,
-                )
-            Membership.objects.get_or_create(user=user, company=company, defaults={"role": role})
-            users[role.value] = user
-        return DemoContext(company=company, locations=locations, users=users, stdout=self.stdout)
 
 
 def _scale(value):
@@ -188,6 +149,15 @@ def _app_modules(name):
         except ModuleNotFoundError as exc:
             if exc.name != f"{app_config.name}.{name}":
                 raise
+
+
+def _patient_count(context):
+    """The demo company's patients, as counted by the apps that hold them."""
+    return sum(
+        module.patient_count(context)
+        for module in _app_modules("demo_scale")
+        if hasattr(module, "patient_count")
+    )
 
 
 def _duration(seconds):
