@@ -18,20 +18,20 @@ def test_the_admin_index_renders_for_every_role(client, personas, role):
 
 
 @pytest.mark.django_db
-def test_an_administrator_adds_a_user_with_a_role(client, admin_user, company):
+def test_an_administrator_adds_a_user_with_a_role(
+    client, admin_user, company, mailoutbox, django_capture_on_commit_callbacks
+):
     client.force_login(admin_user)
-    response = client.post(
-        reverse("admin:accounts_user_add"),
-        {
-            "email": "New.Intake@Example.test",
-            "role": Role.INTAKE,
-            "usable_password": "true",
-            "password1": "a-long-enough-passphrase",
-            "password2": "a-long-enough-passphrase",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:accounts_user_add"),
+            {"email_address": "New.Intake@Example.test", "role": Role.INTAKE},
+        )
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(email="new.intake@example.test")
+    # The Administrator never sets (or knows) the password: the person gets a link.
+    assert not user.has_usable_password()
+    assert [message.to for message in mailoutbox] == [["new.intake@example.test"]]
     assert Membership.objects.get(user=user).role == Role.INTAKE
     assert Membership.objects.get(user=user).company == company
     # ...and the change page that follows is reachable (the user is in the company).
