@@ -91,6 +91,15 @@ class UserChangeAdminForm(UserChangeForm):
         return cleaned
 
 
+class StaffUserForm(forms.ModelForm):
+    """What a company's staff get on a user's change page: nothing of the account to
+    edit (no password field, no link to the password page); the membership inline only."""
+
+    class Meta:
+        model = User
+        fields = []
+
+
 class MembershipForm(forms.ModelForm):
     """A membership edited in the admin: refusals (last Administrator) show beside
     the field; the save itself goes through the service."""
@@ -232,6 +241,8 @@ class UserAdmin(DjangoUserAdmin):
         return [*ACCOUNT_FIELDS, "last_login", "date_joined"]
 
     def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            kwargs["form"] = StaffUserForm
         form = super().get_form(request, obj, **kwargs)
         if obj is not None:
             return form
@@ -295,9 +306,12 @@ class UserAdmin(DjangoUserAdmin):
             self.save_formset(request, form, formset, change)
 
     def save_formset(self, request, form, formset, change):
+        # What formset.save() would record, for the admin's change message.
+        formset.new_objects, formset.deleted_objects, formset.changed_objects = [], [], []
         for inline_form in formset.forms:
             if inline_form.instance.pk is not None and inline_form.has_changed():
-                save_membership_form(request, inline_form)
+                membership = save_membership_form(request, inline_form)
+                formset.changed_objects.append((membership, inline_form.changed_data))
 
 
 @admin.register(Company)
