@@ -23,7 +23,7 @@ from core.context import acting_as, get_actor
 from core.exceptions import Conflict, ServiceError
 
 from .choices import Role
-from .models import Location, Membership, User
+from .models import Company, Location, Membership, User
 from .passwords import RESET_FLAG, send_set_password_email
 
 UNSET = object()
@@ -111,6 +111,13 @@ def _ensure_an_administrator_remains(membership, *, lock=True):
         )
 
 
+def _lock_company(company_id):
+    """Serialize the membership changes of one company on its row. Every service locks
+    the company before any membership, so two changes never wait on each other in a
+    circle (a deadlock seen when each locked its own membership first)."""
+    list(Company.objects.select_for_update().filter(pk=company_id).values_list("pk", flat=True))
+
+
 def check_membership_change(membership, *, role, is_active, expires_on, lock=False):
     """Raise Conflict when the change would leave the company without an active
     Administrator (demoted, deactivated, or given an end date)."""
@@ -179,6 +186,7 @@ def add_member(
             user = User.objects.create_user(
                 email=email, first_name=first_name, last_name=last_name, is_staff=True
             )
+        _lock_company(company.pk)
         membership = (
             Membership.objects.select_for_update().filter(company=company, user=user).first()
         )
@@ -219,8 +227,9 @@ def update_membership(
     The last active Administrator of a company cannot be demoted, deactivated or given
     an expiry date (the company would be left with none once it passes).
     """
+    _lock_company(membership.company_id)
     membership = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .select_related("company", "user")
         .get(pk=membership.pk)
     )
@@ -294,7 +303,10 @@ def _operator_only(actor, what):
 
 def check_can_deactivate(user, *, lock=False):
     """Refuse to deactivate an account that is some company's last Administrator."""
-    for membership in Membership.objects.active().administrators().filter(user=user):
+    memberships = Membership.objects.active().administrators().filter(user=user)
+    for membership in memberships.order_by("company_id"):
+        if lock:
+            _lock_company(membership.company_id)
         _ensure_an_administrator_remains(membership, lock=lock)
 
 
