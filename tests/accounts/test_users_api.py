@@ -89,3 +89,15 @@ def test_permissions_follow_the_role_in_the_active_company(company, other_compan
     assert auditor.has_perm("auditlog.view_logentry")
     assert auditor.has_perm("core.view_accesslog")
     assert not auditor.has_perm("accounts.change_location")
+
+
+@pytest.mark.django_db
+def test_an_administrator_sets_a_membership_expiry(api_client_for, admin_user, personas):
+    intake = personas[Role.INTAKE]
+    url = reverse("api:user-detail", args=[intake.pk])
+    response = api_client_for(admin_user).patch(url, {"expires_on": "2020-01-31"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["expires_on"] == "2020-01-31"
+    # Expired: the role no longer applies, so the person acts for no company.
+    me = api_client_for(intake).get(reverse("api:me")).json()
+    assert me["active_company"] is None and me["role"] is None
