@@ -1,21 +1,79 @@
+"""Admin of accounts: staff (through memberships), companies, locations, memberships.
+
+An account is global; a company's Administrator manages only the memberships of their
+company. The account's e-mail, names, active and staff flags are read-only for them,
+its password page is the operator's or its owner's, and every membership change goes
+through ``accounts.services`` (the last Administrator stays, every change audited).
+"""
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
-from core.admin import TenantAdmin, TenantInlineMixin
+from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.exceptions import ServiceError
 
+from . import services
 from .choices import Role
 from .models import Company, Location, Membership, User
+from .passwords import OperatorPasswordChangeForm
 from .tenancy import get_active_company
 
+ACCOUNT_FIELDS = ["email", "first_name", "last_name", "is_active", "is_staff"]
 
-class UserCreationForm(AdminUserCreationForm):
-    role = forms.ChoiceField(choices=Role.choices, help_text="Their role in your active company.")
+
+def _form_error(form, error, default_field=None):
+    """Put a service's refusal beside the field it names (else on the form)."""
+    if error.fields:
+        for field, messages in error.fields.items():
+            form.add_error(field if field in form.fields else default_field, messages)
+    else:
+        form.add_error(default_field, error.message)
+
+
+class UserAddForm(forms.ModelForm):
+    """Add a person to a company: a new e-mail gets an account and a set-password
+    e-mail; an existing account only a membership (its details are not changed)."""
+
+    # Not named "email": the model field's uniqueness check would refuse an existing
+    # account, which this form adds to the company.
+    email_address = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=Role.choices, help_text="Their role in the company.")
+    company = forms.ModelChoiceField(
+        queryset=Company.objects.all(), required=False, help_text="Operators: the company."
+    )
+    first_name = forms.CharField(max_length=150, required=False, help_text="For a new account.")
+    last_name = forms.CharField(max_length=150, required=False, help_text="For a new account.")
+    expires_on = forms.DateField(
+        required=False, help_text="Last day the role applies; empty for no end."
+    )
 
     class Meta:
         model = User
-        fields = ["email"]
+        fields = []
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        if request is None or not request.user.is_superuser:
+            del self.fields["company"]
+
+    def clean(self):
+        cleaned = super().clean()
+        company = cleaned.get("company") or get_active_company(self.request.user)
+        if company is None:
+            self.add_error("company" if "company" in self.fields else None, "Choose a company.")
+            return cleaned
+        cleaned["company"] = company
+        if cleaned.get("email_address"):
+            try:
+                cleaned["email_address"] = services.check_can_add(company, cleaned["email_address"])
+            except ServiceError as error:
+                self.add_error("email_address", error.message)
+        return cleaned
 
 
 class UserChangeAdminForm(UserChangeForm):
@@ -23,39 +81,124 @@ class UserChangeAdminForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.is_active and cleaned.get("is_active") is False:
+            try:
+                services.check_can_deactivate(self.instance)
+            except ServiceError as error:
+                self.add_error("is_active" if "is_active" in self.fields else None, error.message)
+        return cleaned
+
+
+class StaffUserForm(forms.ModelForm):
+    """What a company's staff get on a user's change page: nothing of the account to
+    edit (no password field, no link to the password page); the membership inline only."""
+
+    class Meta:
+        model = User
+        fields = []
+
+
+class MembershipForm(forms.ModelForm):
+    """A membership edited in the admin: refusals (last Administrator) show beside
+    the field; the save itself goes through the service."""
+
+    class Meta:
+        model = Membership
+        fields = ["role", "locations", "is_active", "expires_on"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or self.errors:
+            return cleaned
+        try:
+            services.check_membership_change(
+                self.instance,
+                role=cleaned.get("role", self.instance.role),
+                is_active=cleaned.get("is_active", self.instance.is_active),
+                expires_on=cleaned.get("expires_on"),
+            )
+        except ServiceError as error:
+            _form_error(self, error)
+        return cleaned
+
+
+def save_membership_form(request, form):
+    """The one way an admin form's membership changes are saved."""
+    cleaned = form.cleaned_data
+    return services.update_membership(
+        form.instance,
+        role=cleaned["role"],
+        locations=cleaned.get("locations", []),
+        is_active=cleaned["is_active"],
+        expires_on=cleaned.get("expires_on"),
+        actor=request.user,
+        request=request,
+    )
+
 
 class MembershipInline(TenantInlineMixin, admin.TabularInline):
+    """The user's membership in the active company (operators: every company's)."""
+
     model = Membership
+    form = MembershipForm
     fk_name = "user"
     extra = 0
-    fields = ["role", "locations", "is_active"]
+    fields = ["role", "locations", "is_active", "expires_on"]
     filter_horizontal = ["locations"]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs["queryset"] = Location.objects.for_user(request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def has_add_permission(self, request, obj=None):
+        # A membership is added from the user's add page or the membership admin.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Removal is "active" unticked: the history keeps pointing at the membership.
+        return False
+
+
+class RoleInCompanyFilter(admin.SimpleListFilter):
+    """The role held in the active company (not in any company the person is in)."""
+
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in Role.values:
+            return queryset
+        memberships = Membership.objects.for_user(request.user).filter(role=self.value())
+        return queryset.filter(pk__in=memberships.values("user_id"))
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    """Staff of the active company. Only operators (superusers) grant operator rights."""
+    """Staff of the active company. Only operators change accounts or grant operator
+    rights; a company's Administrator changes the membership inline only."""
 
     form = UserChangeAdminForm
-    add_form = UserCreationForm
+    add_form = UserAddForm
+    change_password_form = OperatorPasswordChangeForm
     inlines = [MembershipInline]
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff", "last_login"]
-    list_filter = ["is_active", "is_staff", "memberships__role"]
+    list_filter = ["is_active", "is_staff", RoleInCompanyFilter]
     search_fields = ["^email", "^first_name", "^last_name"]
-    readonly_fields = ["last_login", "date_joined"]
     staff_fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email"]}),
         ("Personal info", {"fields": ["first_name", "last_name"]}),
         ("Access", {"fields": ["is_active", "is_staff"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     operator_fieldsets = [
-        *staff_fieldsets[:3],
+        (None, {"fields": ["email", "password"]}),
+        *staff_fieldsets[1:3],
         ("Operator", {"fields": ["is_superuser", "user_permissions"]}),
         staff_fieldsets[3],
     ]
@@ -64,7 +207,14 @@ class UserAdmin(DjangoUserAdmin):
             None,
             {
                 "classes": ["wide"],
-                "fields": ["email", "role", "usable_password", "password1", "password2"],
+                "fields": [
+                    "email_address",
+                    "company",
+                    "role",
+                    "first_name",
+                    "last_name",
+                    "expires_on",
+                ],
             },
         ),
     ]
@@ -76,27 +226,92 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.add_fieldsets
+            fieldsets = self.add_fieldsets
+            if not request.user.is_superuser:
+                fields = [f for f in fieldsets[0][1]["fields"] if f != "company"]
+                fieldsets = [(None, {**fieldsets[0][1], "fields": fields})]
+            return fieldsets
         return self.operator_fieldsets if request.user.is_superuser else self.staff_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if request.user.is_superuser:
+            return ["last_login", "date_joined"]
+        return [*ACCOUNT_FIELDS, "last_login", "date_joined"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            kwargs["form"] = StaffUserForm
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            return form
+
+        class RequestAddForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return RequestAddForm
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)
 
-    def save_formset(self, request, form, formset, change):
-        company = get_active_company(request.user)
-        for instance in formset.save(commit=False):
-            if instance.company_id is None:
-                instance.company = company
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an account deletes it for every company: an operator's call.
+        return request.user.is_superuser
+
+    def user_change_password(self, request, id, form_url=""):
+        """The set-password page: for operators, or for the person themself."""
+        user = self.get_object(request, id)
+        if user is None:
+            raise Http404
+        if not request.user.is_superuser and user.pk != request.user.pk:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        cleaned = form.cleaned_data
+        membership = services.add_member(
+            cleaned["company"],
+            email=cleaned["email_address"],
+            role=cleaned["role"],
+            first_name=cleaned.get("first_name", ""),
+            last_name=cleaned.get("last_name", ""),
+            expires_on=cleaned.get("expires_on"),
+            actor=request.user,
+            request=request,
+        )
+        return membership.user
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        company = get_active_company(request.user)
-        if not change and company is not None:
-            Membership.objects.create(user=obj, company=company, role=form.cleaned_data["role"])
+        if not change or not request.user.is_superuser:
+            # Added by add_member (save_form); staff never write the account.
+            return
+        changed = form.changed_data
+        account = {name: form.cleaned_data[name] for name in changed if name in ACCOUNT_FIELDS}
+        if account:
+            services.update_account(obj, actor=request.user, request=request, **account)
+        other = [n for n in changed if n not in ACCOUNT_FIELDS and n != "user_permissions"]
+        if other:
+            obj.save(update_fields=other)
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return
+        if request.user.is_superuser:
+            form.save_m2m()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+
+    def save_formset(self, request, form, formset, change):
+        # What formset.save() would record, for the admin's change message.
+        formset.new_objects, formset.deleted_objects, formset.changed_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form.instance.pk is not None and inline_form.has_changed():
+                membership = save_membership_form(request, inline_form)
+                formset.changed_objects.append((membership, inline_form.changed_data))
 
 
 @admin.register(Company)
@@ -122,11 +337,103 @@ class LocationAdmin(TenantAdmin):
     search_fields = ["^name", "^city"]
 
 
+class MembershipAddForm(forms.ModelForm):
+    """Add an existing account of the company (a former member) back, with a role."""
+
+    class Meta:
+        model = Membership
+        fields = ["company", "user", "role", "locations", "expires_on"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        cleaned = super().clean()
+        company = cleaned.get("company") or get_active_company(self.request.user)
+        if company is None:
+            raise ValidationError("Choose the company you act for first.")
+        self.instance.company = company
+        if cleaned.get("user"):
+            try:
+                services.check_can_add(company, cleaned["user"].email)
+            except ServiceError as error:
+                _form_error(self, error, "user")
+        return cleaned
+
+    def validate_unique(self):
+        # A former member's membership is reactivated by the service, not duplicated.
+        pass
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantAdmin):
-    list_display = ["user", "company", "role", "is_active"]
+    list_display = ["user", "company", "role", "is_active", "expires_on"]
     list_filter = ["role", "is_active"]
     search_fields = ["^user__email", "^user__last_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["locations"]
     list_select_related = ["user", "company"]
+    actions = ["remove_from_company"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["form"] = MembershipForm
+            return super().get_form(request, obj, **kwargs)
+        kwargs["form"] = MembershipAddForm
+        form = super().get_form(request, obj, **kwargs)
+
+        class RequestAddForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return RequestAddForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj is not None else []
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        # Removing is deactivating; deleting would cut the audit trail's links.
+        return request.user.is_superuser
+
+    def save_form(self, request, form, change):
+        if change:
+            return form.instance
+        cleaned = form.cleaned_data
+        return services.add_member(
+            cleaned.get("company") or form.instance.company,
+            email=cleaned["user"].email,
+            role=cleaned["role"],
+            locations=cleaned.get("locations", []),
+            expires_on=cleaned.get("expires_on"),
+            actor=request.user,
+            request=request,
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            save_membership_form(request, form)
+
+    def save_related(self, request, form, formsets, change):
+        # The service saved the locations.
+        pass
+
+    @admin.action(
+        description="Remove the selected members from the company", permissions=["change"]
+    )
+    def remove_from_company(self, request, queryset):
+        run_service(
+            self,
+            request,
+            queryset.select_related("company", "user"),
+            lambda membership: services.remove_member(
+                membership, actor=request.user, request=request
+            ),
+            "removed from the company",
+        )

@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -104,7 +105,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
+        # set_password() keeps the raw value until the save; a new account's first
+        # password is part of its creation, not a change.
+        password_changed = self._password is not None and not self._state.adding
         super().save(*args, **kwargs)
+        if password_changed:
+            from .passwords import record_password_change
+
+            record_password_change(self)
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
@@ -120,9 +128,8 @@ class CompanyQuerySet(BaseQuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(
-            memberships__user=user, memberships__is_active=True, is_active=True
-        ).distinct()
+        member_of = Membership.objects.active().filter(user=user).values("company_id")
+        return self.filter(pk__in=member_of, is_active=True)
 
 
 class Company(BaseModel):
@@ -190,8 +197,19 @@ class Location(TenantModel):
 
 
 class MembershipQuerySet(TenantQuerySet):
-    def active(self):
-        return self.filter(is_active=True, company__is_active=True, user__is_active=True)
+    def active(self, on=None):
+        """Memberships whose role applies ``on`` a day (today): active, in an active
+        company, of an active account, and not past their expiry date."""
+        on = on or timezone.localdate()
+        return self.filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=on),
+            is_active=True,
+            company__is_active=True,
+            user__is_active=True,
+        )
+
+    def administrators(self):
+        return self.filter(role=Role.ADMINISTRATOR)
 
 
 class Membership(TenantModel):
@@ -209,6 +227,13 @@ class Membership(TenantModel):
         help_text="Leave empty for every location of the company.",
     )
     is_active = models.BooleanField("active", default=True)
+    expires_on = models.DateField(
+        "expires on",
+        null=True,
+        blank=True,
+        help_text="Last day the role applies (a temporary or contract worker). Leave empty "
+        "for no end.",
+    )
 
     objects = MembershipQuerySet.as_manager()
 
@@ -224,6 +249,10 @@ class Membership(TenantModel):
 
     def __str__(self):
         return f"{self.user}: {self.get_role_display()} at {self.company}"
+
+    @property
+    def is_expired(self):
+        return self.expires_on is not None and self.expires_on < timezone.localdate()
 
     @cached_property
     def location_ids(self):

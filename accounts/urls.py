@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -6,4 +7,20 @@ app_name = "accounts"
 
 urlpatterns = [
     path("switch-company/", views.switch_company, name="switch-company"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password-reset-done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password-reset-complete",
+    ),
 ]

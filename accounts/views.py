@@ -1,12 +1,18 @@
-"""Browser pages of accounts: choosing the company a staff member acts for."""
+"""Browser pages of accounts: choosing the company a staff member acts for, and the
+set-password / forgotten-password pages (Django's views, the admin's templates)."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .models import Membership
+from core.exceptions import ServiceError
+
+from . import services
+from .passwords import PasswordResetRequestForm, ResetSetPasswordForm
 from .tenancy import SESSION_KEY
 
 
@@ -14,14 +20,10 @@ from .tenancy import SESSION_KEY
 @require_POST
 def switch_company(request):
     """Make another of the user's companies the active one for this session."""
-    membership = (
-        Membership.objects.active()
-        .filter(user=request.user, company_id=request.POST.get("company"))
-        .select_related("company")
-        .first()
-    )
-    if membership is None:
-        messages.error(request, "You are not an active member of that company.")
+    try:
+        membership = services.switch_company(request.user, request.POST.get("company"))
+    except ServiceError as error:
+        messages.error(request, error.message)
     else:
         request.session[SESSION_KEY] = str(membership.company_id)
         messages.success(request, f"You are now working in {membership.company}.")
@@ -29,3 +31,18 @@ def switch_company(request):
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = "admin:index"
     return redirect(target)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """ "Forgotten your password?": e-mails a set-password link (same page whether or
+    not the address has an account)."""
+
+    form_class = PasswordResetRequestForm
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The page a set-password link opens; the password is set by the service."""
+
+    form_class = ResetSetPasswordForm
+    success_url = reverse_lazy("accounts:password-reset-complete")

@@ -161,8 +161,25 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.PublishedPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Staff accounts: set-password and reset e-mails ------------------------------
+# New members get a link to set their own password; nobody else ever knows it.
+# The link is built from the request's host; SITE_URL serves when there is none.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AriesOne <no-reply@ariesone.test>")
+# Reset and invitation links expire after 3 days (Django's default).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 
 # Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en-us"

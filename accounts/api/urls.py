@@ -13,4 +13,15 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token_obtain_pair"),
     path("auth/token/refresh/", views.TokenRefreshThrottledView.as_view(), name="token_refresh"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", views.MyPasswordView.as_view(), name="me-password"),
+    path(
+        "auth/password-reset/",
+        views.PasswordResetRequestView.as_view(),
+        name="password-reset",
+    ),
+    path(
+        "auth/password-reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
 ]

@@ -1,14 +1,18 @@
-from django.db import transaction
+from django.contrib.auth import update_session_auth_hash
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from accounts import services
 from accounts.models import Company, Location, Membership, User
+from accounts.passwords import PasswordResetRequestForm
 from accounts.tenancy import get_active_company
 from core.api.views import ActorMixin, TenantModelViewSet
+from core.exceptions import Conflict
 
 from . import filters, serializers
 
@@ -68,8 +72,14 @@ class LocationViewSet(TenantModelViewSet):
 
 
 class UserViewSet(ActorMixin, viewsets.ModelViewSet):
-    """Staff of the active company. Deleting removes the user from the company (their
-    membership is deactivated); the account and its history stay."""
+    """Staff of the active company.
+
+    Creating adds a person to the company (a new account gets a set-password e-mail);
+    updating changes their membership (role, locations, expiry), never their account;
+    deleting removes them from the company (the membership is deactivated; the account
+    and its history stay). The company's last active Administrator cannot be removed
+    or demoted (409 ``last_administrator``).
+    """
 
     queryset = User.objects.all()
     serializer_class = serializers.UserSerializer
@@ -86,7 +96,9 @@ class UserViewSet(ActorMixin, viewsets.ModelViewSet):
             super()
             .get_queryset()
             .for_user(self.request.user)
-            .prefetch_related("memberships")
+            .prefetch_related(
+                Prefetch("memberships", queryset=Membership.objects.prefetch_related("locations"))
+            )
             .order_by("email")
         )
 
@@ -95,11 +107,80 @@ class UserViewSet(ActorMixin, viewsets.ModelViewSet):
         context["company"] = getattr(self.request, "user_company", None)
         return context
 
-    @transaction.atomic
-    def perform_create(self, serializer):
-        serializer.save()
-
     def perform_destroy(self, instance):
-        for membership in instance.memberships.filter(company=self.request.user_company):
-            membership.is_active = False
-            membership.save(update_fields=["is_active"])
+        company = self.request.user_company
+        membership = next(
+            (m for m in instance.memberships.all() if company and m.company_id == company.pk),
+            None,
+        )
+        if membership is None:
+            raise Conflict(
+                "This person is not a member of the company you act for.", code="not_a_member"
+            )
+        services.remove_member(membership, actor=self.request.user, request=self.request)
+
+
+class MyPasswordView(ActorMixin, APIView):
+    """Change your own password: the current one and the new one."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = serializers.PasswordChangeSerializer
+
+    @extend_schema(request=serializers.PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.change_own_password(
+            request.user,
+            old_password=serializer.validated_data["old_password"],
+            new_password=serializer.validated_data["new_password"],
+        )
+        if hasattr(request, "session") and request._request.user.is_authenticated:
+            # A browser session signed in as this user stays signed in.
+            update_session_auth_hash(request._request, request.user)
+        return Response(status=204)
+
+
+RESET_SENT = "If this address belongs to an account, a link to set its password is on its way."
+
+
+class PasswordResetRequestView(APIView):
+    """Ask for a set-password link by e-mail. The answer is the same whether or not
+    the address has an account."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+    throttle_classes = [ScopedRateThrottle]
+    serializer_class = serializers.PasswordResetRequestSerializer
+
+    @extend_schema(
+        request=serializers.PasswordResetRequestSerializer,
+        responses={202: serializers.DetailSerializer},
+    )
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = PasswordResetRequestForm(data=serializer.validated_data)
+        if form.is_valid():
+            form.save(request=request._request)
+        return Response({"detail": RESET_SENT}, status=202)
+
+
+class PasswordResetConfirmView(APIView):
+    """Set a new password with the ``uid`` and ``token`` of a reset link."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_scope = "auth"
+    throttle_classes = [ScopedRateThrottle]
+    serializer_class = serializers.PasswordResetConfirmSerializer
+
+    @extend_schema(request=serializers.PasswordResetConfirmSerializer, responses={204: None})
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_for_reset_link(data["uid"], data["token"])
+        services.set_password(user, data["new_password"], actor=user, reset=True)
+        return Response(status=204)

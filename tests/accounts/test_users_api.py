@@ -34,14 +34,15 @@ def test_it_adds_a_user_to_the_company_with_a_role(api_client_for, admin_user, c
 
 @pytest.mark.django_db
 def test_it_explains_what_is_wrong_with_a_new_user(api_client_for, admin_user):
-    response = api_client_for(admin_user).post(
-        reverse("api:user-list"),
-        {"email": admin_user.email.upper(), "password": "short"},
-        format="json",
-    )
+    client = api_client_for(admin_user)
+    url = reverse("api:user-list")
+    response = client.post(url, {"email": "n@a.test", "password": "x" * 20}, format="json")
     assert response.status_code == 400
-    fields = response.json()["error"]["fields"]
-    assert fields["email"] == ["A user with this email address already exists."]
+    assert "password" in response.json()["error"]["fields"]
+    response = client.post(url, {"email": admin_user.email.upper(), "role": "intake"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_member"
+    assert response.json()["error"]["fields"]["email"] == ["Already a member of this company."]
 
 
 @pytest.mark.django_db
@@ -88,3 +89,15 @@ def test_permissions_follow_the_role_in_the_active_company(company, other_compan
     assert auditor.has_perm("auditlog.view_logentry")
     assert auditor.has_perm("core.view_accesslog")
     assert not auditor.has_perm("accounts.change_location")
+
+
+@pytest.mark.django_db
+def test_an_administrator_sets_a_membership_expiry(api_client_for, admin_user, personas):
+    intake = personas[Role.INTAKE]
+    url = reverse("api:user-detail", args=[intake.pk])
+    response = api_client_for(admin_user).patch(url, {"expires_on": "2020-01-31"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["expires_on"] == "2020-01-31"
+    # Expired: the role no longer applies, so the person acts for no company.
+    me = api_client_for(intake).get(reverse("api:me")).json()
+    assert me["active_company"] is None and me["role"] is None
