@@ -6,7 +6,7 @@ from accounts import services
 from accounts.choices import Role
 from accounts.models import Membership
 from core.exceptions import Conflict
-from tests.dme.test_concurrency import race
+from tests.concurrency import race
 from tests.factories import member
 
 
