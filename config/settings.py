@@ -315,14 +315,54 @@ if set(BACKUP_ENCRYPTION_KEY) & set(FIELD_ENCRYPTION_KEY):
     )
 
 # Logging: plain lines to stderr. Code logs record ids, never PHI values.
+# core.logging.PHIScrubFilter rewrites every record before it is written: exception
+# messages lose record text (ProtectedError lists the blocking records' str()), model
+# instances become <app.Model pk>, logged URLs lose their query string. It sits on the
+# handlers (whatever logger a record comes from) and on the loggers Django and DRF write
+# to (so that every handler, a test's capture included, sees the rewritten record).
+_PHI_SCRUBBED_LOGGERS = [
+    "django",
+    "django.request",
+    "django.server",
+    "django.security",
+    "django.security.csrf",
+    "django.security.DisallowedHost",
+    "django.template",
+    "rest_framework",
+    "celery",
+    "celery.app.trace",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"phi": {"()": "core.logging.PHIScrubFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # runserver's access line, as Django formats it by default.
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["phi"]},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["phi"]},
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": env.str("LOG_LEVEL", default="INFO"),
+        "filters": ["phi"],
+    },
     "loggers": {
-        # Django logs a failing request's full URL; query strings never carry PHI here.
+        **{name: {"filters": ["phi"]} for name in _PHI_SCRUBBED_LOGGERS},
+        "django.server": {
+            "handlers": ["server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["phi"],
+        },
+        # SQL lines carry parameters (names, blind indexes): never below WARNING.
         "django.db.backends": {"level": "WARNING"},
     },
 }
