@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "auditlog",
     "encrypted_model_fields",
     "django_celery_beat",
@@ -89,7 +91,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -202,6 +206,34 @@ SESSION_SAVE_EVERY_REQUEST = True
 # The health probes are plain HTTP from the load balancer.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 
+# Headers and API docs ----------------------------------------------------------
+# Content-Security-Policy (django-csp 4): scripts only from this site or carrying the
+# request's nonce (request.csp_nonce in a template); no plugins, no framing, forms post
+# here only. Styles may be inline: the admin's status colours and the Swagger UI page
+# use style attributes and a <style> block, which cannot run code. The API docs are
+# served from this site (drf-spectacular-sidecar, SpectacularSwaggerSplitView), so no
+# page needs a CDN or an inline script.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        # data: for the admin's proof-of-delivery signatures and Swagger UI's icons.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# The schema (/api/schema/) and docs (/api/docs/) describe every PHI-bearing endpoint:
+# signed-in users only, unless this is on (default: on with DEBUG).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+
 # PHI -----------------------------------------------------------------------
 # Audit history never keeps an encrypted field's value (core.audit registers masks).
 AUDITLOG_MASK_CALLABLE = "core.audit.mask_value"
@@ -249,6 +281,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 
