@@ -20,6 +20,7 @@ from .admin_filters import TenantListFilterMixin
 from .backups.progress import human_size
 from .choices import AccessAction, AccessVia
 from .models import AccessLog, Backup, DataQualityFinding, DataQualityRun, TenantModel
+from .phi import names_encrypted_field
 
 # Below this many rows an exact COUNT(*) is cheap, and nicer to show.
 ESTIMATE_FROM = 100_000
@@ -108,6 +109,13 @@ class TenantAdminMixin(TenantListFilterMixin):
         if hasattr(queryset, "for_user"):
             queryset = queryset.for_user(request.user)
         return queryset
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # ?dob__gte=1950-01-01: a filter on an encrypted column compares ciphertext
+        # (meaningless) and puts PHI in the URL; refuse it (DESIGN.md section 3).
+        if names_encrypted_field(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
