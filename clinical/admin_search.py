@@ -60,7 +60,7 @@ def is_url_unsafe_term(text):
 
 def search_patients(request, term):
     """The user's company's patients the one patient search finds."""
-    return Patient.objects.for_user(request.user).search(term)
+    return Patient.objects.for_user(request.user).search(term).select_related("home_location")
 
 
 def find_url():
