@@ -255,3 +255,32 @@ def test_a_model_instance_logged_as_an_argument_is_its_label_and_key(captured):
     (record,) = captured.records
     assert record.getMessage() == f"Looked at <clinical.Patient {patient.pk}>"
     assert_no_marker(captured)
+
+
+@pytest.mark.django_db
+def test_a_protected_error_line_names_the_kinds_and_counts(
+    api_client_for, admin_user, marked, captured, monkeypatch
+):
+    def broken(self, request, *args, **kwargs):
+        marked.delete()
+
+    monkeypatch.setattr(PatientViewSet, "retrieve", broken)
+    api(api_client_for, admin_user).get(f"/api/v1/patients/{marked.pk}/")
+    record = next(r for r in captured.records if r.name == "django.request")
+    assert "ProtectedError: blocked by " in record.exc_text
+    assert "clinical.Appointment" in record.exc_text
+    assert_no_marker(captured)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_line_names_the_constraint_not_the_row(postgres_only, company, captured):
+    first = PatientFactory(company=company, last_name="Zzmarker")
+    twin = PatientFactory(company=company, last_name="Zzmarker")
+    try:
+        Patient.objects.filter(pk=twin.pk).update(number=first.number)
+    except IntegrityError:
+        logging.getLogger("django.request").exception("Internal Server Error: %s", "/x/")
+    (record,) = [r for r in captured.records if r.name == "django.request"]
+    assert "constraint patient_company_number_uniq" in record.exc_text
+    assert first.number not in record.exc_text  # the DETAIL line quotes the row's values
+    assert_no_marker(captured)
