@@ -4,9 +4,10 @@ A changelist's search box is a GET form: its term lands in the address bar, the
 browser's history, the proxies' and the server's access logs. Names and numbers
 (P-000123) may go there; a date of birth, phone number, e-mail address or MBI is PHI
 and may not (45 CFR 164.514(b)(2)(i): dates, phone numbers, e-mail addresses and
-health-plan numbers are identifiers; DESIGN.md section 3). Those are typed into
-"Find a patient", a POSTed form: one match opens the patient, several are listed on
-the POSTed page; the term stays in the request body.
+health-plan numbers are identifiers; DESIGN.md section 3): such a term in ``?q=`` is
+refused. Dates of birth, phones and e-mails are typed into "Find a patient", a POSTed
+form: one match opens the patient, several are listed on the POSTed page; the term
+stays in the request body.
 
 - ``PatientLinkedSearchMixin``: a patient-linked table (appointments, orders, rentals,
   ...) searched with the patient search, its patient column and choices labelled with
@@ -35,12 +36,13 @@ FIND_URL_NAME = "clinical_patient_find"
 FIND_MAX_MATCHES = 50
 PATIENT_SEARCH_HELP = (
     "Last name or first name (prefix), 'Doe, Jane', 'Jane Doe' or patient number "
-    "(P-000123). A date of birth, phone, e-mail or MBI: use Find a patient (it keeps "
-    "them out of the address bar)."
+    "(P-000123). A date of birth, phone or e-mail: use Find a patient (it keeps them "
+    "out of the address bar)."
 )
 PHI_TERM_REFUSED = (
     "Dates of birth, phone numbers, e-mail addresses and MBIs are not searched from the "
-    "address bar, which browsers and servers write down: use "
+    "address bar, which browsers and servers write down. Look a patient up by date of "
+    "birth, phone or e-mail with "
 )
 
 
@@ -136,7 +138,7 @@ class PatientLinkedSearchMixin(PHISearchGuardMixin):
 
 class PatientFindForm(forms.Form):
     term = forms.CharField(
-        label="Date of birth, phone, e-mail, MBI, name or patient number",
+        label="Date of birth, phone, e-mail, name or patient number",
         max_length=100,
         help_text="1950-01-02 or 01/02/1950; (555) 010-0199; jane@example.com.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
