@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "accounts.middleware.ActiveCompanyMiddleware",
     "core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: a refused PHI search term leaves a message (clinical/admin_search.py).
+    "clinical.middleware.AdminPHISearchGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
