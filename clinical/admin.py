@@ -15,6 +15,13 @@ from core.phi import EncryptedTextField
 from core.validators import normalize_icd10, validate_icd10
 
 from . import services
+from .admin_search import (
+    PATIENT_SEARCH_HELP,
+    PatientFindMixin,
+    PatientLinkedSearchMixin,
+    PHISearchGuardMixin,
+    is_url_unsafe_term,
+)
 from .forms import (
     AppointmentAdminForm,
     HealthInsightAdminForm,
@@ -37,30 +44,11 @@ from .models import (
 # The patient page shows appointments from this far back, and every upcoming one; the
 # "All appointments" link lists the rest.
 RECENT_APPOINTMENTS = datetime.timedelta(days=180)
-PATIENT_SEARCH_HELP = (
-    "Last name or first name (prefix), 'Doe, Jane', 'Jane Doe', patient number "
-    "(P-000123), date of birth (1950-01-02 or 01/02/1950), phone or e-mail (exact)."
-)
 
 
 class ClinicalAdmin(TenantAdmin):
     """TenantAdmin whose relation filters (location, provider, model) list only the
     company's rows."""
-
-
-class PatientLinkedSearchMixin:
-    """Search a patient-linked table with the patient search (names, P-number, date of
-    birth, phone): ``patient IN (matching patients)``."""
-
-    # get_search_results does the searching; a search field makes the box appear.
-    search_fields = ["=patient__number"]
-    search_help_text = PATIENT_SEARCH_HELP
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        patients = Patient.objects.for_user(request.user).search(search_term)
-        return queryset.filter(patient__in=patients.values("pk")), False
 
 
 # Inlines on the patient page -----------------------------------------------------------
@@ -135,7 +123,7 @@ class OpenAlertInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(ClinicalAdmin):
+class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, ClinicalAdmin):
     form = PatientAdminForm
     list_display = [
         "number",
@@ -204,7 +192,10 @@ class PatientAdmin(ClinicalAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # One search for the changelist, the autocomplete of every patient field and
-        # the API: PatientQuerySet.search.
+        # the API: PatientQuerySet.search. Both arrive by GET: a PHI term finds nothing
+        # here (the find form POSTs it).
+        if is_url_unsafe_term(search_term):
+            return queryset.none(), False
         return queryset.search(search_term), False
 
     def save_model(self, request, obj, form, change):

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "auditlog",
     "encrypted_model_fields",
     "django_celery_beat",
@@ -89,7 +91,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,6 +101,8 @@ MIDDLEWARE = [
     "accounts.middleware.ActiveCompanyMiddleware",
     "core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: a refused PHI search term leaves a message (clinical/admin_search.py).
+    "clinical.middleware.AdminPHISearchGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -219,6 +225,34 @@ SESSION_SAVE_EVERY_REQUEST = True
 # The health probes are plain HTTP from the load balancer.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 
+# Headers and API docs ----------------------------------------------------------
+# Content-Security-Policy (django-csp 4): scripts only from this site or carrying the
+# request's nonce (request.csp_nonce in a template); no plugins, no framing, forms post
+# here only. Styles may be inline: the admin's status colours and the Swagger UI page
+# use style attributes and a <style> block, which cannot run code. The API docs are
+# served from this site (drf-spectacular-sidecar, SpectacularSwaggerSplitView), so no
+# page needs a CDN or an inline script.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        # data: for the admin's proof-of-delivery signatures and Swagger UI's icons.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# The schema (/api/schema/) and docs (/api/docs/) describe every PHI-bearing endpoint:
+# signed-in users only, unless this is on (default: on with DEBUG).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+
 # PHI -----------------------------------------------------------------------
 # Audit history never keeps an encrypted field's value (core.audit registers masks).
 AUDITLOG_MASK_CALLABLE = "core.audit.mask_value"
@@ -266,6 +300,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 
@@ -332,14 +370,54 @@ if set(BACKUP_ENCRYPTION_KEY) & set(FIELD_ENCRYPTION_KEY):
     )
 
 # Logging: plain lines to stderr. Code logs record ids, never PHI values.
+# core.logging.PHIScrubFilter rewrites every record before it is written: exception
+# messages lose record text (ProtectedError lists the blocking records' str()), model
+# instances become <app.Model pk>, logged URLs lose their query string. It sits on the
+# handlers (whatever logger a record comes from) and on the loggers Django and DRF write
+# to (so that every handler, a test's capture included, sees the rewritten record).
+_PHI_SCRUBBED_LOGGERS = [
+    "django",
+    "django.request",
+    "django.server",
+    "django.security",
+    "django.security.csrf",
+    "django.security.DisallowedHost",
+    "django.template",
+    "rest_framework",
+    "celery",
+    "celery.app.trace",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"phi": {"()": "core.logging.PHIScrubFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # runserver's access line, as Django formats it by default.
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["phi"]},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["phi"]},
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": env.str("LOG_LEVEL", default="INFO"),
+        "filters": ["phi"],
+    },
     "loggers": {
-        # Django logs a failing request's full URL; query strings never carry PHI here.
+        **{name: {"filters": ["phi"]} for name in _PHI_SCRUBBED_LOGGERS},
+        "django.server": {
+            "handlers": ["server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["phi"],
+        },
+        # SQL lines carry parameters (names, blind indexes): never below WARNING.
         "django.db.backends": {"level": "WARNING"},
     },
 }

@@ -4,9 +4,12 @@ from importlib import import_module
 from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import BasePermission
 from rest_framework.routers import DefaultRouter
 
 from core import health, views
@@ -26,6 +29,25 @@ def build_api_urls():
     return [*extra, *router.urls]
 
 
+class DocsReader(BasePermission):
+    """The schema and docs: anyone when ``API_DOCS_PUBLIC`` (DEBUG), else signed-in
+    users (an API client gets a 401)."""
+
+    def has_permission(self, request, view):
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+_swagger_view = SpectacularSwaggerSplitView.as_view(url_name="schema")
+
+
+def api_docs(request, *args, **kwargs):
+    """Swagger UI (its page and its script, ``?script=``, both from this site): a
+    browser that is not signed in is sent to the sign-in page."""
+    if not (settings.API_DOCS_PUBLIC or request.user.is_authenticated):
+        return redirect_to_login(request.path)
+    return _swagger_view(request, *args, **kwargs)
+
+
 admin.site.site_header = "AriesOne"
 admin.site.site_title = "AriesOne staff"
 admin.site.index_title = "Operations"
@@ -34,8 +56,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include((build_api_urls(), "api"), namespace="api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[DocsReader]), name="schema"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("health/", health.health, name="health"),
     path("health/ready/", health.ready, name="health-ready"),
     path("", views.home, name="home"),

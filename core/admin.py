@@ -23,6 +23,7 @@ from .choices import AccessAction, AccessVia
 from .exceptions import ServiceError
 from .models import AccessLog, Backup, DataQualityFinding, DataQualityRun, TenantModel
 from .pagination import EstimatedCountPaginator
+from .phi import names_encrypted_field
 from .tenancy import get_active_company
 
 
@@ -59,6 +60,13 @@ class TenantAdminMixin(TenantListFilterMixin):
         if hasattr(queryset, "for_user"):
             queryset = queryset.for_user(request.user)
         return queryset
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # ?dob__gte=1950-01-01: a filter on an encrypted column compares ciphertext
+        # (meaningless) and puts PHI in the URL; refuse it (DESIGN.md section 3).
+        if names_encrypted_field(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])

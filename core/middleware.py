@@ -1,4 +1,7 @@
-"""Request middleware: attribute browser (session) requests to their user."""
+"""Request middleware: attribute browser (session) requests to their user; keep
+responses out of caches."""
+
+from django.utils.cache import add_never_cache_headers
 
 from .context import acting_as, client_ip
 
@@ -16,3 +19,22 @@ class ActorMiddleware:
     def __call__(self, request):
         with acting_as(request.user, remote_addr=client_ip(request)):
             return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` (with Django's never-cache set) on every response.
+
+    Admin pages and API responses carry PHI, and a browser's or proxy's cache is a copy
+    nobody controls (45 CFR 164.312(a)(1), access control; 164.312(e)(1), transmission).
+    Every dynamic response here is a staff page, an API answer or a probe, none meant
+    to be cached; static files are served before this middleware (whitenoise) and keep
+    their long cache lifetime.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

@@ -21,6 +21,7 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from encrypted_model_fields.fields import (
@@ -189,3 +190,22 @@ def encrypted_field_names(model):
 def blind_index_fields(model):
     """The model's blind index fields, keyed by the name of the field they index."""
     return {f.source: f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)}
+
+
+def names_encrypted_field(model, path):
+    """Whether a lookup path (``patient__dob__gte``, ``^phone``, ``-dob``) reaches an
+    encrypted column of ``model`` or of a related model. Filtering, searching or ordering
+    on one compares ciphertext and would put PHI in a URL (DESIGN.md section 3)."""
+    path = path.lstrip("^=@-")
+    current = model
+    for name in path.split("__"):
+        try:
+            field = current._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False  # a lookup or transform (gte, year, iexact): the path ended
+        if is_encrypted(field):
+            return True
+        if not field.is_relation or field.related_model is None:
+            return False
+        current = field.related_model
+    return False

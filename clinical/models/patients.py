@@ -202,6 +202,13 @@ class Patient(TenantModel):
         ]
 
     def __str__(self):
+        # str() reaches log lines, admin messages, the audit trail's object_repr and
+        # exception texts: the number only. Staff screens use display_name.
+        return self.number or "new patient"
+
+    @property
+    def display_name(self):
+        """``Doe, Jane (P-000123)``: for staff screens (autocomplete, list columns)."""
         return f"{self.last_name}, {self.first_name} ({self.number or 'new'})"
 
     @property
