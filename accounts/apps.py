@@ -8,8 +8,13 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from core.tenancy import set_membership_resolver
+
         from . import audit, schema  # noqa: F401  (auditlog registration, OpenAPI auth)
         from .roles import sync_roles_after_migrate
+        from .tenancy import get_active_membership
+
+        set_membership_resolver(get_active_membership)
 
         # Permissions exist only once every app has migrated: attach them then.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")
