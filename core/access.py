@@ -12,6 +12,7 @@ walks the chains. HIPAA: 45 CFR 164.312(b) (audit controls) and 164.312(c)(1)
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import UTC
 
 from django.conf import settings
@@ -146,3 +147,76 @@ def record_access(request, objects, *, via, action, fields=(), purpose=""):
 def request_purpose(request):
     """The purpose a client states for a request (seed 002's data-access log)."""
     return request.META.get("HTTP_X_PURPOSE", "").strip()
+
+
+class ChainProblem:
+    """One break in a chain: a ``changed`` row (its hash does not match its fields and
+    the row before it), rows ``missing`` before a row (a gap in the sequence), or rows
+    missing at the end (the head is ahead of the last row)."""
+
+    def __init__(self, kind, row_id, message):
+        self.kind, self.row_id, self.message = kind, row_id, message
+
+    def __str__(self):
+        return self.message
+
+
+def chain_keys():
+    """The company ids (None: rows of no company) that have access-log rows or a head."""
+    from .models import AccessLog, AccessLogChain
+
+    keys = set(AccessLog.objects.values_list("company_id", flat=True).distinct())
+    keys |= {
+        uuid.UUID(key) if key else None
+        for key in AccessLogChain.objects.values_list("key", flat=True)
+    }
+    return sorted(keys, key=str)
+
+
+def verify_chain(company_id, *, batch_size=2000, progress=None):
+    """Walk one company's chain in ``seq`` order, in batches; return its problems.
+
+    A changed row is named once: the walk carries on from its stored hash, so the rows
+    after it still verify. A deleted row shows as a gap before the next row (or, at the
+    end, as the head being ahead of the last row).
+    """
+    from .models import AccessLog, AccessLogChain
+
+    key = hash_key()
+    rows = AccessLog.objects.filter(company_id=company_id).order_by("seq", "id")
+    problems = []
+    expected, previous, last_seq, last_id = 1, "", 0, 0
+    unsealed = rows.filter(seq__isnull=True)
+    for row_id in unsealed.values_list("id", flat=True)[:100]:
+        problems.append(ChainProblem("changed", row_id, f"Row {row_id} has no place in the chain."))
+    rows = rows.filter(seq__isnull=False)
+    while True:
+        batch = list(rows.filter(seq__gt=last_seq)[:batch_size])
+        if not batch:
+            break
+        for row in batch:
+            if row.seq > expected:
+                problems.append(
+                    ChainProblem(
+                        "missing",
+                        row.id,
+                        f"{row.seq - expected} row(s) missing before row {row.id} "
+                        f"(sequence {expected}-{row.seq - 1}).",
+                    )
+                )
+            elif row_hash(row, previous, key) != row.hash:
+                problems.append(ChainProblem("changed", row.id, f"Row {row.id} was changed."))
+            expected, previous, last_seq, last_id = row.seq + 1, row.hash, row.seq, row.id
+        if progress is not None:
+            progress(len(batch))
+    head = AccessLogChain.objects.filter(key=chain_key(company_id)).first()
+    if head is not None and head.last_seq > last_seq:
+        problems.append(
+            ChainProblem(
+                "missing",
+                last_id or None,
+                f"{head.last_seq - last_seq} row(s) missing after row {last_id or '-'} "
+                f"(sequence {last_seq + 1}-{head.last_seq}).",
+            )
+        )
+    return problems

@@ -4,7 +4,7 @@ import json
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
@@ -149,8 +149,20 @@ class TenantAdminMixin(TenantListFilterMixin):
                 response.context_data.get("original") if hasattr(response, "context_data") else None
             )
             if obj is not None:
-                record_access(request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW)
+                # The data elements the page showed: its fields' names, never values.
+                fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+                record_access(
+                    request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW, fields=fields
+                )
         return response
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another company's record (or none): a 404 like the API, not Django's redirect
+        # with "doesn't exist"; repeated ones on other companies' ids are a probe.
+        from .probes import note_not_found
+
+        note_not_found(request, self.model, object_id)
+        raise Http404
 
 
 class AuditHistoryMixin(AuditlogHistoryAdminMixin):
