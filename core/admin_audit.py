@@ -13,10 +13,13 @@ is an exact id or an e-mail prefix at most.
 
 from auditlog.filters import ResourceTypeFilter
 from auditlog.mixins import LogEntryAdminMixin
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
@@ -333,3 +336,93 @@ for _model, _admin_class in [
     admin.site.register(
         _model, type(f"Operator{_admin_class.__name__}", (OperatorOnlyMixin, _admin_class), {})
     )
+
+
+class PatientTrailAdminMixin:
+    """Two buttons on a patient's page: "Emergency access" (core.emergency) and the
+    "Access report" as CSV or PDF (core.access_report). Both start from the admin's
+    scoped queryset: another company's patient is a 404."""
+
+    change_form_template = "admin/core/patient_trail_change_form.html"
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/emergency-access/",
+                self.admin_site.admin_view(self.emergency_access_view),
+                name=f"{prefix}_emergency_access",
+            ),
+            path(
+                "<path:object_id>/access-report/<str:fmt>/",
+                self.admin_site.admin_view(self.access_report_view),
+                name=f"{prefix}_access_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _back_to(self, patient):
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk)
+
+    def _patient_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404
+        return obj
+
+    def emergency_access_view(self, request, object_id):
+        from .choices import AccessVia
+        from .emergency import grant_emergency_access
+        from .exceptions import ServiceError
+
+        patient = self._patient_or_404(request, object_id)
+        error = None
+        if request.method == "POST":
+            try:
+                grant = grant_emergency_access(
+                    request, patient, request.POST.get("reason", ""), via=AccessVia.ADMIN
+                )
+            except ServiceError as exc:
+                error = exc.fields.get("reason", [exc.message])[0]
+            else:
+                self.message_user(
+                    request,
+                    f"Emergency access granted until {grant.expires_at:%H:%M} UTC. It is "
+                    "logged and reviewed by your auditor.",
+                    messages.WARNING,
+                )
+                return redirect(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Emergency access",
+            "opts": self.opts,
+            "original": patient,
+            "reason": request.POST.get("reason", ""),
+            "error": error,
+            "minutes": settings.EMERGENCY_ACCESS_MINUTES,
+        }
+        return TemplateResponse(request, "admin/core/emergency_access.html", context)
+
+    def access_report_view(self, request, object_id, fmt):
+        from .access_report import export_access_report
+        from .choices import AccessVia
+        from .exceptions import ServiceError
+
+        patient = self._patient_or_404(request, object_id)
+        if not request.user.has_perm("core.view_accesslog"):
+            raise PermissionDenied
+        try:
+            content, content_type, name = export_access_report(
+                request, patient, fmt, via=AccessVia.ADMIN
+            )
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return redirect(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk
+            )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response

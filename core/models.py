@@ -115,7 +115,17 @@ class TenantQuerySet(BaseQuerySet):
         location_field = getattr(self.model, "location_field", None)
         location_ids = membership.location_ids
         if location_field and location_ids:
-            queryset = queryset.filter(**{f"{location_field}__in": location_ids})
+            scope = models.Q(**{f"{location_field}__in": location_ids})
+            # Emergency access (core.emergency): a grant in force shows the patient's
+            # records at every location.
+            patient_field = getattr(self.model, "patient_field", None)
+            if patient_field:
+                from .emergency import granted_patient_ids
+
+                granted = granted_patient_ids(user, membership.company_id)
+                if granted:
+                    scope |= models.Q(**{f"{patient_field}__in": granted})
+            queryset = queryset.filter(scope)
         return queryset
 
 
@@ -131,6 +141,9 @@ class TenantModel(BaseModel):
 
     # Set to the name of a Location foreign key to scope rows by membership locations.
     location_field = None
+    # Set on location-bound, patient-linked models to the path of their patient's id:
+    # an emergency-access grant for that patient lifts the location narrowing.
+    patient_field = None
     # True for patient-linked models: every view through admin and API is logged.
     access_logged = False
 
