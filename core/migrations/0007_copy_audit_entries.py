@@ -1,6 +1,10 @@
 """Copy django-auditlog's history (``auditlog_logentry``) into ``core_auditentry`` and
-fill each entry's company. The old table is left untouched (a rollback still has it);
+fill each entry's company. The old table keeps its rows (a rollback still has them);
 going back copies the entries written since into it, so no history is lost either way.
+
+On PostgreSQL the old table's foreign keys are dropped: Django no longer knows the
+table (its model is swapped out), so ``flush`` (test teardown, ``manage.py flush``)
+would refuse to TRUNCATE the users and content types it references.
 
 Ids are kept, so links to entries stay valid.
 """
@@ -28,6 +32,20 @@ def copy_forward(apps, schema_editor):
                 "COALESCE((SELECT MAX(id) FROM core_auditentry), 1))"
             )
     fill_companies(apps, connection)
+    if connection.vendor == "postgresql":
+        drop_old_foreign_keys(connection)
+
+
+def drop_old_foreign_keys(connection):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint "
+            "WHERE conrelid = 'auditlog_logentry'::regclass AND contype = 'f'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(
+                f"ALTER TABLE auditlog_logentry DROP CONSTRAINT {connection.ops.quote_name(name)}"
+            )
 
 
 def fill_companies(apps, connection):
