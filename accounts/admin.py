@@ -4,6 +4,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from core.admin import TenantAdmin, TenantInlineMixin
+from core.admin_audit import NotFoundMixin
+from core.tenancy import get_active_company_id
 
 from .choices import Role
 from .models import Company, Location, Membership, User
@@ -100,13 +102,21 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(NotFoundMixin, admin.ModelAdmin):
+    """Operators manage every company; a company's staff see (and, with the
+    permission, edit) only the company they act for, never add or delete one."""
+
     list_display = ["name", "npi", "phone", "is_active"]
     search_fields = ["^name"]
     list_filter = ["is_active"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).for_user(request.user)
+        queryset = super().get_queryset(request).for_user(request.user)
+        if request.user.is_superuser:
+            return queryset
+        # Not every company the user belongs to: a role held in one company must not
+        # edit another (the active one is the only one whose role applies).
+        return queryset.filter(pk=get_active_company_id(request.user))
 
     def has_add_permission(self, request):
         return request.user.is_superuser
