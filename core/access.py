@@ -17,7 +17,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import GenericIPAddressField
 from django.utils import timezone
 
@@ -66,26 +66,24 @@ def row_hash(row, previous_hash, key=None):
 
 
 def _lock_heads(keys):
-    """Lock (creating if needed) the chain heads of ``keys``: ``{key: head}``."""
+    """Lock (creating if needed) the chain heads of ``keys``: ``{key: head}``.
+
+    Always the same two queries (``INSERT ... ON CONFLICT DO NOTHING``, then ``SELECT
+    ... FOR UPDATE``), whether the head exists or not, so a request's query count never
+    depends on being a company's first."""
     from .models import AccessLogChain
 
-    heads = {
-        head.key: head for head in AccessLogChain.objects.select_for_update().filter(key__in=keys)
-    }
-    for key in keys - heads.keys():
-        try:
-            with transaction.atomic():
-                AccessLogChain.objects.create(key=key)
-        except IntegrityError:
-            # Another writer created it first: wait on its lock below.
-            pass
-        heads[key] = AccessLogChain.objects.select_for_update().get(key=key)
-    return heads
+    AccessLogChain.objects.bulk_create(
+        [AccessLogChain(key=key) for key in sorted(keys)], ignore_conflicts=True
+    )
+    # Locked in key order: two writers never wait on each other crosswise.
+    heads = AccessLogChain.objects.select_for_update().filter(key__in=keys).order_by("key")
+    return {head.key: head for head in heads}
 
 
 def append(rows):
     """Chain and insert ``rows`` (unsaved AccessLog objects), in one transaction:
-    lock the heads, one INSERT, one UPDATE of the heads."""
+    create-or-lock the heads (two queries), one INSERT, one UPDATE of the heads."""
     from .models import AccessLog, AccessLogChain
 
     if not rows:
