@@ -164,3 +164,14 @@ def test_the_migration_copies_old_entries_and_fills_their_company(company, a_pat
     migration.copy_forward(apps, types.SimpleNamespace(connection=connection))
     copied = dict(AuditEntry.objects.filter(pk__in=[900001, 900002]).values_list("pk", "company"))
     assert copied == {900001: company.pk, 900002: company.pk}
+
+
+def test_it_filters_by_record_type_without_scanning_the_trail(client, personas, company, a_patient):
+    record = PHIRecordFactory(company=company)
+    client.force_login(personas[Role.AUDITOR])
+    patients = ContentType.objects.get_for_model(a_patient)
+    with CaptureQueriesContext(connection) as queries:
+        entries = listed(client, resource_type=patients.pk)
+    assert entries == list(AuditEntry.objects.get_for_object(a_patient))
+    assert record.pk not in {entry.object_pk for entry in entries}
+    assert not any("DISTINCT" in q["sql"] and "core_auditentry" in q["sql"] for q in queries)
