@@ -14,7 +14,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin_audit import NotFoundMixin
 from core.exceptions import ServiceError
+from core.tenancy import get_active_company_id
 
 from . import services
 from .choices import Role
@@ -315,13 +317,21 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(NotFoundMixin, admin.ModelAdmin):
+    """Operators manage every company; a company's staff see (and, with the
+    permission, edit) only the company they act for, never add or delete one."""
+
     list_display = ["name", "npi", "phone", "is_active"]
     search_fields = ["^name"]
     list_filter = ["is_active"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).for_user(request.user)
+        queryset = super().get_queryset(request).for_user(request.user)
+        if request.user.is_superuser:
+            return queryset
+        # Not every company the user belongs to: a role held in one company must not
+        # edit another (the active one is the only one whose role applies).
+        return queryset.filter(pk=get_active_company_id(request.user))
 
     def has_add_permission(self, request):
         return request.user.is_superuser

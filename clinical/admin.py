@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin, run_service
+from core.admin_audit import PatientTrailAdminMixin
 from core.phi import EncryptedTextField
 from core.validators import normalize_icd10, validate_icd10
 
@@ -123,7 +124,7 @@ class OpenAlertInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, ClinicalAdmin):
+class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, ClinicalAdmin):
     form = PatientAdminForm
     list_display = [
         "number",

@@ -258,6 +258,22 @@ API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
 AUDITLOG_MASK_CALLABLE = "core.audit.mask_value"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
+# Audit trail and access log ------------------------------------------------
+# History entries carry their company (core.AuditEntry), so each company's staff see
+# only their own trail (45 CFR 164.312(b)).
+AUDITLOG_LOGENTRY_MODEL = "core.AuditEntry"
+# Key of the access log's HMAC-SHA256 hash chain (core.access). Empty: derived from
+# SECRET_KEY; set it so that rotating SECRET_KEY does not break verification.
+ACCESS_LOG_HASH_KEY = env.str("ACCESS_LOG_HASH_KEY", default="")
+# How long a "break the glass" grant lasts (45 CFR 164.312(a)(2)(ii)).
+EMERGENCY_ACCESS_MINUTES = env.int("EMERGENCY_ACCESS_MINUTES", default=60)
+# Compliance events are kept 6 years (45 CFR 164.316(b)(2)(i)), then purged.
+COMPLIANCE_RETENTION_DAYS = env.int("COMPLIANCE_RETENTION_DAYS", default=6 * 366)
+# This many 404s on existing records of other companies within the window make one
+# CROSS_TENANT_PROBE compliance event.
+CROSS_TENANT_PROBE_THRESHOLD = env.int("CROSS_TENANT_PROBE_THRESHOLD", default=5)
+CROSS_TENANT_PROBE_WINDOW = env.int("CROSS_TENANT_PROBE_WINDOW", default=600)
+
 # REST API ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -7,21 +7,15 @@ from typing import Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import Model
 from django.http import Http404, HttpRequest
-from django.shortcuts import redirect
-from django.urls import NoReverseMatch, path, reverse
-from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from .access import record_access
 from .admin_filters import TenantListFilterMixin
-from .backups.progress import human_size
 from .choices import AccessAction, AccessVia
 from .exceptions import ServiceError
-from .models import AccessLog, Backup, DataQualityFinding, DataQualityRun, TenantModel
+from .models import TenantModel
 from .pagination import EstimatedCountPaginator
 from .phi import names_encrypted_field
 from .tenancy import get_active_company
@@ -106,10 +100,6 @@ class TenantAdminMixin(TenantListFilterMixin):
             instance.delete()
         formset.save_m2m()
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Another company's record (or none) is a 404 on every page: no existence leak.
-        raise Http404
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if getattr(self.model, "access_logged", False) and response.status_code == 200:
@@ -117,8 +107,20 @@ class TenantAdminMixin(TenantListFilterMixin):
                 response.context_data.get("original") if hasattr(response, "context_data") else None
             )
             if obj is not None:
-                record_access(request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW)
+                # The data elements the page showed: its fields' names, never values.
+                fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+                record_access(
+                    request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW, fields=fields
+                )
         return response
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another company's record (or none): a 404 like the API, not Django's redirect
+        # with "doesn't exist"; repeated ones on other companies' ids are a probe.
+        from .probes import note_not_found
+
+        note_not_found(request, self.model, object_id)
+        raise Http404
 
 
 class AuditHistoryMixin(AuditlogHistoryAdminMixin):
@@ -225,173 +227,6 @@ class ReadOnlyAdminMixin:
         return False
 
 
-@admin.register(AccessLog)
-class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "timestamp",
-        "user_email",
-        "action",
-        "via",
-        "content_type",
-        "object_id",
-        "ip_address",
-    ]
-    list_filter = [("timestamp", admin.DateFieldListFilter), "via", "action", "content_type"]
-    search_fields = ["=user_email", "=object_id"]
-    date_hierarchy = None
-    list_select_related = ["content_type"]
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(company=get_active_company(request.user))
-
-
-@admin.register(Backup)
-class BackupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The history of backups: written by ``core.backups`` only, never edited here.
-
-    Operators (superusers) see it; so does any role holding ``core.view_backup``
-    (the Auditor through its view-everything permission). The rows hold no PHI.
-    """
-
-    list_display = [
-        "started_at",
-        "status",
-        "vendor",
-        "file_name",
-        "size",
-        "duration",
-        "row_count",
-        "trigger",
-        "run_by",
-        "verified_at",
-    ]
-    list_filter = ["status", "vendor", "trigger", ("started_at", admin.DateFieldListFilter)]
-    search_fields = ["=file_name", "=sha256"]
-    fields = [
-        "id",
-        "status",
-        "error",
-        "started_at",
-        "finished_at",
-        "duration",
-        "vendor",
-        "file_name",
-        "size_bytes",
-        "sha256",
-        "row_count",
-        "table_count",
-        "key_fingerprint",
-        "app_version",
-        "trigger",
-        "requested_by",
-        "run_by",
-        "verified_at",
-        "pruned_at",
-    ]
-
-    @admin.display(description="size", ordering="size_bytes")
-    def size(self, obj):
-        return "-" if obj.size_bytes is None else human_size(obj.size_bytes)
-
-
-class DataQualityFindingInline(admin.TabularInline):
-    model = DataQualityFinding
-    extra = 0
-    can_delete = False
-    fields = ["check_name", "severity", "passed", "count", "detail", "records", "duration_ms"]
-    readonly_fields = fields
-    ordering = ["passed", "check_name"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="sample records")
-    def records(self, finding):
-        """Links to the failing records' admin pages (ids only, never values)."""
-        if not finding.sample_ids:
-            return "-"
-        if finding.content_type_id is None:
-            return ", ".join(finding.sample_ids)
-        opts = finding.content_type.model_class()._meta
-        links = []
-        for pk in finding.sample_ids:
-            try:
-                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
-            except NoReverseMatch:
-                links.append(format_html("{}", pk))
-            else:
-                links.append(format_html('<a href="{}">{}</a>', url, str(pk)[:8]))
-        more = finding.count - len(finding.sample_ids)
-        suffix = format_html(" and {} more", more) if more > 0 else ""
-        return format_html_join(", ", "{}", ((link,) for link in links)) + suffix
-
-
-@admin.register(DataQualityRun)
-class DataQualityRunAdmin(admin.ModelAdmin):
-    """Data-quality runs across every company: operators' page (superusers only)."""
-
-    list_display = [
-        "started_at",
-        "status",
-        "checks_run",
-        "failed_errors",
-        "failed_warnings",
-        "duration",
-        "triggered_by",
-    ]
-    list_filter = ["status", ("started_at", admin.DateFieldListFilter)]
-    fields = [
-        "started_at",
-        "finished_at",
-        "status",
-        "checks_run",
-        "failed_errors",
-        "failed_warnings",
-        "triggered_by",
-        "requested_by",
-    ]
-    readonly_fields = fields
-    inlines = [DataQualityFindingInline]
-    change_list_template = "admin/core/dataqualityrun/change_list.html"
-
-    def get_urls(self):
-        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
-        return [path("run/", run_now, name="core_dataqualityrun_run"), *super().get_urls()]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def run_now_view(self, request):
-        """Run every check now (the "Run the checks now" button of the list)."""
-        from .quality.runner import run_checks
-
-        if not request.user.is_superuser:
-            raise PermissionDenied
-        run = run_checks(triggered_by="admin", requested_by=request.user)
-        self.message_user(
-            request,
-            f"Run finished: {run.get_status_display()} ({run.checks_run} checks, "
-            f"{run.failed_errors} errors, {run.failed_warnings} warnings failed).",
-            messages.WARNING if run.failed_errors else messages.SUCCESS,
-        )
-        return redirect("admin:core_dataqualityrun_change", run.pk)
+# The trails and the operators' pages (audit entries, access and compliance logs,
+# backups, periodic tasks, data-quality runs) live in their own module.
+from . import admin_audit  # noqa: E402, F401

@@ -12,6 +12,23 @@ from .phi import blind_index_fields, encrypted_field_names
 
 MASK = "[encrypted]"
 
+# model class -> func(instance) returning the company id an audit entry belongs to,
+# for models without a ``company_id`` of their own (accounts registers Company, User).
+_company_resolvers = {}
+
+
+def set_company_resolver(model, func):
+    """Say how an audit entry about a ``model`` row finds its company."""
+    _company_resolvers[model] = func
+
+
+def company_id_for(instance):
+    """The company an audit entry about ``instance`` belongs to, or None (global)."""
+    resolver = _company_resolvers.get(type(instance))
+    if resolver is not None:
+        return resolver(instance)
+    return getattr(instance, "company_id", None)
+
 
 def mask_value(value):
     """Replace the whole value: not even its length is kept."""

@@ -11,6 +11,8 @@ class AccessAction(models.TextChoices):
     VIEW = "view", "View"
     LIST = "list", "List"
     EXPORT = "export", "Export"
+    # A "break the glass" grant (core.emergency), logged against the patient.
+    EMERGENCY = "emergency", "Emergency access"
 
 
 class IdempotencyState(models.TextChoices):

@@ -66,3 +66,30 @@ def record_event(
         ip_address=client_ip(request) if request is not None else None,
         detail=detail or {},
     )
+
+
+def purge_expired_events(*, now=None, batch_size=5000):
+    """Delete compliance events past ``COMPLIANCE_RETENTION_DAYS`` (6 years by default:
+    HIPAA documentation is kept 6 years, 45 CFR 164.316(b)(2)(i)), in batches, and
+    record one PURGE event with the count. Returns the count."""
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import ComplianceEvent
+
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.COMPLIANCE_RETENTION_DAYS)
+    expired = ComplianceEvent.objects.filter(timestamp__lt=cutoff)
+    purged = 0
+    while True:
+        ids = list(expired.order_by("timestamp", "id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        purged += ComplianceEvent.objects.filter(id__in=ids).delete()[0]
+    if purged:
+        record_event(
+            Kind.PURGE,
+            detail={"table": "compliance events", "purged": purged, "before": cutoff.isoformat()},
+        )
+    return purged

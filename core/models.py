@@ -114,7 +114,17 @@ class TenantQuerySet(BaseQuerySet):
         location_field = getattr(self.model, "location_field", None)
         location_ids = membership.location_ids
         if location_field and location_ids:
-            queryset = queryset.filter(**{f"{location_field}__in": location_ids})
+            scope = models.Q(**{f"{location_field}__in": location_ids})
+            # Emergency access (core.emergency): a grant in force shows the patient's
+            # records at every location.
+            patient_field = getattr(self.model, "patient_field", None)
+            if patient_field:
+                from .emergency import granted_patient_ids
+
+                granted = granted_patient_ids(user, membership.company_id)
+                if granted:
+                    scope |= models.Q(**{f"{patient_field}__in": granted})
+            queryset = queryset.filter(scope)
         return queryset
 
 
@@ -130,6 +140,9 @@ class TenantModel(BaseModel):
 
     # Set to the name of a Location foreign key to scope rows by membership locations.
     location_field = None
+    # Set on location-bound, patient-linked models to the path of their patient's id:
+    # an emergency-access grant for that patient lifts the location narrowing.
+    patient_field = None
     # True for patient-linked models: every view through admin and API is logged.
     access_logged = False
 
@@ -182,7 +195,8 @@ class AccessLog(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    timestamp = models.DateTimeField(auto_now_add=True)
+    # Set by record_access before hashing (the hash covers it).
+    timestamp = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -197,13 +211,25 @@ class AccessLog(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.CharField(max_length=64)
     via = models.CharField(max_length=8, choices=AccessVia.choices)
-    action = models.CharField(max_length=8, choices=AccessAction.choices)
+    action = models.CharField(max_length=16, choices=AccessAction.choices)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
+    # The data elements shown (field names, never values) and the purpose, when given.
+    fields = models.JSONField(default=list, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
+    # Tamper evidence (core.access): the row's place in its company's chain and the
+    # HMAC-SHA256 of its canonical fields and the previous row's hash.
+    seq = models.BigIntegerField("sequence", null=True, blank=True)
+    hash = models.CharField("chain hash", max_length=64, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
         indexes = [
+            # One company's chain in order: written by record_access, walked by
+            # verify_access_log.
+            models.Index(fields=["company", "seq"], name="accesslog_chain_idx"),
+            # The auditor's list of one company, newest first.
+            models.Index(fields=["company", "timestamp"], name="accesslog_company_time_idx"),
             # The auditor's list: newest first, cursor-paginated, date-bounded filters.
             models.Index(fields=["timestamp", "id"], name="accesslog_time_idx"),
             # "Who looked at this patient?"
@@ -308,16 +334,21 @@ class Backup(models.Model):
 
 
 # Data-quality runs live in core.quality; importing them here registers them with core.
+# The company-scoped audit trail, the access-log chain heads, emergency-access grants.
+from .audit_models import AccessLogChain, AuditEntry, EmergencyAccess  # noqa: E402
 from .quality.models import DataQualityFinding, DataQualityRun  # noqa: E402
 
 __all__ = [
     "AccessLog",
+    "AccessLogChain",
+    "AuditEntry",
     "Backup",
     "BaseModel",
     "BaseQuerySet",
     "CompanyNumberCounter",
     "DataQualityFinding",
     "DataQualityRun",
+    "EmergencyAccess",
     "IdempotencyKey",
     "TenantModel",
     "TenantQuerySet",

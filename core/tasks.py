@@ -60,3 +60,11 @@ def run_data_quality():
 
     with cache_lock("run_data_quality", 55 * 60) as acquired:
         return run_checks(triggered_by="task").pk if acquired else None
+
+
+@shared_task
+def purge_compliance_events():
+    """Purge compliance events past their 6-year retention (daily by default)."""
+    from core.compliance import purge_expired_events
+
+    return purge_expired_events()

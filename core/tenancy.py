@@ -35,3 +35,11 @@ def get_active_company(user):
         return None
     membership = get_active_membership(user)
     return membership.company if membership else None
+
+
+def get_active_company_id(user):
+    """The id of the company ``user`` acts for, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    membership = get_active_membership(user)
+    return membership.company_id if membership else None

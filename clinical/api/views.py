@@ -1,15 +1,24 @@
 """Clinical API: scoped, access-logged viewsets; workflow changes are actions that call
 ``clinical.services``."""
 
+from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.access_report import export_access_report
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
+from core.api.trail_serializers import (
+    AccessReportQuerySerializer,
+    EmergencyAccessRequestSerializer,
+    EmergencyAccessSerializer,
+)
 from core.api.views import TenantCreateMixin, TenantModelViewSet, TenantViewSetMixin
+from core.choices import AccessVia
+from core.emergency import grant_emergency_access
 
 from .. import services
 from ..models import (
@@ -33,6 +42,16 @@ class SearchPermission(RoleModelPermissions):
     perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
 
 
+class AccessReportPermission(SearchPermission):
+    """The access report reads the access log: the patient's and the log's view
+    permissions (Administrator, Auditor)."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and request.user.has_perm(
+            "core.view_accesslog"
+        )
+
+
 class PatientViewSet(TenantModelViewSet):
     """Patients. ``?search=`` takes name prefixes and patient numbers; dates of birth,
     phones and e-mails are searched with ``POST /patients/search/`` so they never appear
@@ -48,6 +67,50 @@ class PatientViewSet(TenantModelViewSet):
         if self.action == "search":
             return [SearchPermission()]
         return super().get_permissions()
+
+    @extend_schema(
+        request=EmergencyAccessRequestSerializer,
+        responses={201: EmergencyAccessSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="emergency-access",
+        permission_classes=[SearchPermission],
+    )
+    def emergency_access(self, request, pk=None):
+        """Break the glass: see this patient's records at every location for a while,
+        with a stated reason (``core.emergency``; logged and listed for the Auditor)."""
+        patient = self.get_object()
+        body = EmergencyAccessRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        grant = grant_emergency_access(
+            request, patient, body.validated_data["reason"], via=AccessVia.API
+        )
+        return Response(EmergencyAccessSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[AccessReportQuerySerializer],
+        responses={(200, "text/csv"): bytes, (200, "application/pdf"): bytes},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="access-report",
+        permission_classes=[AccessReportPermission],
+    )
+    def access_report(self, request, pk=None):
+        """Who looked at this patient's records, when, how, why (45 CFR 164.528), as
+        ``?as=csv`` or ``?as=pdf``; the export is itself logged."""
+        patient = self.get_object()
+        query = AccessReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        content, content_type, name = export_access_report(
+            request, patient, query.validated_data["as"], via=AccessVia.API
+        )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     @extend_schema(
         request=serializers.PatientSearchSerializer,

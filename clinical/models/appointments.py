@@ -68,6 +68,7 @@ class Appointment(TenantModel):
 
     access_logged = True
     location_field = "location"
+    patient_field = "patient_id"
 
     class Meta:
         ordering = ["starts_at", "id"]

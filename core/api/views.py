@@ -3,6 +3,7 @@
 from contextlib import ExitStack
 
 from django.db.models import ProtectedError
+from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from core.api.idempotency import idempotent
 from core.choices import AccessAction, AccessVia
 from core.context import acting_as, client_ip
 from core.exceptions import Conflict
+from core.probes import note_not_found
 from core.tenancy import get_active_company
 
 
@@ -56,14 +58,37 @@ class TenantViewSetMixin(ActorMixin):
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is not None and self.access_logged:
-            record_access(self.request, page, via=AccessVia.API, action=AccessAction.LIST)
+            record_access(
+                self.request,
+                page,
+                via=AccessVia.API,
+                action=AccessAction.LIST,
+                fields=self.get_serializer().fields.keys(),
+            )
         return page
 
     def retrieve(self, request, *args, **kwargs):
-        instance = self.get_object()
+        try:
+            instance = self.get_object()
+        except Http404:
+            # Repeated 404s on existing records of other companies are a probe.
+            note_not_found(
+                request,
+                self.get_queryset().model,
+                kwargs.get(self.lookup_url_kwarg or self.lookup_field),
+            )
+            raise
+        serializer = self.get_serializer(instance)
         if self.access_logged:
-            record_access(request, [instance], via=AccessVia.API, action=AccessAction.VIEW)
-        return Response(self.get_serializer(instance).data)
+            # The data elements the response shows: the serializer's field names.
+            record_access(
+                request,
+                [instance],
+                via=AccessVia.API,
+                action=AccessAction.VIEW,
+                fields=serializer.fields.keys(),
+            )
+        return Response(serializer.data)
 
 
 class TenantCreateMixin(mixins.CreateModelMixin):

@@ -16,7 +16,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from core.choices import BackupStatus, BackupTrigger
+from core.choices import BackupStatus, BackupTrigger, ComplianceKind
+from core.compliance import record_event
 from core.context import get_actor
 from core.locks import cache_lock, lock_holder
 from core.models import Backup
@@ -113,6 +114,16 @@ def _fail_interrupted_runs(now):
     )
 
 
+def _record_backup_event(kind, record, detail):
+    """The compliance log's backup entry (45 CFR 164.308(a)(7)(ii)(A), data backup
+    plan). Never allowed to hide the backup's own outcome: a failure to record is
+    logged, not raised."""
+    try:
+        record_event(kind, target=record, detail=detail)
+    except Exception:
+        logger.exception("could not record the %s compliance event", kind)
+
+
 # Backup ------------------------------------------------------------------------------
 
 
@@ -157,6 +168,7 @@ def create_backup(*, trigger=BackupTrigger.COMMAND, progress=no_progress, prune=
             except Exception:
                 logger.exception("could not record the failure of backup %s", record.pk)
             logger.error("backup %s failed: %s", record.pk, record.error)
+            _record_backup_event(ComplianceKind.BACKUP_FAILED, record, {"error": record.error})
             if isinstance(exc, OSError):
                 # Disk full, permissions: an operator's problem, said in one line.
                 raise BackupError(record.error) from exc
@@ -462,9 +474,20 @@ def verify_backup(path, *, progress=no_progress):
         payload = _payload_stream(data_path, header, key, progress, "Restoring")
         counts = engine.scratch_counts(payload)
     differences = compare_counts(manifest["row_counts"], counts)
+    record = Backup.objects.filter(pk=manifest["backup_id"]).first()
     if differences:
+        _record_backup_event(
+            ComplianceKind.BACKUP_FAILED,
+            record,
+            {"verification": "row counts differ", "tables": len(differences)},
+        )
         raise _mismatch_error(differences, "in the scratch database")
     Backup.objects.filter(pk=manifest["backup_id"]).update(verified_at=timezone.now())
+    _record_backup_event(
+        ComplianceKind.BACKUP_VERIFIED,
+        record,
+        {"file": manifest["file"], "rows": sum(counts.values())},
+    )
     return VerifyResult(manifest=manifest, counts=counts, duration=time.monotonic() - clock)
 
 

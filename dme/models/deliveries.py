@@ -114,6 +114,7 @@ class Delivery(TenantModel):
 
     access_logged = True
     location_field = "order__location"
+    patient_field = "order__patient_id"
 
     class Meta:
         verbose_name_plural = "deliveries"

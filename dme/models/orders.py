@@ -86,6 +86,7 @@ class Order(TenantModel):
 
     objects = OrderQuerySet.as_manager()
     location_field = "location"
+    patient_field = "patient_id"
     access_logged = True
 
     class Meta:
@@ -189,6 +190,7 @@ class OrderLine(TenantModel):
 
     access_logged = True
     location_field = "order__location"
+    patient_field = "order__patient_id"
 
     class Meta:
         ordering = ["order", "created_at", "id"]

@@ -78,6 +78,7 @@ class Rental(TenantModel):
     objects = RentalQuerySet.as_manager()
     access_logged = True
     location_field = "order__location"
+    patient_field = "patient_id"
 
     class Meta:
         ordering = ["-start_date", "-created_at"]

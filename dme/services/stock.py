@@ -8,7 +8,7 @@ row's newest version after waiting for its lock, so 20 confirmations racing for 
 units reserve exactly 5.
 """
 
-from auditlog.models import LogEntry
+from auditlog import get_logentry_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
@@ -26,9 +26,11 @@ def _audit(level, before, reason):
         if before[field] != getattr(level, field)
     }
     if changes:
-        LogEntry.objects.log_create(
+        # The configured entry model (core.AuditEntry: it fills the company).
+        entries = get_logentry_model()
+        entries.objects.log_create(
             level,
-            action=LogEntry.Action.UPDATE,
+            action=entries.Action.UPDATE,
             changes=changes,
             additional_data={"reason": reason},
         )

@@ -185,6 +185,7 @@ class Claim(TenantModel):
 
     access_logged = True
     location_field = "billing_location"
+    patient_field = "patient_id"
 
     class Meta:
         ordering = ["-created_at", "-id"]

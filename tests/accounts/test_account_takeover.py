@@ -5,7 +5,6 @@ B's Administrator (``outsider``) tries every path the probe used.
 """
 
 import pytest
-from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +13,7 @@ from django.urls import reverse
 from accounts.choices import Role
 from accounts.models import Membership, User
 from core.choices import ComplianceKind
+from core.models import AuditEntry as LogEntry
 from core.models import ComplianceEvent
 from tests.factories import TEST_PASSWORD, MembershipFactory, member
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from auditlog.models import LogEntry
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from accounts.models import User
 from accounts.validators import PUBLISHED_PASSWORDS
 from core.choices import ComplianceKind
 from core.exceptions import ServiceError
+from core.models import AuditEntry as LogEntry
 from core.models import ComplianceEvent
 from tests.factories import TEST_PASSWORD
 

@@ -3,7 +3,6 @@
 import datetime
 
 import pytest
-from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -14,6 +13,7 @@ from accounts.models import Company, Membership, User
 from accounts.tenancy import get_active_membership
 from core.choices import ComplianceKind
 from core.exceptions import Conflict, ServiceError
+from core.models import AuditEntry as LogEntry
 from core.models import ComplianceEvent
 from tests.factories import TEST_PASSWORD, LocationFactory, MembershipFactory, member
 

@@ -84,9 +84,9 @@ def test_permissions_follow_the_role_in_the_active_company(company, other_compan
     user = member(company, Role.WAREHOUSE)
     assert user.has_perm("accounts.view_location")
     assert not user.has_perm("accounts.add_location")
-    assert not user.has_perm("auditlog.view_logentry")
+    assert not user.has_perm("core.view_auditentry")
     auditor = member(company, Role.AUDITOR)
-    assert auditor.has_perm("auditlog.view_logentry")
+    assert auditor.has_perm("core.view_auditentry")
     assert auditor.has_perm("core.view_accesslog")
     assert not auditor.has_perm("accounts.change_location")
 

@@ -216,7 +216,7 @@ def test_every_apps_lists_refuse_a_phi_term(staff, jane, url_name):
 
 @pytest.mark.django_db
 def test_the_audit_trail_names_a_patient_by_number_only(jane):
-    from auditlog.models import LogEntry
+    from core.models import AuditEntry as LogEntry
 
     entry = LogEntry.objects.get_for_object(jane).get()
     assert entry.object_repr == jane.number

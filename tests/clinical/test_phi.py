@@ -4,11 +4,11 @@ by exact date of birth or phone through the blind index."""
 import datetime
 
 import pytest
-from auditlog.models import LogEntry
 from django.db import connection
 
 from clinical.models import MedicalRecord, Patient, PredictionLog
 from core.audit import MASK
+from core.models import AuditEntry
 
 from .factories import MedicalRecordFactory, PatientFactory, PredictionLogFactory
 
@@ -39,7 +39,7 @@ def raw_columns(model, pk, columns):
 
 def audit_dump():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT changes, changes_text, object_repr FROM auditlog_logentry")
+        cursor.execute("SELECT changes, changes_text, object_repr FROM core_auditentry")
         return repr(cursor.fetchall())
 
 
@@ -75,7 +75,7 @@ def test_no_phi_reaches_the_audit_log(patient):
     record = MedicalRecordFactory(company=patient.company, patient=patient)
     record.symptoms = "Morning headaches"
     record.save()
-    entries = LogEntry.objects.filter(object_pk=str(patient.pk))
+    entries = AuditEntry.objects.filter(object_pk=str(patient.pk))
     assert entries.count() == 2
     dump = audit_dump()
     # (The SSN's four digits could occur by chance in a UUID: checked as masked below.)
@@ -90,7 +90,7 @@ def test_no_phi_reaches_the_audit_log(patient):
     ]
     for plaintext in plaintexts:
         assert plaintext not in dump, plaintext
-    created = entries.get(action=LogEntry.Action.CREATE)
+    created = entries.get(action=AuditEntry.Action.CREATE)
     assert created.changes_dict["dob"] == [MASK, MASK]
     assert created.changes_dict["phone"] == [MASK, MASK]
     assert created.changes_dict["ssn_last4"] == [MASK, MASK]

@@ -27,8 +27,8 @@ from core.backups import (
     services,
 )
 from core.backups.crypto import HEADER_SIZE, generate_key
-from core.choices import BackupStatus, BackupTrigger
-from core.models import Backup
+from core.choices import BackupStatus, BackupTrigger, ComplianceKind
+from core.models import Backup, ComplianceEvent
 from core.tasks import backup_database
 from tests.factories import LocationFactory, PHIRecordFactory, member
 from tests.testapp.models import PHIRecord
@@ -304,9 +304,16 @@ def test_verify_restores_into_a_scratch_database_and_touches_nothing_live(backup
     before = all_rows()
     summary = run("verify_backup", str(path))
     assert summary.startswith(f"Backup {path.name} is good: checksum, key and the row counts")
-    assert all_rows() == before
+    # Only the compliance log gains its "backup verified" event.
+    after = all_rows()
+    assert len(after.pop("core_complianceevent")) == 1
+    before.pop("core_complianceevent")
+    assert after == before
     assert Backup.objects.get().verified_at is not None
     assert run("verify_backup", "--latest").startswith(f"Backup {path.name} is good")
+    verified = ComplianceEvent.objects.filter(kind=ComplianceKind.BACKUP_VERIFIED)
+    assert verified.count() == 2
+    assert {event.target_id for event in verified} == {str(Backup.objects.get().pk)}
 
 
 def test_verify_latest_needs_a_backup(backup_dir, db):
@@ -342,6 +349,8 @@ def test_a_failing_backup_leaves_no_file_and_records_the_failure(backup_dir, rec
     assert record.status == BackupStatus.FAILED
     assert record.error == "No space left on device"
     assert record.finished_at is not None and record.file_name == ""
+    event = ComplianceEvent.objects.get(kind=ComplianceKind.BACKUP_FAILED)
+    assert (event.target_id, event.detail) == (str(record.pk), {"error": record.error})
 
 
 def test_an_unwritable_backup_dir_fails_with_a_readable_line(tmp_path, settings, records):

@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from encrypted_model_fields import fields as encrypted_fields
 
+from core.choices import ComplianceKind
+from core.models import ComplianceEvent
 from tests.factories import PHIRecordFactory
 from tests.testapp.models import PHIRecord
 
@@ -40,6 +42,8 @@ def test_it_re_encrypts_every_value_under_the_newest_key(keys, company, capsys):
     keys.use(NEW, OLD)
     call_command("rotate_encryption_keys", "--batch-size", "3")
     assert "Re-encrypted 21 values" in capsys.readouterr().out
+    event = ComplianceEvent.objects.get(kind=ComplianceKind.KEY_ROTATION)
+    assert event.detail["values_rotated"] == 21
     for token in raw_tokens():
         Fernet(NEW).decrypt(token.encode())  # raises if any value is still under OLD
     keys.use(NEW)  # the old key can go now

@@ -3,11 +3,11 @@
 import datetime
 
 import pytest
-from auditlog.models import LogEntry
 from django.core.exceptions import FieldError
 from django.db import connection
 
 from core.audit import MASK
+from core.models import AuditEntry
 from core.phi import blind_index, normalize_date, normalize_phone
 from tests.factories import PHIRecordFactory
 from tests.testapp.models import PHIRecord
@@ -55,14 +55,14 @@ def test_it_never_writes_plaintext_to_the_audit_log(company):
     record.save()
     pk, name = record.pk, record.name
     record.delete()
-    entries = LogEntry.objects.filter(object_pk=str(pk))
+    entries = AuditEntry.objects.filter(object_pk=str(pk))
     assert entries.count() == 3
     with connection.cursor() as cursor:
-        cursor.execute("SELECT changes, changes_text, object_repr FROM auditlog_logentry")
+        cursor.execute("SELECT changes, changes_text, object_repr FROM core_auditentry")
         dump = repr(cursor.fetchall())
     for plaintext in [*PLAINTEXTS, "Switched to full face mask", "2AB3CD4EF56", "2AB3"]:
         assert plaintext not in dump
-    created = entries.get(action=LogEntry.Action.CREATE)
+    created = entries.get(action=AuditEntry.Action.CREATE)
     assert created.changes_dict["dob"] == [MASK, MASK]
     assert "dob_bidx" not in created.changes_dict
     # The name is plaintext by design (staff search and sort on it) and is audited.

@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -23,6 +22,7 @@ from clinical.choices import Sex
 from clinical.demo import PATIENTS as DEMO_PATIENTS
 from clinical.demo import demo_patients
 from clinical.models import Appointment, Diagnosis, MedicalRecord, Patient, PatientNumberCounter
+from core.models import AuditEntry
 from core.quality.registry import Severity
 from core.quality.runner import run_checks
 from core.validators import validate_mbi, validate_npi
@@ -281,7 +281,7 @@ def test_it_stores_phi_as_ciphertext_with_working_blind_indexes(company, bulk_pa
     # Bulk rows send no signals: no audit entries for them (the stock move is logged).
     patients = ContentType.objects.get_for_model(Patient)
     bulk_ids = [str(pk) for pk in bulk_patients.values_list("pk", flat=True)]
-    assert not LogEntry.objects.filter(content_type=patients, object_pk__in=bulk_ids).exists()
+    assert not AuditEntry.objects.filter(content_type=patients, object_pk__in=bulk_ids).exists()
 
 
 @pytest.mark.django_db

@@ -4,11 +4,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from auditlog.models import LogEntry
 from django.utils import timezone
 
 from accounts.choices import Role
 from core.exceptions import InvalidTransition, ServiceError
+from core.models import AuditEntry
 from dme import services
 from dme.choices import (
     AssetStatus,
@@ -556,7 +556,7 @@ def test_it_adjusts_stock_only_within_free_units(company, warehouse, mask, admin
     with acting_as(admin_user):
         services.adjust_stock(current, -2, reason="Two damaged in transit")
     assert (level(mask, warehouse).on_hand, level(mask, warehouse).reserved) == (3, 3)
-    entry = LogEntry.objects.get_for_object(current).filter(changes__has_key="on_hand").first()
+    entry = AuditEntry.objects.get_for_object(current).filter(changes__has_key="on_hand").first()
     assert entry.additional_data == {"reason": "Two damaged in transit"}
     assert entry.changes_dict["on_hand"] == ["5", "3"]
     assert entry.actor == admin_user

@@ -2,10 +2,10 @@
 table (values and blind index alike), and found exactly through the blind index."""
 
 import pytest
-from auditlog.models import LogEntry
 from django.db import connection
 
 from core.audit import MASK
+from core.models import AuditEntry
 from hme.models import Coverage
 from tests.hme.factories import CommercialPayerFactory, CoverageFactory
 
@@ -26,7 +26,7 @@ def raw_row(model, pk, columns):
 
 def audit_dump():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT changes, changes_text, object_repr FROM auditlog_logentry")
+        cursor.execute("SELECT changes, changes_text, object_repr FROM core_auditentry")
         return repr(cursor.fetchall())
 
 
@@ -52,7 +52,7 @@ def test_member_ids_never_reach_the_audit_table(company):
     coverage = CoverageFactory(company=company, member_id=MBI)
     coverage.member_id = "1EG4TE5MK73"
     coverage.save()
-    entries = LogEntry.objects.filter(object_pk=str(coverage.pk)).order_by("timestamp")
+    entries = AuditEntry.objects.filter(object_pk=str(coverage.pk)).order_by("timestamp")
     assert entries.count() == 2
     dump = audit_dump()
     for secret in (MBI, "1EG4TE5MK73", coverage.member_id_bidx, MBI[-4:]):

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.choices import ComplianceKind
+from core.compliance import record_event
 from core.keys import KeyRotationError, encrypted_tables, rotate_table
 
 
@@ -29,6 +31,11 @@ class Command(BaseCommand):
                 except KeyRotationError as exc:
                     raise CommandError(str(exc)) from exc
                 rotated += result.values_rotated
+        # The compliance log keeps every rotation (45 CFR 164.312(a)(2)(iv), encryption).
+        record_event(
+            ComplianceKind.KEY_ROTATION,
+            detail={"values_rotated": rotated, "tables": len(tables), "rows": total_rows},
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Re-encrypted {rotated} values in {len(tables)} tables "

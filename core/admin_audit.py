@@ -1,0 +1,450 @@
+"""The trails and the operators' pages in the admin.
+
+- Audit entries, the access log, the compliance log and emergency accesses: read-only;
+  a company's staff (Administrator, Auditor: the roles holding the view permission)
+  see their active company's rows only, another company's row is a 404; rows of no
+  company (global accounts, operators' jobs) are for operators (superusers) only.
+- Backups, periodic tasks and their schedules (django-celery-beat), data-quality
+  runs: operators only; a company's staff get a 403 (these are global pages).
+
+Lists are date-bounded, cursor-friendly and never search JSON (DESIGN.md, 5): search
+is an exact id or an e-mail prefix at most.
+"""
+
+from auditlog.mixins import LogEntryAdminMixin
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+
+from .admin import ReadOnlyAdminMixin
+from .backups.progress import human_size
+from .models import (
+    AccessLog,
+    AuditEntry,
+    Backup,
+    ComplianceEvent,
+    DataQualityFinding,
+    DataQualityRun,
+    EmergencyAccess,
+)
+from .pagination import EstimatedCountPaginator
+from .tenancy import get_active_company_id
+
+
+class NotFoundMixin:
+    """A missing (or another company's) id is a 404, not Django's redirect to the
+    admin index with "doesn't exist": the same answer either way, no existence leak."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+
+class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A trail with a ``company`` column: the active company's rows for its staff,
+    everything for operators."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    date_hierarchy = None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        company_id = get_active_company_id(request.user)
+        if company_id is None:
+            return queryset.none()
+        return queryset.filter(company_id=company_id)
+
+
+class AuditedTypeFilter(admin.SimpleListFilter):
+    """The record type, listed from the audited models (auditlog's registry): not
+    auditlog's own filter, which runs a DISTINCT over the whole trail on every page."""
+
+    title = "record type"
+    parameter_name = "resource_type"
+
+    def lookups(self, request, model_admin):
+        types = ContentType.objects.get_for_models(*auditlog.get_models())
+        return sorted(
+            ((ct.pk, model._meta.verbose_name) for model, ct in types.items()),
+            key=lambda choice: str(choice[1]),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(content_type_id=self.value())
+
+
+class AuditEntryAdmin(LogEntryAdminMixin, CompanyTrailAdmin):
+    """django-auditlog's history, company by company (replaces its own LogEntry admin,
+    which showed every company's entries to any staff with the view permission)."""
+
+    list_select_related = ["content_type", "actor"]
+    list_display = ["created", "resource_url", "action", "msg_short", "user_url"]
+    list_filter = [("timestamp", admin.DateFieldListFilter), "action", AuditedTypeFilter]
+    # Exact object id or actor e-mail prefix: never the object's text or the changes.
+    search_fields = ["=object_pk", "^actor_email"]
+    search_help_text = "An object id (exact) or the start of the actor's e-mail."
+    readonly_fields = ["created", "resource_url", "action", "user_url", "msg"]
+    fieldsets = [
+        (None, {"fields": ["created", "user_url", "resource_url", "cid"]}),
+        ("Changes", {"fields": ["action", "msg"]}),
+    ]
+
+    def get_queryset(self, request):
+        # LogEntryAdminMixin's links read the request.
+        self.request = request
+        return super().get_queryset(request)
+
+
+# auditlog.admin registered its unscoped admin for the configured model: replace it.
+if admin.site.is_registered(AuditEntry):
+    admin.site.unregister(AuditEntry)
+admin.site.register(AuditEntry, AuditEntryAdmin)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(CompanyTrailAdmin):
+    """Who looked at which patient-linked record (45 CFR 164.312(b))."""
+
+    list_display = [
+        "timestamp",
+        "user_email",
+        "action",
+        "via",
+        "content_type",
+        "object_id",
+        "purpose",
+        "ip_address",
+    ]
+    list_filter = [("timestamp", admin.DateFieldListFilter), "via", "action", "content_type"]
+    search_fields = ["=user_email", "=object_id"]
+    list_select_related = ["content_type"]
+
+
+@admin.register(ComplianceEvent)
+class ComplianceEventAdmin(CompanyTrailAdmin):
+    """The compliance log: security and compliance events with their HIPAA category
+    (45 CFR 164.312) and severity; kept 6 years (45 CFR 164.316(b)(2)(i))."""
+
+    list_display = [
+        "timestamp",
+        "kind",
+        "category",
+        "severity",
+        "actor_email",
+        "target_type",
+        "target_id",
+        "company",
+    ]
+    list_filter = [
+        ("timestamp", admin.DateFieldListFilter),
+        "kind",
+        "category",
+        "severity",
+    ]
+    search_fields = ["=target_id", "^actor_email"]
+    list_select_related = ["target_type", "company"]
+
+
+@admin.register(EmergencyAccess)
+class EmergencyAccessAdmin(CompanyTrailAdmin):
+    """ "Break the glass" grants, for the Auditor's review (45 CFR 164.312(a)(2)(ii))."""
+
+    list_display = ["granted_at", "user", "patient_link", "reason", "expires_at", "in_force"]
+    list_filter = [("granted_at", admin.DateFieldListFilter)]
+    search_fields = ["=patient_id"]
+    list_select_related = ["user"]
+
+    @admin.display(description="patient")
+    def patient_link(self, obj):
+        try:
+            url = reverse("admin:clinical_patient_change", args=[obj.patient_id])
+        except NoReverseMatch:
+            return str(obj.patient_id)
+        return format_html('<a href="{}">{}</a>', url, str(obj.patient_id)[:8])
+
+    @admin.display(description="in force", boolean=True)
+    def in_force(self, obj):
+        return obj.in_force
+
+
+class OperatorOnlyMixin:
+    """Operators' pages (superusers): a company's staff, whatever their role's
+    permissions, neither see them in the index nor open them (403)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+@admin.register(Backup)
+class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The history of backups: written by ``core.backups`` only, never edited here.
+    Global, operators only (the rows hold no PHI, but they are not a company's)."""
+
+    list_display = [
+        "started_at",
+        "status",
+        "vendor",
+        "file_name",
+        "size",
+        "duration",
+        "row_count",
+        "trigger",
+        "run_by",
+        "verified_at",
+    ]
+    list_filter = ["status", "vendor", "trigger", ("started_at", admin.DateFieldListFilter)]
+    search_fields = ["=file_name", "=sha256"]
+    fields = [
+        "id",
+        "status",
+        "error",
+        "started_at",
+        "finished_at",
+        "duration",
+        "vendor",
+        "file_name",
+        "size_bytes",
+        "sha256",
+        "row_count",
+        "table_count",
+        "key_fingerprint",
+        "app_version",
+        "trigger",
+        "requested_by",
+        "run_by",
+        "verified_at",
+        "pruned_at",
+    ]
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj):
+        return "-" if obj.size_bytes is None else human_size(obj.size_bytes)
+
+
+class DataQualityFindingInline(admin.TabularInline):
+    model = DataQualityFinding
+    extra = 0
+    can_delete = False
+    fields = ["check_name", "severity", "passed", "count", "detail", "records", "duration_ms"]
+    readonly_fields = fields
+    ordering = ["passed", "check_name"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="sample records")
+    def records(self, finding):
+        """Links to the failing records' admin pages (ids only, never values)."""
+        if not finding.sample_ids:
+            return "-"
+        if finding.content_type_id is None:
+            return ", ".join(finding.sample_ids)
+        opts = finding.content_type.model_class()._meta
+        links = []
+        for pk in finding.sample_ids:
+            try:
+                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+            except NoReverseMatch:
+                links.append(format_html("{}", pk))
+            else:
+                links.append(format_html('<a href="{}">{}</a>', url, str(pk)[:8]))
+        more = finding.count - len(finding.sample_ids)
+        suffix = format_html(" and {} more", more) if more > 0 else ""
+        return format_html_join(", ", "{}", ((link,) for link in links)) + suffix
+
+
+@admin.register(DataQualityRun)
+class DataQualityRunAdmin(OperatorOnlyMixin, admin.ModelAdmin):
+    """Data-quality runs across every company: operators' page."""
+
+    list_display = [
+        "started_at",
+        "status",
+        "checks_run",
+        "failed_errors",
+        "failed_warnings",
+        "duration",
+        "triggered_by",
+    ]
+    list_filter = ["status", ("started_at", admin.DateFieldListFilter)]
+    fields = [
+        "started_at",
+        "finished_at",
+        "status",
+        "checks_run",
+        "failed_errors",
+        "failed_warnings",
+        "triggered_by",
+        "requested_by",
+    ]
+    readonly_fields = fields
+    inlines = [DataQualityFindingInline]
+    change_list_template = "admin/core/dataqualityrun/change_list.html"
+
+    def get_urls(self):
+        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
+        return [path("run/", run_now, name="core_dataqualityrun_run"), *super().get_urls()]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def run_now_view(self, request):
+        """Run every check now (the "Run the checks now" button of the list)."""
+        from .quality.runner import run_checks
+
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        run = run_checks(triggered_by="admin", requested_by=request.user)
+        self.message_user(
+            request,
+            f"Run finished: {run.get_status_display()} ({run.checks_run} checks, "
+            f"{run.failed_errors} errors, {run.failed_warnings} warnings failed).",
+            messages.WARNING if run.failed_errors else messages.SUCCESS,
+        )
+        return redirect("admin:core_dataqualityrun_change", run.pk)
+
+
+# django-celery-beat's schedules are global (every company's jobs): re-registered with
+# the same admins, for operators only.
+for _model, _admin_class in [
+    (PeriodicTask, beat_admin.PeriodicTaskAdmin),
+    (IntervalSchedule, beat_admin.IntervalScheduleAdmin),
+    (CrontabSchedule, beat_admin.CrontabScheduleAdmin),
+    (SolarSchedule, beat_admin.SolarScheduleAdmin),
+    (ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+]:
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(
+        _model, type(f"Operator{_admin_class.__name__}", (OperatorOnlyMixin, _admin_class), {})
+    )
+
+
+class PatientTrailAdminMixin:
+    """Two buttons on a patient's page: "Emergency access" (core.emergency) and the
+    "Access report" as CSV or PDF (core.access_report). Both start from the admin's
+    scoped queryset: another company's patient is a 404."""
+
+    change_form_template = "admin/core/patient_trail_change_form.html"
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/emergency-access/",
+                self.admin_site.admin_view(self.emergency_access_view),
+                name=f"{prefix}_emergency_access",
+            ),
+            path(
+                "<path:object_id>/access-report/<str:fmt>/",
+                self.admin_site.admin_view(self.access_report_view),
+                name=f"{prefix}_access_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _back_to(self, patient):
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk)
+
+    def _patient_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404
+        return obj
+
+    def emergency_access_view(self, request, object_id):
+        from .choices import AccessVia
+        from .emergency import grant_emergency_access
+        from .exceptions import ServiceError
+
+        patient = self._patient_or_404(request, object_id)
+        error = None
+        if request.method == "POST":
+            try:
+                grant = grant_emergency_access(
+                    request, patient, request.POST.get("reason", ""), via=AccessVia.ADMIN
+                )
+            except ServiceError as exc:
+                error = exc.fields.get("reason", [exc.message])[0]
+            else:
+                self.message_user(
+                    request,
+                    f"Emergency access granted until {grant.expires_at:%H:%M} UTC. It is "
+                    "logged and reviewed by your auditor.",
+                    messages.WARNING,
+                )
+                return redirect(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Emergency access",
+            "opts": self.opts,
+            "original": patient,
+            "reason": request.POST.get("reason", ""),
+            "error": error,
+            "minutes": settings.EMERGENCY_ACCESS_MINUTES,
+        }
+        return TemplateResponse(request, "admin/core/emergency_access.html", context)
+
+    def access_report_view(self, request, object_id, fmt):
+        from .access_report import export_access_report
+        from .choices import AccessVia
+        from .exceptions import ServiceError
+
+        patient = self._patient_or_404(request, object_id)
+        if not request.user.has_perm("core.view_accesslog"):
+            raise PermissionDenied
+        try:
+            content, content_type, name = export_access_report(
+                request, patient, fmt, via=AccessVia.ADMIN
+            )
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return redirect(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk
+            )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
