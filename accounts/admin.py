@@ -130,3 +130,7 @@ class MembershipAdmin(TenantAdmin):
     autocomplete_fields = ["user"]
     filter_horizontal = ["locations"]
     list_select_related = ["user", "company"]
+
+
+# Sign-in security admin (unlock, MFA reset, sessions): accounts/admin_security.py.
+from . import admin_security  # noqa: E402, F401

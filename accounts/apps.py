@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from . import audit, schema  # noqa: F401  (auditlog registration, OpenAPI auth)
         from .roles import sync_roles_after_migrate
+        from .security import lockout  # noqa: F401  (lockouts -> compliance log)
 
         # Permissions exist only once every app has migrated: attach them then.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

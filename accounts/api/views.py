@@ -2,28 +2,13 @@ from django.db import transaction
 from django.db.models import Prefetch
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.models import Company, Location, Membership, User
 from accounts.tenancy import get_active_company
 from core.api.views import ActorMixin, TenantModelViewSet
 
 from . import filters, serializers
-
-
-class TokenObtainView(TokenObtainPairView):
-    """Exchange email and password (and optionally a company id) for a JWT pair."""
-
-    serializer_class = serializers.CompanyTokenObtainPairSerializer
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
-
-
-class TokenRefreshThrottledView(TokenRefreshView):
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
 
 
 class MeView(ActorMixin, APIView):
