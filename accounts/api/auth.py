@@ -143,8 +143,8 @@ class LogoutView(APIView):
     """Revoke a refresh token (sign out of the API). The access token lives out its
     few minutes."""
 
+    # Whoever holds a refresh token may revoke it; no access token needed.
     permission_classes = [permissions.AllowAny]
-    authentication_classes = []
     throttle_classes = [SignInAddressThrottle]
     serializer_class = LogoutSerializer
 
