@@ -73,7 +73,10 @@ class MFATokenObtainPairSerializer(CompanyTokenObtainPairSerializer):
 
     def validate(self, attrs):
         code = attrs.pop("otp", "")
+        self._issued = []
+        self.get_token = self._tracked_token
         data = super().validate(attrs)
+        self._revoke_unused(data["refresh"])
         user = self.user
         if mfa.has_device(user):
             if not code:
@@ -86,6 +89,18 @@ class MFATokenObtainPairSerializer(CompanyTokenObtainPairSerializer):
             _revoke(data["refresh"])
             raise MFARequired()
         return data
+
+    def _tracked_token(self, user):
+        token = type(self).get_token(user)
+        self._issued.append(token)
+        return token
+
+    def _revoke_unused(self, handed_out):
+        """The parent serializers mint a refresh token, then the company one that is
+        handed out: the first would stay outstanding (a live "session" no one holds)."""
+        for token in self._issued:
+            if str(token) != handed_out:
+                token.blacklist()
 
 
 class TokenObtainView(TokenObtainPairView):
