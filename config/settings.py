@@ -326,13 +326,12 @@ AXES_VERBOSE = False
 # MFA (django-otp: TOTP and recovery codes). The roles that must use a second factor
 # (45 CFR 164.312(d), person or entity authentication); "operator" means superusers.
 # MFA_ENFORCE=0 stops requiring enrolment (the DEBUG demo); a user who enrolled is still
-# asked for their code. It cannot be turned off with DEBUG off.
+# asked for their code. With DEBUG off it is ignored: enforcement is always on (so a
+# developer's .env copied from .env.example cannot switch it off in production mode).
 MFA_REQUIRED_ROLES = env.list(
     "MFA_REQUIRED_ROLES", default=["administrator", "billing", "auditor", "operator"]
 )
-MFA_ENFORCE = env.bool("MFA_ENFORCE", default=True)
-if not DEBUG and not MFA_ENFORCE:
-    raise ImproperlyConfigured("MFA_ENFORCE=0 is allowed only with DEBUG on (see README.md).")
+MFA_ENFORCE = env.bool("MFA_ENFORCE", default=True) or not DEBUG
 MFA_ISSUER = env.str("MFA_ISSUER", default="AriesOne")
 MFA_RECOVERY_CODES = 10
 OTP_TOTP_ISSUER = MFA_ISSUER

@@ -211,3 +211,12 @@ def test_another_company_cannot_reset_mfa(client, admin_user, outsider):
     assert client.post(reset_url(admin_user)).status_code == 404
     assert TOTPDevice.objects.filter(user=admin_user).exists()
     assert not ComplianceEvent.objects.filter(kind=ComplianceKind.MFA_RESET).exists()
+
+
+def test_mfa_enforce_0_is_ignored_with_debug_off():
+    from tests.core.test_settings import manage, production_env
+
+    script = "from django.conf import settings; print(settings.MFA_ENFORCE)"
+    result = manage("shell", "-c", script, env=production_env(MFA_ENFORCE="0"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
