@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import Role
-from .security.lockout import cool_off_start, unlock_account
+from .security.lockout import cool_off_start, locked_addresses, unlock_account, unlock_address
 from .security.mfa import reset_mfa
 from .security.models import SignInSecurity
 from .sessions import end_all_sessions, end_session, sessions_of
@@ -142,6 +142,7 @@ class SignInSecurityAdmin(admin.ModelAdmin):
                 wrap(require_POST(self.end_session_view)),
                 name=self._name("end-session"),
             ),
+            path("addresses/", wrap(self.addresses_view), name=self._name("addresses")),
             *super().get_urls(),
         ]
 
@@ -158,6 +159,26 @@ class SignInSecurityAdmin(admin.ModelAdmin):
 
     def _back(self, user):
         return redirect(reverse("admin:accounts_signinsecurity_change", args=[user.pk]))
+
+    def addresses_view(self, request):
+        """Operators: the client addresses locked now, and unlocking one (an address is
+        no one company's, so company Administrators do not get this page)."""
+        if not (request.user.is_active and request.user.is_superuser):
+            raise Http404
+        if request.method == "POST":
+            address = request.POST.get("ip_address", "")
+            if address not in locked_addresses():
+                raise Http404
+            unlock_address(address, actor=request.user, request=request)
+            self.message_user(request, f"Unlocked {address}.", messages.SUCCESS)
+            return redirect(reverse("admin:accounts_signinsecurity_addresses"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Locked client addresses",
+            "addresses": sorted(locked_addresses().items()),
+        }
+        return TemplateResponse(request, "admin/accounts/locked_addresses.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         user = self._scoped(request, object_id)

@@ -166,6 +166,17 @@ def locked_emails(emails=None):
     return {row["username"] for row in totals if row["n"] >= settings.LOCKOUT_FAILURES}
 
 
+def locked_addresses():
+    """The client addresses locked now: {address: failures}."""
+    totals = (
+        AccessAttempt.objects.filter(attempt_time__gte=cool_off_start())
+        .values("ip_address")
+        .annotate(n=Sum("failures_since_start"))
+    )
+    limit = settings.LOCKOUT_ADDRESS_FAILURES
+    return {row["ip_address"]: row["n"] for row in totals if row["n"] >= limit}
+
+
 @transaction.atomic
 def unlock_account(user, *, actor, request=None, company=None):
     """Clear the failed attempts of ``user``'s account; returns how many were cleared.

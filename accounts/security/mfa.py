@@ -133,8 +133,9 @@ def reset_mfa(user, *, actor, request=None, company=None):
     an operator: anyone)."""
     removed = 0
     for model in (TOTPDevice, StaticDevice):
-        count, _ = model.objects.filter(user=user).delete()
-        removed += count
+        devices = model.objects.filter(user=user)
+        removed += devices.count()
+        devices.delete()  # a static device's recovery codes go with it
     record_event(
         ComplianceKind.MFA_RESET,
         company=company,

@@ -157,3 +157,33 @@ def test_only_administrators_manage_sign_in_security(client, personas, admin_use
     assert client.post(unlock_url(admin_user)).status_code == 404
     listing = client.get(reverse("admin:accounts_signinsecurity_changelist"))
     assert listing.status_code == 403
+
+
+@pytest.mark.django_db
+def test_operators_unlock_an_address(client, anon_client, company, settings):
+    from tests.factories import UserFactory
+
+    settings.LOCKOUT_ADDRESS_FAILURES = 3
+    for i in range(3):
+        jwt_login(anon_client, f"guess{i}@a.test", "wrong", REMOTE_ADDR="203.0.113.5")
+    victim = member(company, Role.INTAKE, email="victim@a.test")
+    assert (
+        jwt_login(anon_client, victim.email, TEST_PASSWORD, REMOTE_ADDR="203.0.113.5").status_code
+        == 429
+    )
+
+    client.force_login(UserFactory(is_superuser=True))
+    url = reverse("admin:accounts_signinsecurity_addresses")
+    assert "203.0.113.5" in client.get(url).content.decode()
+    assert client.post(url, {"ip_address": "198.51.100.1"}).status_code == 404
+    assert client.post(url, {"ip_address": "203.0.113.5"}).status_code == 302
+    assert (
+        jwt_login(anon_client, victim.email, TEST_PASSWORD, REMOTE_ADDR="203.0.113.5").status_code
+        == 200
+    )
+
+
+@pytest.mark.django_db
+def test_company_administrators_do_not_get_the_address_page(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:accounts_signinsecurity_addresses")).status_code == 404
