@@ -33,6 +33,8 @@ run: seed
 	@echo "  AriesOne is starting on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "  Sign in as administrator@demo.ariesone.test, password aries-demo-2026"
 	@echo "  (every role has a user: intake@, clinician@, warehouse@, billing@, auditor@)."
+	@echo "  Demo mode: two-step sign-in (MFA) is not required (MFA_ENFORCE=0 in .env);"
+	@echo "  production requires it for administrators, billing, auditors and operators."
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

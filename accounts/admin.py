@@ -447,3 +447,7 @@ class MembershipAdmin(TenantAdmin):
             ),
             "removed from the company",
         )
+
+
+# Sign-in security admin (unlock, MFA reset, sessions): accounts/admin_security.py.
+from . import admin_security  # noqa: E402, F401

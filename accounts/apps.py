@@ -12,9 +12,11 @@ class AccountsConfig(AppConfig):
 
         from . import audit, schema  # noqa: F401  (auditlog registration, OpenAPI auth)
         from .roles import sync_roles_after_migrate
-        from .tenancy import get_active_membership
 
         # core sits below accounts: it asks for the active membership through this hook.
+        from .security import lockout  # noqa: F401  (lockouts -> compliance log)
+        from .tenancy import get_active_membership
+
         set_membership_resolver(get_active_membership)
 
         # Permissions exist only once every app has migrated: attach them then.

@@ -257,3 +257,9 @@ class Membership(TenantModel):
     @cached_property
     def location_ids(self):
         return [location.pk for location in self.locations.all()]
+
+
+# Browser sessions per user and the sign-in security admin's proxy, registered with the
+# app's models (accounts/sessions.py, accounts/security/models.py).
+from .security.models import SignInSecurity  # noqa: E402, F401
+from .sessions import UserSession  # noqa: E402, F401

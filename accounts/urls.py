@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .security import views as security_views
 
 app_name = "accounts"
 
@@ -23,4 +24,6 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password-reset-complete",
     ),
+    path("mfa/enrol/", security_views.enrol, name="mfa-enrol"),
+    path("mfa/verify/", security_views.verify, name="mfa-verify"),
 ]

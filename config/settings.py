@@ -75,6 +75,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -98,12 +103,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.ActiveCompanyMiddleware",
     "core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages: a refused PHI search term leaves a message (clinical/admin_search.py).
     "clinical.middleware.AdminPHISearchGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After messages: the enrolment redirect and the lockout page both add one.
+    "accounts.middleware.SignedOutNoticeMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,7 +169,11 @@ else:
 
 # Auth ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.MembershipBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.MembershipBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -219,8 +234,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Staff sessions on shared clinic computers: expire after 8 idle hours.
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# Idle and absolute limits of staff sessions: see "Sign-in security" below; the cookie
+# never outlives the absolute cap.
 SESSION_SAVE_EVERY_REQUEST = True
 # The health probes are plain HTTP from the load balancer.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
@@ -346,6 +361,57 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = _enum_name_overrides(
 )
 # Stored Idempotency-Key responses are kept at least this long.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+
+# Sign-in security ----------------------------------------------------------
+# Proxies in front of us that append to X-Forwarded-For (0: none, the header is
+# ignored). The client address of the access log, the compliance log, the throttles and
+# the lockout all come from core.context.client_ip, which honours this.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth_address"] = env.str(
+    "API_THROTTLE_AUTH_ADDRESS", default="100/minute"
+)
+SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True
+SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True
+
+# Lockout (django-axes): an account after LOCKOUT_FAILURES failed sign-ins within
+# LOCKOUT_MINUTES, a client address after LOCKOUT_ADDRESS_FAILURES (higher: a clinic's
+# staff share one address). Sign-in failures must be limited: 45 CFR 164.308(a)(5)(ii)(C).
+LOCKOUT_FAILURES = env.int("LOCKOUT_FAILURES", default=5)
+LOCKOUT_ADDRESS_FAILURES = env.int("LOCKOUT_ADDRESS_FAILURES", default=20)
+LOCKOUT_MINUTES = env.int("LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "accounts.security.lockout.LockoutHandler"
+AXES_USERNAME_CALLABLE = "accounts.security.lockout.attempted_email"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Attempts are kept as rows (who, from where, when); the POSTed form is not: it holds
+# the attempted password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "email", "password"]
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# MFA (django-otp: TOTP and recovery codes). The roles that must use a second factor
+# (45 CFR 164.312(d), person or entity authentication); "operator" means superusers.
+# MFA_ENFORCE=0 stops requiring enrolment (the DEBUG demo); a user who enrolled is still
+# asked for their code. With DEBUG off it is ignored: enforcement is always on (so a
+# developer's .env copied from .env.example cannot switch it off in production mode).
+MFA_REQUIRED_ROLES = env.list(
+    "MFA_REQUIRED_ROLES", default=["administrator", "billing", "auditor", "operator"]
+)
+MFA_ENFORCE = env.bool("MFA_ENFORCE", default=True) or not DEBUG
+MFA_ISSUER = env.str("MFA_ISSUER", default="AriesOne")
+MFA_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = MFA_ISSUER
+
+# HIPAA automatic logoff, 45 CFR 164.312(a)(2)(iii): a staff session ends after
+# SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after sign-in at most.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 # Celery --------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

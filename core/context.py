@@ -35,8 +35,19 @@ def acting_as(user, remote_addr=None):
 
 
 def client_ip(request):
-    """The client address; behind our proxy the first X-Forwarded-For hop."""
+    """The client address: ``REMOTE_ADDR``, or the hop our own proxies saw.
+
+    ``X-Forwarded-For`` is written by the client as much as by proxies, so it is trusted
+    only as far as ``settings.NUM_PROXIES`` says (DRF's convention): 0 ignores it; N takes
+    the N-th address from the right, the one the outermost of our N proxies appended.
+    Anything further left was sent by the client and may be forged.
+    """
+    from django.conf import settings
+
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    num_proxies = getattr(settings, "NUM_PROXIES", 0)
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()[:45] or None
-    return request.META.get("REMOTE_ADDR") or None
+    if not num_proxies or not forwarded:
+        return remote_addr
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    return hops[-min(num_proxies, len(hops))][:45] or remote_addr

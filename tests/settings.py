@@ -24,3 +24,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 # Tasks run in-process in tests, whatever the broker; the worker test
 # (tests/core/test_celery_worker.py) sends to the real broker on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth_address"] = "10000/minute"
+# The suite signs personas in with force_login: MFA enrolment is not required unless a
+# test turns it on (tests/accounts/test_mfa.py: override_settings(MFA_ENFORCE=True)).
+MFA_ENFORCE = False

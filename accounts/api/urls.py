@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import auth, views
 
 # Registered into the one /api/v1/ router by config/urls.py.
 router = SimpleRouter()
@@ -10,8 +10,13 @@ router.register("locations", views.LocationViewSet, basename="location")
 router.register("users", views.UserViewSet, basename="user")
 
 urlpatterns = [
-    path("auth/token/", views.TokenObtainView.as_view(), name="token_obtain_pair"),
-    path("auth/token/refresh/", views.TokenRefreshThrottledView.as_view(), name="token_refresh"),
+    path("auth/token/", auth.TokenObtainView.as_view(), name="token_obtain_pair"),
+    path("auth/token/refresh/", auth.TokenRefreshThrottledView.as_view(), name="token_refresh"),
+    path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("auth/sessions/", auth.SessionListView.as_view(), name="sessions"),
+    path(
+        "auth/sessions/<str:session_id>/", auth.SessionDetailView.as_view(), name="session-detail"
+    ),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.MyPasswordView.as_view(), name="me-password"),
     path(

@@ -3,9 +3,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
 from accounts.models import Company, Location, Membership, User
@@ -15,19 +13,6 @@ from core.api.views import ActorMixin, TenantModelViewSet
 from core.exceptions import Conflict
 
 from . import filters, serializers
-
-
-class TokenObtainView(TokenObtainPairView):
-    """Exchange email and password (and optionally a company id) for a JWT pair."""
-
-    serializer_class = serializers.CompanyTokenObtainPairSerializer
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
-
-
-class TokenRefreshThrottledView(TokenRefreshView):
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
 
 
 class MeView(ActorMixin, APIView):
