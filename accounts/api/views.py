@@ -9,6 +9,7 @@ from accounts import services
 from accounts.models import Company, Location, Membership, User
 from accounts.passwords import PasswordResetRequestForm
 from accounts.tenancy import get_active_company
+from accounts.throttles import SignInAccountThrottle, SignInAddressThrottle
 from core.api.views import ActorMixin, TenantModelViewSet
 from core.exceptions import Conflict
 
@@ -135,8 +136,8 @@ class PasswordResetRequestView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
+    # Per e-mail asked for (hashed) and per real client address, like the sign-in.
+    throttle_classes = [SignInAccountThrottle, SignInAddressThrottle]
     serializer_class = serializers.PasswordResetRequestSerializer
 
     @extend_schema(
@@ -157,8 +158,7 @@ class PasswordResetConfirmView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
-    throttle_scope = "auth"
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SignInAddressThrottle]
     serializer_class = serializers.PasswordResetConfirmSerializer
 
     @extend_schema(request=serializers.PasswordResetConfirmSerializer, responses={204: None})
