@@ -5,7 +5,13 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Location, User
-from core.api.serializers import AUDIT_FIELDS, ModelSerializer, TenantModelSerializer
+from core.api.serializers import (
+    AUDIT_FIELDS,
+    INT4_MAX,
+    INT4_MIN,
+    ModelSerializer,
+    TenantModelSerializer,
+)
 from core.validators import HCPCSValidator, normalize_hcpcs
 
 from .. import services
@@ -125,7 +131,12 @@ class StockLevelSerializer(TenantModelSerializer):
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative).")
+    # The column is a PostgreSQL integer (int4): a change outside it can never apply.
+    delta = serializers.IntegerField(
+        min_value=INT4_MIN,
+        max_value=INT4_MAX,
+        help_text="Units to add (positive) or remove (negative).",
+    )
     reason = serializers.CharField(max_length=200, help_text="Count, receipt, damage...")
 
 
@@ -184,7 +195,10 @@ class MaintenanceEntrySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=MaintenanceKind.choices)
     work_done = serializers.CharField()
     performed_by = serializers.CharField(
-        required=False, allow_blank=True, help_text="Empty: you (the requesting user)."
+        required=False,
+        allow_blank=True,
+        max_length=MaintenanceRecord._meta.get_field("performed_by").max_length,
+        help_text="Empty: you (the requesting user).",
     )
 
 

@@ -17,11 +17,12 @@ class Seeded:
 def seed_two_companies():
     import io
 
+    from rest_framework_simplejwt.tokens import RefreshToken
+
     from accounts.authentication import COMPANY_CLAIM
     from accounts.choices import Role
     from accounts.models import Company, Location, Membership, User
     from core.management.commands.seed_demo import DemoContext, _app_modules
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     call_command("seed_demo", allow_production=True, stdout=io.StringIO())
     company = Company.objects.get(name="Aries Demo Medical Supply")

@@ -15,6 +15,7 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 pytestmark = [
     pytest.mark.fuzz,
@@ -22,7 +23,16 @@ pytestmark = [
 ]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
+
+# Every check schemathesis has ("--checks all") but these two, which test the fuzzer's
+# guesses rather than the API (docs/security/fuzzing.md says why):
+# - positive_data_acceptance: a schema-valid request must be a 2xx; but a well-formed
+#   uuid that is no record of the caller's company is rightly a 400/404;
+# - negative_data_rejection: a schema-invalid request must be a 4xx; but form bodies
+#   carry every value as text ("0" is false for a boolean) and DRF ignores a malformed
+#   page_size (the default page size applies), both on purpose.
+EXCLUDED_CHECKS = [positive_data_acceptance, negative_data_rejection]
 
 schema = schemathesis.openapi.from_path(SCHEMA_PATH)
 schema.app = get_wsgi_application()
@@ -64,4 +74,4 @@ def auth_headers(seeded, db):
     suppress_health_check=list(HealthCheck),
 )
 def test_no_server_error_and_every_response_matches_the_schema(case, auth_headers):
-    case.call_and_validate(headers=auth_headers)
+    case.call_and_validate(headers=auth_headers, excluded_checks=EXCLUDED_CHECKS)
