@@ -37,9 +37,7 @@ def test_it_refuses_to_delete_a_provider_with_appointments(company, admin_user, 
     provider = ProviderFactory(company=company)
     patient = PatientFactory(company=company, last_name="Quixotic")
     AppointmentFactory.create_batch(2, company=company, provider=provider, patient=patient)
-    response = api_client_for(admin_user).delete(
-        reverse("api:provider-detail", args=[provider.pk])
-    )
+    response = api_client_for(admin_user).delete(reverse("api:provider-detail", args=[provider.pk]))
     error = assert_error(response, 409, "in_use")
     assert error["message"] == "This record is in use by 2 appointments and cannot be deleted."
     assert "Quixotic" not in response.content.decode()
@@ -60,9 +58,7 @@ def test_it_refuses_to_delete_a_patient_in_use_naming_no_one(company, admin_user
 def test_it_refuses_to_delete_a_location_in_use(company, admin_user, api_client_for):
     location = LocationFactory(company=company)
     AppointmentFactory(company=company, location=location)
-    response = api_client_for(admin_user).delete(
-        reverse("api:location-detail", args=[location.pk])
-    )
+    response = api_client_for(admin_user).delete(reverse("api:location-detail", args=[location.pk]))
     error = assert_error(response, 409, "in_use")
     assert "1 appointment" in error["message"]
 
