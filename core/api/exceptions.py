@@ -12,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import PayloadTooLarge
 from core.exceptions import ServiceError
 
 
@@ -70,12 +71,6 @@ class InUseError(exceptions.APIException):
     @classmethod
     def from_protected(cls, error):
         return cls(in_use_message(error))
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "too_large"
 
 
 class UnprocessableEntity(exceptions.APIException):

@@ -10,11 +10,17 @@ shape.
 import json
 
 from django.conf import settings
-from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils.json import strict_constant
 
-from core.api.exceptions import PayloadTooLarge
+
+class PayloadTooLarge(APIException):
+    # Here, not in core.api.exceptions: DRF imports the parser classes while
+    # rest_framework.views loads, which core.api.exceptions itself imports.
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 def json_depth_exceeds(data, limit):

@@ -55,6 +55,28 @@ BY_METHOD = {
 }
 
 
+# DRF writes a time as ISO 8601 "09:00:00"; JSON Schema's "time" format is RFC 3339's
+# full-time, which needs an offset ("09:00:00Z"), and OpenAPI 3.0 defines no "time"
+# format at all. The schema says what the API sends and accepts: a pattern.
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def describe_times(result, generator, request, public):
+    """drf-spectacular postprocessing hook: ``format: time`` becomes a pattern."""
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("format") == "time" and node.get("type") == "string":
+                del node["format"]
+                node["pattern"] = TIME_PATTERN
+                node.setdefault("example", "09:00:00")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return result
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: the error responses on every operation, each a
     reference to one shared response (``#/components/responses/Error404``)."""

@@ -44,6 +44,10 @@ class ModelSerializer(serializers.ModelSerializer):
             low, high = limits
             field_kwargs["min_value"] = max(field_kwargs.get("min_value", low), low)
             field_kwargs["max_value"] = min(field_kwargs.get("max_value", high), high)
+        if field_kwargs.get("read_only") and model_field.null:
+            # DRF builds a non-editable column's field with read_only and nothing else,
+            # so the schema promised a value where the response has null.
+            field_kwargs["allow_null"] = True
         return field_class, field_kwargs
 
 

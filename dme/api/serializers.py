@@ -167,8 +167,14 @@ class AssetSerializer(TenantModelSerializer):
                 fields[name].read_only = True
         else:
             fields["location"].required = True
-            fields["location"].allow_null = False
         return fields
+
+    def validate_location(self, value):
+        # Not allow_null=False on the field: the schema would then deny the null that a
+        # unit with a patient shows in responses.
+        if value is None and self.instance is None:
+            raise serializers.ValidationError("Say where the unit is.")
+        return value
 
     def create(self, validated_data):
         return services.register_asset(Asset(**validated_data))
