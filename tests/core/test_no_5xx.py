@@ -239,3 +239,54 @@ def test_the_admin_delete_page_of_a_record_in_use_is_not_a_500(company, admin_us
     assert client.get(url).status_code == 200
     assert client.post(url, {"post": "yes"}).status_code == 200
     assert provider.__class__.objects.filter(pk=provider.pk).exists()
+
+
+# The committed schema says what the responses hold ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def committed_schema():
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+
+
+def test_the_schema_gives_times_as_drf_writes_them(committed_schema):
+    import re
+
+    window = committed_schema["components"]["schemas"]["Delivery"]["properties"]["window_start"]
+    assert "format" not in window
+    assert re.match(window["pattern"], "09:00:00")
+
+
+def test_the_schema_lets_an_asset_with_a_patient_have_no_location(committed_schema):
+    assert committed_schema["components"]["schemas"]["Asset"]["properties"]["location"]["nullable"]
+
+
+def test_the_schema_allows_a_claim_with_no_denial_group(committed_schema):
+    group = committed_schema["components"]["schemas"]["Claim"]["properties"]["denial_group"]
+    refs = {choice["$ref"].rsplit("/", 1)[1] for choice in group["oneOf"]}
+    assert "BlankEnum" in refs
+
+
+def test_the_maintenance_log_is_the_plain_list_the_schema_says(
+    company, admin_user, api_client_for, committed_schema
+):
+    operation = committed_schema["paths"]["/api/v1/assets/{id}/maintenance/"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == (
+        "array"
+    )
+    assert [p["name"] for p in operation["parameters"]] == ["id"]
+    asset = AssetFactory(company=company)
+    response = api_client_for(admin_user).get(reverse("api:asset-maintenance", args=[asset.pk]))
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+def test_every_operation_documents_its_error_answers(committed_schema):
+    for path_item in committed_schema["paths"].values():
+        for method, operation in path_item.items():
+            assert "401" in operation["responses"], (method, operation["operationId"])
+            assert "404" in operation["responses"]

@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "4"))
 
 # Every check schemathesis has ("--checks all") but these two, which test the fuzzer's
 # guesses rather than the API (docs/security/fuzzing.md says why):
