@@ -63,5 +63,6 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"

@@ -1,12 +1,18 @@
 """The one error shape of the API: ``{"error": {"code", "message", "fields"}}``."""
 
+from collections import Counter
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import PayloadTooLarge
 from core.exceptions import ServiceError
 
 
@@ -41,6 +47,32 @@ def django_validation_fields(error):
     return {"non_field_errors": error.messages}
 
 
+def in_use_message(error):
+    """ "This record is in use by 3 orders and 1 claim.": the kinds and counts of what
+    blocks a delete, from a ProtectedError/RestrictedError. Never the blocking records'
+    text: their ``str()`` (what Django puts in the exception's message) names patients."""
+    counts = Counter(obj._meta for obj in error.args[1]) if len(error.args) > 1 else Counter()
+    if not counts:
+        return "This record is in use and cannot be deleted."
+    parts = [
+        f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+        for opts, count in sorted(counts.items(), key=lambda item: item[0].label)
+    ]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"This record is in use by {listed} and cannot be deleted."
+
+
+class InUseError(exceptions.APIException):
+    """A DELETE blocked by PROTECT/RESTRICT foreign keys: 409 ``in_use``."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "in_use"
+
+    @classmethod
+    def from_protected(cls, error):
+        return cls(in_use_message(error))
+
+
 class UnprocessableEntity(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "The request cannot be processed."
@@ -57,7 +89,21 @@ def exception_handler(exc, context):
     """DRF's handler, then every 4xx/5xx reshaped into the one error body."""
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        exc = InUseError.from_protected(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, IntegrityError):
+        # The last resort for a constraint a service did not check first. The database's
+        # message is left out: it quotes the row's values ("Key (mbi_index)=(...)").
+        exc = ConflictError("The change conflicts with a rule on existing records.")
+    elif isinstance(exc, DataError):
+        # A value the column cannot hold (out of range, too long) that no serializer
+        # checked; again without the database's message.
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A value is out of range or too long for its field."]}
+        )
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_fields(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

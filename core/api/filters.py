@@ -1,7 +1,63 @@
 """FilterSet base for company-owned models."""
 
+import datetime
+
 import django_filters
+from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django_filters.fields import IsoDateTimeField, RangeField
+from django_filters.widgets import DateRangeWidget
+
+# Real UTC offsets run from -12:00 to +14:00 (ISO 8601 allows any up to 24 hours, and
+# PostgreSQL refuses a timestamptz displaced by more than 15:59). Wider is a 400.
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, checked and turned into UTC before it reaches the query:
+    ``2026-01-01T00:00:00-16:30`` is a field error, not a database error (a 500)."""
+
+    default_error_messages = {
+        "offset": "The UTC offset must be between -14:00 and +14:00.",
+        "overflow": "This moment is outside the supported range of dates.",
+    }
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        offset = moment.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise forms.ValidationError(self.error_messages["offset"], code="offset")
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["overflow"], code="overflow") from None
+
+
+class UTCIsoDateTimeRangeField(RangeField):
+    widget = DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((UTCIsoDateTimeField(), UTCIsoDateTimeField()), *args, **kwargs)
+
+
+# The field class each of django-filter's moment filters gets instead of its own.
+DATETIME_FIELD_CLASSES = (
+    (django_filters.IsoDateTimeFromToRangeFilter, UTCIsoDateTimeRangeField),
+    (django_filters.DateTimeFromToRangeFilter, UTCIsoDateTimeRangeField),
+    (django_filters.IsoDateTimeFilter, UTCIsoDateTimeField),
+    (django_filters.DateTimeFilter, UTCIsoDateTimeField),
+)
+
+
+def use_utc_datetime_fields(filters):
+    """Give every moment filter of a FilterSet the checked field class."""
+    for filter_ in filters.values():
+        for filter_class, field_class in DATETIME_FIELD_CLASSES:
+            if isinstance(filter_, filter_class):
+                filter_.field_class = field_class
+                break
 
 
 class TenantFilterSet(django_filters.FilterSet):
@@ -17,10 +73,13 @@ class TenantFilterSet(django_filters.FilterSet):
     it is dropped. With it, ``?status=scheduled`` on 127,000 appointments compared
     every column of every matching row (encrypted notes included) to page and count
     them: 103 ms against 20 ms without.
+
+    Moment filters (``?created_at_after=``) check the UTC offset (``UTCIsoDateTimeField``).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        use_utc_datetime_fields(self.filters)
         user = getattr(self.request, "user", None)
         for filter_ in self.filters.values():
             queryset = getattr(filter_, "queryset", None)

@@ -14,11 +14,16 @@ AUDIT_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by")
 # range from the backend (SQLite allows 64 bits everywhere); the API enforces the same
 # range on every backend, so the contract (and the OpenAPI schema) does not change
 # with the database.
+INT2_MIN, INT2_MAX = -(2**15), 2**15 - 1
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
 PORTABLE_INTEGER_RANGES = {
-    "SmallIntegerField": (-32768, 32767),
-    "PositiveSmallIntegerField": (0, 32767),
-    "IntegerField": (-2147483648, 2147483647),
-    "PositiveIntegerField": (0, 2147483647),
+    "SmallIntegerField": (INT2_MIN, INT2_MAX),
+    "PositiveSmallIntegerField": (0, INT2_MAX),
+    "IntegerField": (INT4_MIN, INT4_MAX),
+    "PositiveIntegerField": (0, INT4_MAX),
+    "BigIntegerField": (INT8_MIN, INT8_MAX),
+    "PositiveBigIntegerField": (0, INT8_MAX),
 }
 
 
@@ -39,6 +44,10 @@ class ModelSerializer(serializers.ModelSerializer):
             low, high = limits
             field_kwargs["min_value"] = max(field_kwargs.get("min_value", low), low)
             field_kwargs["max_value"] = min(field_kwargs.get("max_value", high), high)
+        if field_kwargs.get("read_only") and model_field.null:
+            # DRF builds a non-editable column's field with read_only and nothing else,
+            # so the schema promised a value where the response has null.
+            field_kwargs["allow_null"] = True
         return field_class, field_kwargs
 
 

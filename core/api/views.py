@@ -2,13 +2,15 @@
 
 from contextlib import ExitStack
 
-from django.db.models import ProtectedError
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from core.access import record_access
+from core.api.exceptions import in_use_message
 from core.api.idempotency import idempotent
 from core.choices import AccessAction, AccessVia
 from core.context import acting_as, client_ip
@@ -113,15 +115,20 @@ class TenantModelViewSet(TenantViewSetMixin, TenantCreateMixin, viewsets.ModelVi
 
 class ProtectedDeleteMixin:
     """DELETE of a record still referenced (PROTECT foreign keys: a payer with
-    policies, an item on orders) is a 409 saying the way out, not a 500."""
+    policies, an item on orders) is a 409 naming the kinds and counts of what blocks
+    it, not a 500. (The exception handler maps the same errors for viewsets without
+    this mixin; here the delete runs in a savepoint, so nothing is half-deleted.)"""
 
-    protected_message = "This record is in use and cannot be deleted."
+    # The way out, added after the counts ("deactivate it instead").
+    protected_message = ""
 
     def perform_destroy(self, instance):
         try:
-            instance.delete()
-        except ProtectedError as error:
-            raise Conflict(self.protected_message, code="in_use") from error
+            with transaction.atomic():
+                instance.delete()
+        except (ProtectedError, RestrictedError) as error:
+            message = " ".join(filter(None, [in_use_message(error), self.protected_message]))
+            raise Conflict(message, code="in_use") from None
 
 
 class TenantNoDeleteViewSet(

@@ -8,6 +8,8 @@ from accounts.models import Location, User
 from core.api.fields import HCPCSCodeField
 from core.api.serializers import (
     AUDIT_FIELDS,
+    INT4_MAX,
+    INT4_MIN,
     ModelSerializer,
     ScopedSerializer,
     TenantModelSerializer,
@@ -104,7 +106,12 @@ class StockLevelSerializer(TenantModelSerializer):
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative).")
+    # The column is a PostgreSQL integer (int4): a change outside it can never apply.
+    delta = serializers.IntegerField(
+        min_value=INT4_MIN,
+        max_value=INT4_MAX,
+        help_text="Units to add (positive) or remove (negative).",
+    )
     reason = serializers.CharField(max_length=200, help_text="Count, receipt, damage...")
 
 
@@ -135,8 +142,14 @@ class AssetSerializer(TenantModelSerializer):
                 fields[name].read_only = True
         else:
             fields["location"].required = True
-            fields["location"].allow_null = False
         return fields
+
+    def validate_location(self, value):
+        # Not allow_null=False on the field: the schema would then deny the null that a
+        # unit with a patient shows in responses.
+        if value is None and self.instance is None:
+            raise serializers.ValidationError("Say where the unit is.")
+        return value
 
     def create(self, validated_data):
         return services.register_asset(Asset(**validated_data))
@@ -163,7 +176,10 @@ class MaintenanceEntrySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=MaintenanceKind.choices)
     work_done = serializers.CharField()
     performed_by = serializers.CharField(
-        required=False, allow_blank=True, help_text="Empty: you (the requesting user)."
+        required=False,
+        allow_blank=True,
+        max_length=MaintenanceRecord._meta.get_field("performed_by").max_length,
+        help_text="Empty: you (the requesting user).",
     )
 
 

@@ -106,7 +106,8 @@ class AssetViewSet(TenantNoDeleteViewSet):
         request=serializers.MaintenanceEntrySerializer,
         responses=serializers.MaintenanceRecordSerializer,
     )
-    @action(detail=True, methods=["get", "post"])
+    # The log is one plain list: no pagination, no filters of the asset list.
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def maintenance(self, request, pk=None):
         """The unit's maintenance log (GET), or a new entry (POST)."""
         asset = self.get_object()

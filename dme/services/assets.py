@@ -7,7 +7,7 @@ lands in the asset's audit history; the stock level moves with them.
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import ServiceError
+from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
 
@@ -70,9 +70,22 @@ def log_maintenance(asset, *, performed_on, kind, work_done, performed_by="", te
 
 
 def send_to_maintenance(asset, *, work_done, user=None):
-    """Take a unit in stock out for maintenance: it stops counting as on hand."""
+    """Take a unit in stock out for maintenance: it stops counting as on hand.
+
+    Only from stock: a unit with a patient comes back through the rental's return
+    (which says where it goes), a reserved one is released by cancelling its order."""
     with transaction.atomic():
         asset = lock_row(asset, "equipment", "location")
+        if asset.status != AssetStatus.IN_STOCK:
+            raise InvalidTransition(
+                f"Unit {asset.serial_number} is {asset.get_status_display().lower()}: only a "
+                "unit in stock can be sent to maintenance"
+                + (
+                    " (record the pickup with the rental's return)."
+                    if asset.status == AssetStatus.WITH_PATIENT
+                    else "."
+                )
+            )
         check_transition(
             ASSET_TRANSITIONS,
             asset.status,

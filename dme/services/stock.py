@@ -16,6 +16,9 @@ from core.exceptions import ServiceError
 
 from ..models import StockLevel
 
+# The largest quantity the on_hand column holds (PostgreSQL integer).
+ON_HAND_MAX = 2**31 - 1
+
 
 def _audit(level, before, reason):
     """Write the move to the stock level's audit history (``F()`` updates send no
@@ -100,6 +103,13 @@ def adjust_stock(level, delta, *, reason):
             f"{level.equipment.name} is serialized: its stock is its units. Register new "
             "units or retire old ones instead.",
             code="serialized_stock",
+        )
+    # on_hand is a PostgreSQL integer: a total past its maximum is refused here, with
+    # the field, not by the database (a DataError, a 500).
+    if delta > 0 and level.on_hand > ON_HAND_MAX - delta:
+        raise ServiceError(
+            f"At most {ON_HAND_MAX - level.on_hand} can be added here.",
+            fields={"delta": [f"At most {ON_HAND_MAX - level.on_hand} can be added."]},
         )
     with transaction.atomic():
         updated = change_stock(

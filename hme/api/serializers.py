@@ -212,6 +212,10 @@ class ClaimSerializer(TenantModelSerializer):
     lines = ClaimLineSerializer(many=True)
     diagnosis_codes = ICD10ListField(help_text='In claim order, as ["G47.33", "I10"].')
     patient_number = serializers.CharField(source="patient.number", read_only=True)
+    # "" until a denial is posted: declared, since DRF drops allow_blank on read-only fields.
+    denial_group = serializers.ChoiceField(
+        choices=AdjustmentGroup.choices, allow_blank=True, read_only=True
+    )
     denial = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from config.urls import handler404, handler500  # noqa: F401  (same error pages as the site)
+from config.urls import handler400, handler404, handler500  # noqa: F401  (same error pages as the site)
 from config.urls import urlpatterns as site_urlpatterns
 
 from . import api
