@@ -4,5 +4,5 @@
 small one and a large one, measures the same requests against both and prints each
 one's time at both sizes and the ratio large/small. A ratio near 1 means the page does
 not grow with the table. Never part of the test suite: timings belong here, not in
-assertions. See README.md, Benchmarks.
+assertions. See docs/benchmarks.md.
 """

@@ -22,7 +22,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import commands
@@ -157,9 +157,10 @@ def ratio(large, small):
 
 def report(options, sizes, results, seeding):
     small, large = (results[size] for size in sizes)
+    today = datetime.now(UTC).astimezone().date().isoformat()
     print()
     print(
-        f"AriesOne benchmarks, {date.today().isoformat()}, {platform.node()} "
+        f"AriesOne benchmarks, {today}, {platform.node()} "
         f"({os.cpu_count()} CPUs, {_memory()}), {small['vendor']}; best of {options.runs} runs."
     )
     print()

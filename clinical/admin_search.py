@@ -4,7 +4,7 @@ A changelist's search box is a GET form: its term lands in the address bar, the
 browser's history, the proxies' and the server's access logs. Names and numbers
 (P-000123) may go there; a date of birth, phone number, e-mail address or MBI is PHI
 and may not (45 CFR 164.514(b)(2)(i): dates, phone numbers, e-mail addresses and
-health-plan numbers are identifiers; DESIGN.md section 3): such a term in ``?q=`` is
+health-plan numbers are identifiers; docs/architecture.md, PHI): such a term in ``?q=`` is
 refused. Dates of birth, phones and e-mails are typed into "Find a patient", a POSTed
 form: one match opens the patient, several are listed on the POSTed page; the term
 stays in the request body.

@@ -459,12 +459,12 @@ BACKUP_ENCRYPTION_KEY = [
 if not DEBUG and _DEV_BACKUP_ENCRYPTION_KEY in BACKUP_ENCRYPTION_KEY:
     raise ImproperlyConfigured(
         "The development BACKUP_ENCRYPTION_KEY is configured while DEBUG is off; generate "
-        "a real one (see README.md, Backup and restore)."
+        "a real one (see docs/operations.md, Backup and restore)."
     )
 if set(BACKUP_ENCRYPTION_KEY) & set(FIELD_ENCRYPTION_KEY):
     raise ImproperlyConfigured(
         "BACKUP_ENCRYPTION_KEY must differ from every FIELD_ENCRYPTION_KEY key "
-        "(see README.md, Backup and restore)."
+        "(see docs/operations.md, Backup and restore)."
     )
 
 # Logging: plain lines to stderr. Code logs record ids, never PHI values.

@@ -57,7 +57,7 @@ class TenantAdminMixin(TenantListFilterMixin):
 
     def lookup_allowed(self, lookup, value, request=None):
         # ?dob__gte=1950-01-01: a filter on an encrypted column compares ciphertext
-        # (meaningless) and puts PHI in the URL; refuse it (DESIGN.md section 3).
+        # (meaningless) and puts PHI in the URL; refuse it (docs/architecture.md, PHI).
         if names_encrypted_field(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)

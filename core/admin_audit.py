@@ -7,7 +7,7 @@
 - Backups, periodic tasks and their schedules (django-celery-beat), data-quality
   runs: operators only; a company's staff get a 403 (these are global pages).
 
-Lists are date-bounded, cursor-friendly and never search JSON (DESIGN.md, 5): search
+Lists are date-bounded, cursor-friendly and never search JSON (docs/architecture.md): search
 is an exact id or an e-mail prefix at most.
 """
 

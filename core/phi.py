@@ -195,7 +195,7 @@ def blind_index_fields(model):
 def names_encrypted_field(model, path):
     """Whether a lookup path (``patient__dob__gte``, ``^phone``, ``-dob``) reaches an
     encrypted column of ``model`` or of a related model. Filtering, searching or ordering
-    on one compares ciphertext and would put PHI in a URL (DESIGN.md section 3)."""
+    on one compares ciphertext and would put PHI in a URL (docs/architecture.md, PHI)."""
     path = path.lstrip("^=@-")
     current = model
     for name in path.split("__"):

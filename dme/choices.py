@@ -73,7 +73,7 @@ class LineKind(models.TextChoices):
     RENTAL = "rental", "Rental"
 
 
-# The pricing modifier a DME line must carry (DESIGN.md section 7).
+# The pricing modifier a DME line must carry (docs/domain/dme.md).
 RENTAL_MODIFIER = "RR"
 PURCHASE_MODIFIERS = ("NU", "UE")
 

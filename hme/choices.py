@@ -39,7 +39,7 @@ class AuthorizationStatus(models.TextChoices):
 
 
 class ClaimStatus(models.TextChoices):
-    """DESIGN.md section 7. Submitting is an act, not a status: see ``hme.services``."""
+    """docs/domain/hme-billing.md. Submitting is an act, not a status: see ``hme.services``."""
 
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"

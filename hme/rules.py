@@ -1,4 +1,4 @@
-"""Billing rules that are tables rather than operations (DESIGN.md section 7).
+"""Billing rules that are tables rather than operations (docs/domain/hme-billing.md).
 
 Kept apart from the services so models, services, admin and API read one copy:
 which items need prior authorization and for how long an approval runs, which
@@ -33,9 +33,9 @@ class PriorAuthRule:
         return len(hcpcs) == 5 and hcpcs[0] == self.first[0] and self.first <= hcpcs <= self.last
 
 
-# DESIGN.md 7 windows; code lists from the CMS Required Prior Authorization List for
-# DMEPOS (power mobility devices, pressure-reducing support surfaces, the lower-limb
-# orthoses and prostheses on it).
+# Prior-authorization windows (docs/domain/hme-billing.md); code lists from the CMS
+# Required Prior Authorization List for DMEPOS (power mobility devices,
+# pressure-reducing support surfaces, the lower-limb orthoses and prostheses on it).
 PRIOR_AUTH_RULES = (
     PriorAuthRule("K0800", "K0864", "Power mobility device", relativedelta(months=6)),
     PriorAuthRule("E0193", "E0193", "Pressure-reducing support surface", relativedelta(months=1)),
@@ -108,8 +108,8 @@ def clean_modifiers(hcpcs, modifiers):
     """Validate a claim line's modifiers; return them upper case.
 
     The format rules of ``core.validators.validate_modifiers`` (at most four, no repeat,
-    KX never with GA/GY/GZ), then DESIGN.md 7: a DME line carries exactly one of RR, NU,
-    UE; KH/KI/KJ only on a rental (RR) line, one of them at most.
+    KX never with GA/GY/GZ), then (docs/domain/hme-billing.md): a DME line carries
+    exactly one of RR, NU, UE; KH/KI/KJ only on a rental (RR) line, one of them at most.
     """
     if isinstance(modifiers, str) or not isinstance(modifiers, list | tuple):
         raise ValidationError('Give the modifiers as a list, as in ["RR", "KH"].')

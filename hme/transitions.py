@@ -1,6 +1,6 @@
 """The status transition tables of the billing app: one per model, used by every service.
 
-Claims (DESIGN.md 7)::
+Claims (docs/domain/hme-billing.md)::
 
     pending ──> processing ──> approved ──> paid
        ^            │             (when payments cover the allowed amount)

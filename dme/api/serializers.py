@@ -413,7 +413,7 @@ class ProofItemSerializer(ScopedSerializer):
 
 
 class ProofOfDeliverySerializer(ScopedSerializer):
-    """The proof of delivery (DESIGN.md section 7): the date received (the date of
+    """The proof of delivery (docs/domain/dme.md): the date received (the date of
     service), who signed (the patient or a designee, never supplier staff: printed
     name and relationship), optionally the signature image as a data URL, and every
     line handed over with its quantity and serial numbers. Shipped deliveries give

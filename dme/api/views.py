@@ -264,7 +264,7 @@ class DeliveryViewSet(TenantNoDeleteViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def complete(self, request, pk=None):
-        """Record the proof of delivery (DESIGN.md section 7) and hand over."""
+        """Record the proof of delivery (docs/domain/dme.md) and hand over."""
         delivery = self.get_object()
         body = serializers.ProofOfDeliverySerializer(
             data=request.data, context=self.get_serializer_context()

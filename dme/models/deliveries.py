@@ -1,4 +1,4 @@
-"""Deliveries and their proof of delivery (DESIGN.md section 7).
+"""Deliveries and their proof of delivery (docs/domain/dme.md).
 
 A proof of delivery holds the patient's name, the delivery address, each item's
 description and quantity (with the serial numbers handed over), the date received and

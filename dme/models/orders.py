@@ -268,27 +268,43 @@ class OrderLine(TenantModel):
                 raise ValidationError(errors)
             return
         equipment = self.equipment
-        if self.company_id and equipment.company_id != self.company_id:
-            errors["equipment"] = "This item is not in your catalogue."
-        elif self.kind == LineKind.RENTAL and not equipment.is_rentable:
-            errors["kind"] = f"{equipment.get_billing_kind_display()} items cannot be rented."
-        elif self.kind == LineKind.PURCHASE and equipment.billing_kind not in (
-            PURCHASABLE_BILLING_KINDS
-        ):
-            errors["kind"] = f"{equipment.get_billing_kind_display()} items cannot be bought."
-        modifiers = self.modifiers if isinstance(self.modifiers, list) else []
-        if "kind" not in errors and equipment.billing_kind != BillingKind.SUPPLY:
-            if self.kind == LineKind.RENTAL:
-                if RENTAL_MODIFIER not in modifiers:
-                    errors["modifiers"] = "A rental line needs the RR modifier."
-                elif any(m in PURCHASE_MODIFIERS for m in modifiers):
-                    errors["modifiers"] = "A rental line cannot carry NU or UE."
-            elif not any(m in PURCHASE_MODIFIERS for m in modifiers):
-                errors["modifiers"] = "A purchase line needs NU (new) or UE (used)."
-            elif RENTAL_MODIFIER in modifiers:
-                errors["modifiers"] = "A purchase line cannot carry RR."
+        kind_error = self._kind_error(equipment)
+        if kind_error:
+            errors[kind_error[0]] = kind_error[1]
+        elif equipment.billing_kind != BillingKind.SUPPLY:
+            modifier_error = self._modifier_error()
+            if modifier_error:
+                errors["modifiers"] = modifier_error
         if errors:
             raise ValidationError(errors)
+
+    def _kind_error(self, equipment):
+        """``(field, message)`` when the item cannot be rented or bought as asked."""
+        if self.company_id and equipment.company_id != self.company_id:
+            return "equipment", "This item is not in your catalogue."
+        if self.kind == LineKind.RENTAL and not equipment.is_rentable:
+            return "kind", f"{equipment.get_billing_kind_display()} items cannot be rented."
+        if self.kind == LineKind.PURCHASE and equipment.billing_kind not in (
+            PURCHASABLE_BILLING_KINDS
+        ):
+            return "kind", f"{equipment.get_billing_kind_display()} items cannot be bought."
+        return None
+
+    def _modifier_error(self):
+        """Why the pricing modifiers do not fit the line's kind (RR for a rental, NU or
+        UE for a purchase, never both), or None."""
+        modifiers = self.modifiers if isinstance(self.modifiers, list) else []
+        if self.kind == LineKind.RENTAL:
+            if RENTAL_MODIFIER not in modifiers:
+                return "A rental line needs the RR modifier."
+            if any(m in PURCHASE_MODIFIERS for m in modifiers):
+                return "A rental line cannot carry NU or UE."
+            return None
+        if not any(m in PURCHASE_MODIFIERS for m in modifiers):
+            return "A purchase line needs NU (new) or UE (used)."
+        if RENTAL_MODIFIER in modifiers:
+            return "A purchase line cannot carry RR."
+        return None
 
     def save(self, *args, **kwargs):
         if self.unit_price is None and self.equipment_id:

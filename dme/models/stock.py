@@ -2,7 +2,7 @@
 
 Quantities change only in ``dme.services``, with conditional ``F()`` updates or under
 ``select_for_update``: a read-modify-write lost 81% of updates under 8 threads
-(DESIGN.md section 5). The check constraints below are the last line of defence: the
+(docs/architecture.md). The check constraints below are the last line of defence: the
 database refuses negative stock or more reserved than on hand, whatever the code does.
 """
 

@@ -49,7 +49,7 @@ def create_order(order, lines):
 def order_problems(order, lines=None):
     """What keeps the order from being verified, in words (empty when nothing).
 
-    The standard written order must be complete (DESIGN.md section 7): patient, order
+    The standard written order must be complete (docs/domain/dme.md): patient, order
     date, items with quantity and their modifiers, an active prescriber with an NPI,
     and the prescriber's signature.
     """

@@ -79,7 +79,7 @@ class Claim(TenantModel):
     payment allocations and ``patient_responsibility`` the sum of their PR adjustments;
     ``hme.services`` recomputes them in the transaction that changes a line or posts a
     payment. Status moves only through the services' transition table
-    (``hme.services.CLAIM_TRANSITIONS``, DESIGN.md 7). A rental month is billed once:
+    (``hme.services.CLAIM_TRANSITIONS``, docs/domain/hme-billing.md). A rental month is billed once:
     the database refuses a second claim for the same rental and month.
     """
 
@@ -195,7 +195,8 @@ class Claim(TenantModel):
                 name="claim_company_number_uniq",
                 violation_error_message="This company already has a claim with this number.",
             ),
-            # A rental month is billed once and only once (DESIGN.md 7), voided or not.
+            # A rental month is billed once and only once, voided or not
+            # (docs/domain/hme-billing.md).
             models.UniqueConstraint(
                 fields=["rental", "rental_month"],
                 name="claim_rental_month_uniq",

@@ -17,9 +17,9 @@ from ..transitions import check_authorization_transition
 def approve_authorization(authorization, *, number, units_approved, valid_from, valid_to=None):
     """Record the payer's approval: its number (UTN), units and validity.
 
-    ``valid_to`` defaults to the end of the DESIGN.md window of the codes (power
-    mobility 6 months, support surfaces 1 month, orthoses 60 days, lower-limb prostheses
-    120 days) from ``valid_from``.
+    ``valid_to`` defaults to the end of the prior-authorization window of the codes
+    (docs/domain/hme-billing.md: power mobility 6 months, support surfaces 1 month,
+    orthoses 60 days, lower-limb prostheses 120 days) from ``valid_from``.
     """
     with transaction.atomic():
         authorization = lock_row(authorization)

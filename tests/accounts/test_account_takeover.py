@@ -194,7 +194,8 @@ def test_company_b_cannot_see_or_change_company_as_memberships(client, outsider,
     assert client.get(url).status_code in (302, 404)
     assert client.post(url, {"role": Role.AUDITOR, "is_active": ""}).status_code in (302, 404)
     a_membership.refresh_from_db()
-    assert a_membership.role == Role.BILLING and a_membership.is_active
+    assert a_membership.role == Role.BILLING
+    assert a_membership.is_active
 
 
 @pytest.mark.django_db
@@ -213,7 +214,8 @@ def test_the_last_administrator_cannot_remove_or_demote_themself(
     response = client.patch(url, {"expires_on": "2030-01-01"}, format="json")
     assert response.status_code == 409
     membership = outsider.memberships.get()
-    assert membership.role == Role.ADMINISTRATOR and membership.is_active
+    assert membership.role == Role.ADMINISTRATOR
+    assert membership.is_active
     assert membership.expires_on is None
 
 
@@ -258,7 +260,8 @@ def test_an_operator_still_sets_a_password_and_it_is_audited(client, shared, com
     target.refresh_from_db()
     assert target.check_password(ATTACKER_PASSWORD)
     event = ComplianceEvent.objects.get(kind=ComplianceKind.PASSWORD_CHANGED)
-    assert event.actor == operator and event.target_id == str(target.pk)
+    assert event.actor == operator
+    assert event.target_id == str(target.pk)
     assert event.detail == {"by": "operator"}
     entry = LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_pk=str(target.pk)

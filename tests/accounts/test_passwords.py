@@ -40,7 +40,8 @@ def test_a_user_changes_their_own_password(api_client_for, personas):
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     event = ComplianceEvent.objects.get(kind=ComplianceKind.PASSWORD_CHANGED)
-    assert event.actor == user and event.detail == {"by": "self"}
+    assert event.actor == user
+    assert event.detail == {"by": "self"}
     entry = LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_pk=str(user.pk)
     ).latest("timestamp")
@@ -89,7 +90,8 @@ def test_a_reset_by_api_sets_a_new_password(anon_client, personas, mailoutbox):
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     event = ComplianceEvent.objects.get(kind=ComplianceKind.PASSWORD_RESET)
-    assert event.actor == user and event.detail == {"by": "reset"}
+    assert event.actor == user
+    assert event.detail == {"by": "reset"}
     # The link works once.
     again = anon_client.post(
         RESET_CONFIRM, {"uid": uid, "token": token, "new_password": "yet-another-passphrase"}
@@ -192,4 +194,5 @@ def test_the_admins_own_password_page_is_audited(client, personas):
     )
     assert response.status_code == 302
     event = ComplianceEvent.objects.get(kind=ComplianceKind.PASSWORD_CHANGED)
-    assert event.actor == user and event.detail == {"by": "self"}
+    assert event.actor == user
+    assert event.detail == {"by": "self"}

@@ -38,14 +38,17 @@ def test_it_adds_a_new_person_with_a_set_password_email(
             actor=admin_user,
         )
     user = membership.user
-    assert user.email == "new@example.test" and user.first_name == "Nia"
+    assert user.email == "new@example.test"
+    assert user.first_name == "Nia"
     assert not user.has_usable_password()
     assert membership.location_ids == [location.pk]
     assert len(mailoutbox) == 1
     assert "/accounts/password-reset/" in mailoutbox[0].body
     event = ComplianceEvent.objects.get(kind=ComplianceKind.MEMBERSHIP_CHANGED)
-    assert event.actor == admin_user and event.company_id == company.pk
-    assert event.detail["to"]["role"] == Role.CLINICIAN and event.detail["from"] is None
+    assert event.actor == admin_user
+    assert event.company_id == company.pk
+    assert event.detail["to"]["role"] == Role.CLINICIAN
+    assert event.detail["from"] is None
     assert {entry.actor for entry in entries_for(membership)} == {admin_user}
     assert {entry.actor for entry in entries_for(user)} == {admin_user}
 
@@ -65,7 +68,8 @@ def test_it_adds_an_existing_account_without_touching_it(
         )
     person.refresh_from_db()
     assert membership.user == person
-    assert person.first_name == "Ann" and person.check_password(TEST_PASSWORD)
+    assert person.first_name == "Ann"
+    assert person.check_password(TEST_PASSWORD)
     assert mailoutbox == []
     assert Membership.objects.get(user=person, company=company).role == Role.BILLING
 
@@ -79,7 +83,8 @@ def test_it_refuses_an_active_member_and_reactivates_a_former_one(company, admin
     membership = services.add_member(
         company, email=intake.email, role=Role.BILLING, actor=admin_user
     )
-    assert membership.is_active and membership.role == Role.BILLING
+    assert membership.is_active
+    assert membership.role == Role.BILLING
     assert Membership.objects.filter(user=intake).count() == 1
 
 
@@ -105,7 +110,8 @@ def test_a_role_change_is_audited_with_its_actor(company, admin_user, personas):
     services.change_role(membership, Role.BILLING, actor=admin_user)
     event = ComplianceEvent.objects.get(kind=ComplianceKind.ROLE_CHANGED)
     assert event.detail == {"from": Role.INTAKE, "to": Role.BILLING}
-    assert event.actor == admin_user and event.company_id == company.pk
+    assert event.actor == admin_user
+    assert event.company_id == company.pk
     entry = entries_for(membership).latest("timestamp")
     assert entry.actor == admin_user
     assert entry.changes_dict["role"] == [Role.INTAKE, Role.BILLING]
@@ -126,7 +132,8 @@ def test_locations_and_removal_are_membership_changes(company, admin_user, perso
         ).order_by("timestamp", "id")
     ]
     assert details[0]["to"]["locations"] == [str(location.pk)]
-    assert details[1]["from"]["is_active"] is True and details[1]["to"]["is_active"] is False
+    assert details[1]["from"]["is_active"] is True
+    assert details[1]["to"]["is_active"] is False
 
 
 @pytest.mark.django_db
@@ -144,7 +151,8 @@ def test_the_last_administrator_stays(company, admin_user):
             change()
         assert error.value.code == "last_administrator"
     membership.refresh_from_db()
-    assert membership.is_active and membership.role == Role.ADMINISTRATOR
+    assert membership.is_active
+    assert membership.role == Role.ADMINISTRATOR
 
 
 def operator():

@@ -23,7 +23,8 @@ def test_a_staff_member_switches_the_company_they_act_for(client, company, other
     response = client.post(
         reverse("accounts:switch-company"), {"company": str(other_company.pk), "next": url}
     )
-    assert response.status_code == 302 and response.url == url
+    assert response.status_code == 302
+    assert response.url == url
     page = client.get(url)
     assert [r.name for r in page.context["cl"].result_list] == ["In B"]
     # ...with the role held there: an Auditor cannot add.

@@ -100,4 +100,5 @@ def test_an_administrator_sets_a_membership_expiry(api_client_for, admin_user, p
     assert response.json()["expires_on"] == "2020-01-31"
     # Expired: the role no longer applies, so the person acts for no company.
     me = api_client_for(intake).get(reverse("api:me")).json()
-    assert me["active_company"] is None and me["role"] is None
+    assert me["active_company"] is None
+    assert me["role"] is None

@@ -142,7 +142,8 @@ def test_the_patient_page_shows_only_recent_and_upcoming_appointments(
         f for f in response.context["inline_admin_formsets"] if f.formset.model is Appointment
     )
     shown = {form.instance.pk for form in formset.formset.forms}
-    assert old.pk not in shown and len(shown) == 1
+    assert old.pk not in shown
+    assert len(shown) == 1
 
 
 @pytest.mark.django_db
@@ -388,7 +389,8 @@ def test_provider_verification_action(staff, company):
         changelist("provider"), {"action": "verify", ACTION_CHECKBOX_NAME: [str(provider.pk)]}
     )
     provider.refresh_from_db()
-    assert provider.is_verified and provider.verified_at
+    assert provider.is_verified
+    assert provider.verified_at
 
 
 @pytest.mark.django_db
@@ -434,8 +436,10 @@ def test_sidebar_filters_list_only_the_companys_locations_and_prescribers(
     ProviderFactory(company=other_company, last_name="Theirs")
     PatientFactory(company=company)
     content = staff.get(changelist("patient")).content.decode()
-    assert "Our Clinic" in content and "Ours" in content
-    assert "Their Clinic" not in content and "Theirs" not in content
+    assert "Our Clinic" in content
+    assert "Ours" in content
+    assert "Their Clinic" not in content
+    assert "Theirs" not in content
 
 
 @pytest.mark.django_db

@@ -282,7 +282,8 @@ def test_the_api_actions_move_the_status(company, setup, intake, api_client_for)
         return client.post(reverse(f"api:appointment-{name}", args=[appointment.pk]))
 
     response = act("confirm")
-    assert response.status_code == 200 and response.json()["status"] == "confirmed"
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
     response = act("complete")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "appointment_not_started"

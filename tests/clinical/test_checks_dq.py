@@ -119,7 +119,8 @@ def test_it_finds_possible_duplicate_patients_without_showing_who(company, other
     assert count == 2
     assert sorted(samples) == sorted([str(first.pk), str(second.pk)])
     assert detail == "2 patients in 1 groups share a company, last name and date of birth."
-    assert "kwo" not in detail.lower() and "1961" not in detail
+    assert "kwo" not in detail.lower()
+    assert "1961" not in detail
 
 
 def test_unique_patients_pass_the_duplicate_check(company):
@@ -134,7 +135,8 @@ def test_appointments_freshness_skips_an_empty_table_and_warns_when_quiet(compan
     assert found("clinical.appointments_freshness")[0] == 0
     Appointment.objects.update(updated_at=timezone.now() - timedelta(days=5))
     count, _, detail = found("clinical.appointments_freshness")
-    assert count == 1 and detail.startswith("No appointments changed for 12")
+    assert count == 1
+    assert detail.startswith("No appointments changed for 12")
 
 
 def test_it_finds_past_appointments_nobody_closed(company):

@@ -58,6 +58,9 @@ def test_it_seeds_clinical_data_once(capsys):
     assert Patient.objects.filter(status=PatientStatus.DECEASED).count() == 1
     assert not Appointment.objects.filter(patient__status=PatientStatus.DECEASED).exists()
     assert BiometricAlert.objects.filter(status="open").exists()
-    assert counts[HealthInsight] and counts[PredictionLog] and counts[DigitalTwin]
+    assert counts[HealthInsight]
+    assert counts[PredictionLog]
+    assert counts[DigitalTwin]
     numbers = list(Patient.objects.order_by("number").values_list("number", flat=True))
-    assert numbers[0] == "P-000001" and numbers[-1] == "P-000025"
+    assert numbers[0] == "P-000001"
+    assert numbers[-1] == "P-000025"

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import Role
 from clinical import services
@@ -132,7 +133,8 @@ def test_the_service_refuses_a_possible_duplicate_unless_confirmed(company):
     assert refused.value.code == "possible_duplicate"
     assert existing.number in refused.value.message
     assert "1950" not in refused.value.message
-    assert twin.pk and not Patient.objects.filter(pk=twin.pk).exists()
+    assert twin.pk
+    assert not Patient.objects.filter(pk=twin.pk).exists()
     services.register_patient(twin, confirm_duplicate=True)
     assert Patient.objects.filter(last_name__iexact="doe").count() == 2
 
@@ -186,7 +188,7 @@ def test_the_number_is_read_only_in_the_api(company, intake, api_client_for):
 @pytest.mark.django_db
 def test_it_refuses_a_future_date_of_birth_and_a_bad_ssn(company, intake, api_client_for):
     client = api_client_for(intake)
-    tomorrow = datetime.date.today() + datetime.timedelta(days=2)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=2)
     for field, value in [("dob", tomorrow.isoformat()), ("ssn_last4", "12a4")]:
         data = {"first_name": "A", "last_name": "B", "dob": "1950-01-01", field: value}
         response = client.post(reverse("api:patient-list"), data, format="json")

@@ -72,7 +72,8 @@ def test_verification_is_an_action_with_a_date(company, admin_user, api_client_f
     assert not provider.is_verified
     response = client.post(reverse("api:provider-verify", args=[provider.pk]))
     assert response.status_code == 200
-    assert response.json()["is_verified"] and response.json()["verified_at"]
+    assert response.json()["is_verified"]
+    assert response.json()["verified_at"]
     response = client.post(reverse("api:provider-unverify", args=[provider.pk]))
     assert response.json()["is_verified"] is False
     assert response.json()["verified_at"] is None
@@ -203,12 +204,14 @@ def test_alerts_are_acknowledged_then_resolved_with_who_and_when(company, clinic
     alert = BiometricAlertFactory(company=company)
     alert = services.acknowledge_alert(alert, clinician)
     assert alert.status == AlertStatus.ACKNOWLEDGED
-    assert alert.acknowledged_by == clinician and alert.acknowledged_at
+    assert alert.acknowledged_by == clinician
+    assert alert.acknowledged_at
     with pytest.raises(InvalidTransition):
         services.acknowledge_alert(alert, clinician)
     alert = services.resolve_alert(alert, clinician, note="Replaced the sensor.")
     assert alert.status == AlertStatus.RESOLVED
-    assert alert.resolved_by == clinician and alert.resolution_note == "Replaced the sensor."
+    assert alert.resolved_by == clinician
+    assert alert.resolution_note == "Replaced the sensor."
     with pytest.raises(InvalidTransition, match="already resolved"):
         services.resolve_alert(alert, clinician)
 

@@ -39,7 +39,7 @@ def test_a_backup_key_equal_to_a_field_key_is_refused(position):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         "Configuration error: BACKUP_ENCRYPTION_KEY must differ from every "
-        "FIELD_ENCRYPTION_KEY key (see README.md, Backup and restore)."
+        "FIELD_ENCRYPTION_KEY key (see docs/operations.md, Backup and restore)."
     ]
 
 

@@ -128,7 +128,8 @@ def test_it_restores_every_row_and_every_encrypted_value_exactly(backup_dir, rec
     summary = run("backup")
     path = the_backup(backup_dir)
     assert summary.startswith(f"Backup written: {path} (")
-    assert "rows in" in summary and " s)" in summary
+    assert "rows in" in summary
+    assert " s)" in summary
 
     wipe()
     assert PHIRecord.objects.count() == 0
@@ -153,8 +154,10 @@ def test_the_backup_is_recorded_with_its_manifest(backup_dir, records):
     assert record.size_bytes == result.path.stat().st_size == manifest["size"]
     assert record.sha256 == manifest["sha256"]
     assert record.row_count == manifest["total_rows"] == sum(manifest["row_counts"].values())
-    assert record.duration is not None and record.finished_at >= record.started_at
-    assert record.trigger == BackupTrigger.COMMAND and "@" in record.run_by
+    assert record.duration is not None
+    assert record.finished_at >= record.started_at
+    assert record.trigger == BackupTrigger.COMMAND
+    assert "@" in record.run_by
     assert manifest["backup_id"] == str(record.pk)
     assert manifest["database"]["vendor"] == connection.vendor
     assert manifest["app_version"].startswith("0.")
@@ -348,7 +351,8 @@ def test_a_failing_backup_leaves_no_file_and_records_the_failure(backup_dir, rec
     record = Backup.objects.get()
     assert record.status == BackupStatus.FAILED
     assert record.error == "No space left on device"
-    assert record.finished_at is not None and record.file_name == ""
+    assert record.finished_at is not None
+    assert record.file_name == ""
     event = ComplianceEvent.objects.get(kind=ComplianceKind.BACKUP_FAILED)
     assert (event.target_id, event.detail) == (str(record.pk), {"error": record.error})
 
@@ -445,7 +449,8 @@ def test_the_task_records_a_failure_and_re_raises(tmp_path, settings, records, c
     with pytest.raises(BackupError, match="cannot create BACKUP_DIR"):
         backup_database()
     record = Backup.objects.get()
-    assert record.status == BackupStatus.FAILED and record.trigger == BackupTrigger.TASK
+    assert record.status == BackupStatus.FAILED
+    assert record.trigger == BackupTrigger.TASK
     assert "scheduled backup failed" in caplog.text
 
 
@@ -540,7 +545,8 @@ def test_a_missing_pg_dump_fails_cleanly(postgres_only, backup_dir, records, tmp
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(CommandError, match="pg_dump was not found on PATH"):
         run("backup")
-    assert not list(backup_dir.glob("*")) and not list(backup_dir.glob(".*"))
+    assert not list(backup_dir.glob("*"))
+    assert not list(backup_dir.glob(".*"))
     assert Backup.objects.get().status == BackupStatus.FAILED
 
 

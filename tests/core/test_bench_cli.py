@@ -19,7 +19,8 @@ def test_python_m_bench_help_exits_0():
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert "--patients" in completed.stdout and "--reuse" in completed.stdout
+    assert "--patients" in completed.stdout
+    assert "--reuse" in completed.stdout
 
 
 def test_the_bench_databases_are_named_after_the_configured_one_never_it():

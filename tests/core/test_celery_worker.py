@@ -94,6 +94,7 @@ def test_a_worker_completes_a_data_quality_run(worker):
         if worker.poll() is not None:
             pytest.fail(f"the worker exited: {worker.stdout.read()[-2000:]}")
         time.sleep(0.5)
-    assert run is not None and run.finished_at is not None, "no run completed in 90 s"
+    assert run is not None, "no run completed in 90 s"
+    assert run.finished_at is not None, "no run completed in 90 s"
     assert run.checks_run >= 4
     assert run.findings.count() == run.checks_run

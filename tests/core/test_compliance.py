@@ -34,7 +34,8 @@ def test_it_records_an_event_for_the_request_user(company):
     assert event.category == HipaaCategory.ACCESS_CONTROL
     assert event.severity == ComplianceSeverity.WARNING
     assert event.company == company
-    assert event.actor == user and event.actor_email == "admin@a.test"
+    assert event.actor == user
+    assert event.actor_email == "admin@a.test"
     assert event.target_id == str(user.pk)
     assert event.ip_address == "203.0.113.7"
     assert event.detail == {"from": "intake", "to": "billing"}
@@ -51,5 +52,6 @@ def test_it_takes_the_acting_user_of_a_job_and_a_severity_override(company):
 
 def test_a_system_event_has_no_actor():
     event = record_event(ComplianceKind.BACKUP_FAILED)
-    assert event.actor is None and event.actor_email == ""
+    assert event.actor is None
+    assert event.actor_email == ""
     assert event.severity == ComplianceSeverity.CRITICAL

@@ -99,7 +99,8 @@ def test_the_purge_keeps_6_years_and_records_what_it_removed(company):
 
 def test_the_purge_is_scheduled_daily():
     task = PeriodicTask.objects.get(task="core.tasks.purge_compliance_events")
-    assert task.enabled and task.crontab is not None
+    assert task.enabled
+    assert task.crontab is not None
 
 
 def test_repeated_404s_on_another_companys_ids_are_one_probe_event(

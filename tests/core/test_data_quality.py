@@ -121,7 +121,9 @@ def test_the_command_prints_a_table_and_fails_on_an_error_check(temporary_checks
     with pytest.raises(CommandError, match=r"1 errors, 1 warnings failed.*Failing: test.error"):
         call_command("run_data_quality", "--check", "test.error", "--check", "test.warning")
     table = capsys.readouterr().out
-    assert "test.error" in table and "FAIL" in table and "two bad" in table
+    assert "test.error" in table
+    assert "FAIL" in table
+    assert "two bad" in table
 
     call_command("run_data_quality", "--check", "test.warning")
     assert "1 checks, 0 errors, 1 warnings failed" in capsys.readouterr().out

@@ -1,7 +1,7 @@
 """No filter, search or ordering on an encrypted column, anywhere.
 
 An encrypted value is randomised ciphertext: filtering on it silently matches nothing,
-ordering by it is noise, and the value would travel in the URL (DESIGN.md section 3).
+ordering by it is noise, and the value would travel in the URL (docs/architecture.md, PHI).
 Exact lookups go through the blind index. These tests walk every ModelAdmin and every
 API view, so a new one that names an encrypted field fails here.
 """

@@ -76,7 +76,8 @@ def test_admin_pages_load_their_scripts_from_this_site_and_run_no_inline_script(
         if src:
             assert src.group(1).startswith("/"), tag  # /static/... and /admin/jsi18n/
         else:
-            assert nonce and f'nonce="{nonce.group(1)}"' in tag, tag
+            assert nonce, tag
+            assert f'nonce="{nonce.group(1)}"' in tag, tag
     assert not re.search(r"\son[a-z]+=", html), "no inline event handler"
 
 

@@ -1,6 +1,6 @@
 """No PHI in logs: force each error path with marker values in every PHI field of a
 patient, capture every log record at DEBUG (and the runserver access line), and find
-none of the markers (45 CFR 164.502(b), minimum necessary; DESIGN.md section 3).
+none of the markers (45 CFR 164.502(b), minimum necessary; docs/architecture.md, PHI).
 
 The error paths: a DELETE blocked by protected records (ProtectedError), an admin 500,
 API 500s from bugs whose exceptions quote the patient (plain, ValidationError,

@@ -20,7 +20,8 @@ def test_it_creates_the_demo_company_once(settings, capsys):
     assert Membership.objects.count() == len(Role)
     administrator = User.objects.get(email="administrator@demo.ariesone.test")
     assert administrator.check_password(DEMO_PASSWORD)
-    assert administrator.is_staff and not administrator.is_superuser
+    assert administrator.is_staff
+    assert not administrator.is_superuser
     assert DEMO_PASSWORD in output
     assert output.strip().splitlines()[-1].startswith("Demo data ready for Aries Demo")
 

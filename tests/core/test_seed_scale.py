@@ -108,7 +108,8 @@ def test_it_tops_up_the_demo_company_to_n_patients_in_proportion(company, bulk_p
     claims = Claim.objects.filter(patient__in=bulk_patients)
     assert between(claims.count() / NEW, 2.0, 5.0)
     assert set(claims.values_list("status", flat=True)) == set(ClaimStatus.values)
-    assert claims.exclude(rental=None).exists() and claims.filter(rental=None).exists()
+    assert claims.exclude(rental=None).exists()
+    assert claims.filter(rental=None).exists()
     assert claims.exclude(correction_note="").exists()  # denied, corrected, resubmitted
     paid = PaymentAllocation.objects.filter(claim__in=claims)
     assert paid.count() == claims.filter(status=ClaimStatus.PAID).count()
@@ -137,9 +138,8 @@ def test_it_keeps_every_invariant_the_services_keep(company, bulk_patients):
     active = Rental.objects.filter(status=RentalStatus.ACTIVE, asset__isnull=False)
     assert active.exists()
     for rental in active.select_related("asset"):
-        assert rental.asset.status == "with_patient" and rental.asset.patient_id == (
-            rental.patient_id
-        )
+        assert rental.asset.status == "with_patient"
+        assert rental.asset.patient_id == (rental.patient_id)
 
 
 def assert_money_is_exact(company):

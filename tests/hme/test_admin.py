@@ -181,7 +181,8 @@ def test_approve_asks_each_claims_allowed_amount(staff, company):
 def test_deny_resubmit_and_void_take_their_inputs(staff, company):
     claim = processing_claim(company)
     bad = post_action(staff, "deny", [claim], apply="1", group="CO", code="12345")
-    assert bad.status_code == 200 and "CARC" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "CARC" in bad.content.decode()
     post_action(staff, "deny", [claim], apply="1", group="CO", code="16", text="No SWO")
     claim.refresh_from_db()
     assert (claim.status, claim.denial_code, claim.denial_reason) == ("denied", "16", "No SWO")
@@ -284,7 +285,8 @@ def test_a_refused_claim_shows_the_reason_and_keeps_the_input(staff, company, lo
     assert response.status_code == 200
     assert "needs prior authorization" in response.content.decode()
     assert 'value="4023.33"' in response.content.decode()
-    assert not Claim.objects.exists() and not ClaimLine.objects.exists()
+    assert not Claim.objects.exists()
+    assert not ClaimLine.objects.exists()
 
 
 def test_a_pending_claim_is_corrected_in_the_admin(staff, company):
@@ -453,7 +455,8 @@ def test_the_coverage_list_masks_member_ids_and_counts_queries(staff, company):
     with CaptureQueriesContext(connection) as one:
         response = staff.get(reverse("admin:hme_coverage_changelist"))
     content = response.content.decode()
-    assert "7QC8NK4XV92" not in content and "•••XV92" in content
+    assert "7QC8NK4XV92" not in content
+    assert "•••XV92" in content
     for _ in range(49):
         CoverageFactory(company=company)
     with CaptureQueriesContext(connection) as fifty:
@@ -471,7 +474,8 @@ def test_every_claim_page_renders(staff, company, status):
         payment = PaymentFactory(company=company, payer=claim.payer, amount=claim.total_charge)
         services.post_payment(payment, [{"claim": claim, "amount": claim.total_charge}])
         page = staff.get(reverse("admin:hme_payment_change", args=[payment.pk]))
-        assert page.status_code == 200 and claim.number in page.content.decode()
+        assert page.status_code == 200
+        assert claim.number in page.content.decode()
     response = staff.get(reverse("admin:hme_claim_change", args=[claim.pk]))
     assert response.status_code == 200
     for name in ("payer", "coverage", "authorization"):
@@ -484,7 +488,8 @@ def test_a_failed_claim_action_keeps_the_typed_input(staff, company):
     claim = processing_claim(company)
     bad = post_action(staff, "deny", [claim], apply="1", group="PR", code="12345", text="No SWO")
     form = bad.context["form"]
-    assert form.errors and (form["group"].value(), form["text"].value()) == ("PR", "No SWO")
+    assert form.errors
+    assert (form["group"].value(), form["text"].value()) == ("PR", "No SWO")
     assert bad.context["rows"][0][1][0] == claim.number
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PROCESSING

@@ -109,7 +109,8 @@ def test_bad_action_bodies_are_400s(api, company):
     response = api.post(claim_url(claim, "deny"), {"group": "CO", "code": "9999"}, format="json")
     assert response.status_code == 400
     response = api.post(claim_url(claim, "deny"), {"group": "CO", "code": "A"}, format="json")
-    assert response.status_code == 400 and "code" in error(response)["fields"]
+    assert response.status_code == 400
+    assert "code" in error(response)["fields"]
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PROCESSING
 
@@ -294,8 +295,10 @@ def test_a_payment_is_recorded_and_posted_in_one_request(api, company):
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PAID
     again = api.post(reverse("api:payment-list"), body, format="json", HTTP_IDEMPOTENCY_KEY="p1")
-    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
-    assert Payment.objects.count() == 1 and PaymentAllocation.objects.count() == 1
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert PaymentAllocation.objects.count() == 1
 
 
 def test_over_posting_through_the_api_writes_nothing(api, company):

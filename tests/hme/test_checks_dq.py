@@ -136,7 +136,8 @@ def test_it_finds_a_line_billed_under_another_patients_authorization(company):
         lines=[claim_line(hcpcs="K0823", modifiers=["NU"])],
     )
     line = claim.lines.get()
-    assert line.authorization == authorization and line.draws_authorization
+    assert line.authorization == authorization
+    assert line.draws_authorization
     assert found("hme.claimline_authorization_is_the_patients") == (0, [])
     assert found("hme.authorization_units_match_claims") == (0, [])
     Authorization.objects.filter(pk=authorization.pk).update(
@@ -187,7 +188,8 @@ def test_authorization_units_follow_the_claims_that_drew_them(company):
     voided = ClaimFactory(company=company, coverage=authorization.coverage, lines=lines)
     services.void_claim(voided, "entered twice")
     authorization.refresh_from_db()
-    assert authorization.units_used == 1 and kept.lines.get().draws_authorization
+    assert authorization.units_used == 1
+    assert kept.lines.get().draws_authorization
     assert found("hme.authorization_units_match_claims") == (0, [])
     Authorization.objects.filter(pk=authorization.pk).update(units_used=2)
     assert found("hme.authorization_units_match_claims") == (1, [str(authorization.pk)])
@@ -345,7 +347,8 @@ def test_it_warns_when_the_nightly_jobs_leave_flags_behind(company):
     current = CoverageFactory(company=company)
     ended = CoverageFactory(company=company, termination_date=TODAY() - timedelta(days=5))
     started = CoverageFactory(company=company, effective_date=TODAY() - timedelta(days=3))
-    assert current.is_active and not ended.is_active
+    assert current.is_active
+    assert not ended.is_active
     assert found("hme.coverage_in_force_flag_current") == (0, [])
     assert found("hme.authorizations_past_validity_still_approved") == (1, [str(stale_auth.pk)])
     Coverage.objects.filter(pk=ended.pk).update(is_active=True)

@@ -153,10 +153,12 @@ def test_another_companys_patient_is_refused(company, other_company):
 
 def test_the_prior_authorization_table():
     assert requires_prior_auth("K0823").window.months == 6
-    assert requires_prior_auth("K0800") and requires_prior_auth("K0864")
+    assert requires_prior_auth("K0800")
+    assert requires_prior_auth("K0864")
     assert requires_prior_auth("K0865") is None
     assert requires_prior_auth("E0277").window.months == 1
-    assert requires_prior_auth("E0372") and not requires_prior_auth("E0374")
+    assert requires_prior_auth("E0372")
+    assert not requires_prior_auth("E0374")
     assert requires_prior_auth("L1833").window.days == 60
     assert requires_prior_auth("L5856").window.days == 120
     assert requires_prior_auth("E0601") is None

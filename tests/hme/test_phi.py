@@ -40,7 +40,8 @@ def test_member_ids_are_ciphertext_in_the_row(company):
         row = raw_row(Coverage, coverage.pk, ["member_id", "member_id_bidx"])
         assert row["member_id"].startswith("gAAAAA")
         assert plaintext not in row["member_id"]
-        assert len(row["member_id_bidx"]) == 64 and plaintext not in row["member_id_bidx"]
+        assert len(row["member_id_bidx"]) == 64
+        assert plaintext not in row["member_id_bidx"]
         coverage.refresh_from_db()
         assert coverage.member_id == plaintext
     assert list(Coverage.objects.filter_blind("member_id", "7QC8-NK4-XV92")) == [medicare]

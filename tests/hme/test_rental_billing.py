@@ -71,7 +71,8 @@ def test_it_bills_every_month_due_in_one_run_and_never_twice(cpap_rental):
     assert len(run.claims) == 13
     assert run.capped == [cpap_rental.pk]
     again = services.bill_rental_months(as_of=month(15))
-    assert again.claims == [] and again.errors == []
+    assert again.claims == []
+    assert again.errors == []
     assert Claim.objects.filter(rental=cpap_rental).count() == 13
 
 
