@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
-from django.db import connection, reset_queries
-from django.db import models
+from django.db import connection, models, reset_queries
 from tqdm import tqdm
 
 T = TypeVar("T")
