@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -223,7 +223,7 @@ class EncryptingWriter:
 
     def __init__(
         self,
-        raw: BinaryIO,
+        raw: IO[bytes],
         key: BackupKey,
         *,
         payload: Payload,
