@@ -6,6 +6,8 @@ company-owned models mix in :class:`TenantListFilterMixin` (or name
 :class:`TenantRelatedFieldListFilter` in ``list_filter``) to offer only the user's.
 """
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
@@ -15,7 +17,7 @@ from django.db import models
 class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """A relation's list filter offering only what ``for_user`` lets the user see."""
 
-    def field_choices(self, field, request, model_admin):
+    def field_choices(self, field: Any, request: Any, model_admin: Any) -> list[tuple[Any, str]]:  # type: ignore[override]
         queryset = field.remote_field.model._default_manager.complex_filter(
             field.get_limit_choices_to()
         )
@@ -28,7 +30,7 @@ class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return [(getattr(obj, attname), str(obj)) for obj in queryset]
 
 
-def tenant_list_filter(model, entry):
+def tenant_list_filter(model: type[models.Model], entry: Any) -> Any:
     """A ``list_filter`` entry, with a plain relation path (``"location"``,
     ``"patient__primary_prescriber"``) given the tenant-scoped filter."""
     if not isinstance(entry, str):
@@ -45,5 +47,8 @@ def tenant_list_filter(model, entry):
 class TenantListFilterMixin:
     """Give every relation in ``list_filter`` the tenant-scoped filter."""
 
-    def get_list_filter(self, request):
-        return [tenant_list_filter(self.model, entry) for entry in super().get_list_filter(request)]
+    model: type[models.Model]
+
+    def get_list_filter(self, request: Any) -> list[Any]:
+        entries = super().get_list_filter(request)  # type: ignore[misc]
+        return [tenant_list_filter(self.model, entry) for entry in entries]

@@ -5,12 +5,19 @@ so that callers say only what happened. ``detail`` must hold ids, codes and coun
 never PHI, never a record's text.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.http import HttpRequest
 
 from .choices import ComplianceKind as Kind
 from .choices import ComplianceSeverity as Severity
 from .choices import HipaaCategory as Category
 from .context import client_ip, get_actor
+
+if TYPE_CHECKING:
+    from .models import ComplianceEvent
 
 KINDS = {
     Kind.SIGN_IN_FAILED: (Category.AUTHENTICATION, Severity.INFO),
@@ -35,8 +42,15 @@ KINDS = {
 
 
 def record_event(
-    kind, *, company=None, actor=None, request=None, target=None, detail=None, severity=None
-):
+    kind: str,
+    *,
+    company: Any = None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    target: models.Model | None = None,
+    detail: dict[str, Any] | None = None,
+    severity: str | None = None,
+) -> "ComplianceEvent":
     """Write one compliance event and return it.
 
     ``actor`` defaults to the request's user, else the acting user of a command or job

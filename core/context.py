@@ -5,21 +5,23 @@ actor, which :func:`acting_as` sets at the same time so both always agree. A con
 variable (not a thread local) so that it is right under threads and asyncio alike.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from auditlog.context import set_actor
 
-_actor = ContextVar("ariesone_actor", default=None)
+_actor: ContextVar[Any] = ContextVar("ariesone_actor", default=None)
 
 
-def get_actor():
+def get_actor() -> Any:
     """Return the acting user, or None for a system job."""
     return _actor.get()
 
 
 @contextmanager
-def acting_as(user, remote_addr=None):
+def acting_as(user: Any, remote_addr: str | None = None) -> Iterator[None]:
     """Attribute every save inside the block to ``user`` (None or anonymous: system)."""
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None

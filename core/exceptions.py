@@ -4,6 +4,8 @@ The API turns them into the one error shape (``core.api.exceptions``); admin act
 show the message; commands print it and exit non-zero.
 """
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """A business rule refused the operation; nothing was changed."""
@@ -11,12 +13,14 @@ class ServiceError(Exception):
     code = "invalid"
     status_code = 400
 
-    def __init__(self, message, *, code=None, fields=None):
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
-        self.fields = fields or {}
+        self.fields: dict[str, Any] = fields or {}
 
 
 class InvalidTransition(ServiceError):

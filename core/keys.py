@@ -10,15 +10,19 @@ a value that is already under the newest key is left alone, which makes the comm
 resumable: after an interruption, running it again continues where it stopped.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from encrypted_model_fields.fields import get_crypter
 
-from .phi import is_encrypted
+from .phi import BlindIndexField, is_encrypted
+
+Progress = Callable[[int], object] | None
 
 
 class KeyRotationError(Exception):
@@ -32,7 +36,7 @@ class RotationResult:
     values_rotated: int = 0
 
 
-def encrypted_tables():
+def encrypted_tables() -> list[tuple[type[models.Model], list[str]]]:
     """``(model, [encrypted column names])`` for every concrete model that has any."""
     found = []
     for model in apps.get_models():
@@ -44,18 +48,25 @@ def encrypted_tables():
     return found
 
 
-def _newest_key():
+def _newest_key() -> Fernet:
     keys = settings.FIELD_ENCRYPTION_KEY
     return Fernet(keys[0] if isinstance(keys, list | tuple) else keys)
 
 
-def rotate_table(model, columns, *, batch_size=500, progress=None):
+def rotate_table(
+    model: type[models.Model],
+    columns: list[str],
+    *,
+    batch_size: int = 500,
+    progress: Progress = None,
+) -> "RotationResult":
     """Re-encrypt ``columns`` of ``model``'s table in primary-key order, one
     transaction per batch. Returns a :class:`RotationResult`."""
     newest = _newest_key()
     crypter = get_crypter()
     table = model._meta.db_table
     quote = connection.ops.quote_name
+    assert model._meta.pk is not None
     pk_column = model._meta.pk.column
     select = "SELECT {pk}, {cols} FROM {table} {where} ORDER BY {pk} LIMIT %s"
     parts = {
@@ -64,7 +75,7 @@ def rotate_table(model, columns, *, batch_size=500, progress=None):
         "table": quote(table),
     }
     result = RotationResult(table=table)
-    last_pk = None
+    last_pk: Any = None
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             if last_pk is None:
@@ -75,9 +86,9 @@ def rotate_table(model, columns, *, batch_size=500, progress=None):
             rows = cursor.fetchall()
             if not rows:
                 break
-            updates = []
+            updates: list[tuple[Any, dict[str, str]]] = []
             for pk, *values in rows:
-                changed = {}
+                changed: dict[str, str] = {}
                 for column, value in zip(columns, values, strict=True):
                     if not value:
                         continue
@@ -110,7 +121,7 @@ def rotate_table(model, columns, *, batch_size=500, progress=None):
     return result
 
 
-def blind_indexed_models():
+def blind_indexed_models() -> list[tuple[type[models.Model], list[BlindIndexField]]]:
     """``(model, [BlindIndexField])`` for every concrete model that has any."""
     from .phi import blind_index_fields
 
@@ -124,9 +135,15 @@ def blind_indexed_models():
     return found
 
 
-def reindex_model(model, indexes, *, batch_size=500, progress=None):
+def reindex_model(
+    model: type[models.Model],
+    indexes: list[BlindIndexField],
+    *,
+    batch_size: int = 500,
+    progress: Progress = None,
+) -> int:
     """Recompute ``indexes`` (after a BLIND_INDEX_KEY change); returns rows updated."""
-    sources = [index.source for index in indexes]
+    sources = [str(index.source) for index in indexes]
     names = [index.name for index in indexes]
     manager = model._base_manager
     updated = 0
@@ -142,7 +159,7 @@ def reindex_model(model, indexes, *, batch_size=500, progress=None):
         for row in rows:
             stale = False
             for index in indexes:
-                value = index.compute(getattr(row, index.source))
+                value = index.compute(getattr(row, str(index.source)))
                 if getattr(row, index.attname) != value:
                     setattr(row, index.attname, value)
                     stale = True

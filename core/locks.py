@@ -6,6 +6,7 @@ the local-memory cache of a laptop it only covers one process.
 """
 
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.cache import cache
@@ -31,12 +32,12 @@ def lock_row(instance, *related):
     return queryset.get(pk=instance.pk)
 
 
-def lock_key(name):
+def lock_key(name: str) -> str:
     return f"lock:{name}"
 
 
 @contextmanager
-def cache_lock(name, timeout, *, holder=""):
+def cache_lock(name: str, timeout: float, *, holder: str = "") -> Iterator[bool]:
     """Try to take the lock ``name`` for at most ``timeout`` seconds; yield whether it
     was taken. It is released on exit, and only by its own holder (a lock that expired
     and was taken by another run is left alone). ``holder`` labels it for messages."""
@@ -50,6 +51,6 @@ def cache_lock(name, timeout, *, holder=""):
             cache.delete(key)
 
 
-def lock_holder(name):
+def lock_holder(name: str) -> str:
     """The label of whoever holds the lock ``name`` now ("" when free or unlabelled)."""
     return str(cache.get(lock_key(name)) or "").split(":", 1)[0]

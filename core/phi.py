@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -56,12 +58,12 @@ __all__ = [
 # Normalisers: two spellings of the same value must give the same index. -----------
 
 
-def normalize_identifier(value):
+def normalize_identifier(value: object) -> str:
     """Identifiers (MBI, member ID, SSN): upper case, no spaces or dashes."""
     return re.sub(r"[\s\-]", "", str(value)).upper()
 
 
-def normalize_phone(value):
+def normalize_phone(value: object) -> str:
     """Phone numbers: digits only, a leading US country code 1 dropped."""
     digits = re.sub(r"\D", "", str(value))
     if len(digits) == 11 and digits.startswith("1"):
@@ -69,11 +71,11 @@ def normalize_phone(value):
     return digits
 
 
-def normalize_email(value):
+def normalize_email(value: object) -> str:
     return str(value).strip().lower()
 
 
-def normalize_date(value):
+def normalize_date(value: object) -> str:
     """Dates: ISO 8601 (``1950-01-02``) from a date or an ISO string."""
     if isinstance(value, datetime.datetime):
         value = value.date()
@@ -82,7 +84,11 @@ def normalize_date(value):
     return datetime.date.fromisoformat(str(value).strip()).isoformat()
 
 
-def blind_index(value, normalizer=normalize_identifier, key=None):
+def blind_index(
+    value: object,
+    normalizer: Callable[[object], str] = normalize_identifier,
+    key: str | None = None,
+) -> str | None:
     """HMAC-SHA256 (hex) of the normalised value; None for an empty value."""
     if value is None or value == "":
         return None
@@ -93,7 +99,7 @@ def blind_index(value, normalizer=normalize_identifier, key=None):
     return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
 
 
-class BlindIndexField(models.CharField):
+class BlindIndexField(models.CharField):  # type: ignore[type-arg]
     """Keeps the blind index of another (encrypted) field of the same model.
 
     Recomputed from the source field on every save and ``bulk_create`` (``pre_save``).
@@ -101,7 +107,13 @@ class BlindIndexField(models.CharField):
     changes the source field through those must pass the index too.
     """
 
-    def __init__(self, *args, source=None, normalizer=normalize_identifier, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        source: str | None = None,
+        normalizer: Callable[[object], str] = normalize_identifier,
+        **kwargs: Any,
+    ) -> None:
         self.source = source
         self.normalizer = normalizer
         kwargs.setdefault("max_length", 64)
@@ -111,7 +123,7 @@ class BlindIndexField(models.CharField):
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
         kwargs["normalizer"] = self.normalizer
@@ -122,16 +134,16 @@ class BlindIndexField(models.CharField):
                 kwargs.pop(option, None)
         return name, path, args, kwargs
 
-    def compute(self, value):
+    def compute(self, value: object) -> str | None:
         return blind_index(value, self.normalizer)
 
-    def pre_save(self, model_instance, add):
-        value = self.compute(getattr(model_instance, self.source))
+    def pre_save(self, model_instance: models.Model, add: bool) -> str | None:
+        value = self.compute(getattr(model_instance, str(self.source)))
         setattr(model_instance, self.attname, value)
         return value
 
 
-class EncryptedJSONField(EncryptedMixin, models.TextField):
+class EncryptedJSONField(EncryptedMixin, models.TextField):  # type: ignore[type-arg]
     """JSON (dicts, lists, numbers, strings) kept as one Fernet token in a text column.
 
     The Python value is the decoded object (``record.results["ahi"]``), never the
@@ -142,57 +154,59 @@ class EncryptedJSONField(EncryptedMixin, models.TextField):
 
     description = "Encrypted JSON"
 
-    def __init__(self, *args, encoder=DjangoJSONEncoder, **kwargs):
+    def __init__(
+        self, *args: Any, encoder: type[json.JSONEncoder] = DjangoJSONEncoder, **kwargs: Any
+    ) -> None:
         self.encoder = encoder
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         if self.encoder is not DjangoJSONEncoder:
             kwargs["encoder"] = self.encoder
         return name, path, args, kwargs
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(self, value: str | None, expression: object, connection: object) -> Any:
         if value is None:
             return None
         return json.loads(decrypt_str(value))
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         # Python values are already decoded JSON: a str is a JSON string, not a token.
         return value
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> Any:
         return value
 
-    def get_db_prep_save(self, value, connection):
+    def get_db_prep_save(self, value: Any, connection: object) -> str | None:
         if value is None:
             return None
-        return encrypt_str(json.dumps(value, cls=self.encoder)).decode()
+        return str(encrypt_str(json.dumps(value, cls=self.encoder)).decode())
 
-    def value_to_string(self, obj):
+    def value_to_string(self, obj: models.Model) -> str:
         return json.dumps(self.value_from_object(obj), cls=self.encoder)
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
         return super().formfield(
             **{"form_class": forms.JSONField, "encoder": self.encoder, **kwargs}
         )
 
 
-def is_encrypted(field):
+def is_encrypted(field: object) -> bool:
     return isinstance(field, EncryptedMixin)
 
 
-def encrypted_field_names(model):
+def encrypted_field_names(model: type[models.Model] | models.Model) -> list[str]:
     """Names of the model's encrypted columns."""
     return [f.name for f in model._meta.concrete_fields if is_encrypted(f)]
 
 
-def blind_index_fields(model):
+def blind_index_fields(model: type[models.Model] | models.Model) -> dict[str, BlindIndexField]:
     """The model's blind index fields, keyed by the name of the field they index."""
-    return {f.source: f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)}
+    return {str(f.source): f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)}
 
 
-def names_encrypted_field(model, path):
+def names_encrypted_field(model: type[models.Model] | models.Model, path: str) -> bool:
     """Whether a lookup path (``patient__dob__gte``, ``^phone``, ``-dob``) reaches an
     encrypted column of ``model`` or of a related model. Filtering, searching or ordering
     on one compares ciphertext and would put PHI in a URL (docs/architecture.md, PHI)."""

@@ -13,11 +13,16 @@ Auditlog entries are not written for bulk rows (``bulk_create`` sends no signals
 """
 
 import random
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
 
-from django.db import connection, reset_queries
+from django.db import connection, models, reset_queries
 from tqdm import tqdm
+
+T = TypeVar("T")
+B = TypeVar("B", bound=Sequence[Any])
 
 # Patients handled together: every app builds the rows of one batch, writes them and
 # forgets them (about 30 rows per patient: 30,000 objects in memory at most).
@@ -44,21 +49,21 @@ class ScalePlan:
     seed: str = ""
 
     @property
-    def numbers(self):
+    def numbers(self) -> range:
         return range(self.first_number, self.first_number + self.count)
 
-    def batches(self, size=PATIENT_BATCH):
+    def batches(self, size: int = PATIENT_BATCH) -> Iterator[range]:
         """This run's patient numbers, ``size`` at a time (ranges of ints)."""
         numbers = self.numbers
         for start in range(0, len(numbers), size):
             yield numbers[start : start + size]
 
-    def rng(self, name):
+    def rng(self, name: str) -> random.Random:
         """A random generator for one app's part (S311: demo data, not secrets)."""
         return random.Random(f"{self.seed}:{self.first_number}:{name}")  # noqa: S311
 
 
-def each_batch(context, app_label, plan, batches):
+def each_batch(context: Any, app_label: str, plan: ScalePlan, batches: Iterable[B]) -> Iterator[B]:
     """Yield ``batches`` (sized sequences) under one progress bar per app on stderr
     (silent when stderr is not a terminal), forgetting each batch's queries after it.
 
@@ -81,27 +86,27 @@ def each_batch(context, app_label, plan, batches):
             bar.update(len(batch))
 
 
-def insert(context, model, objects, label):
+def insert(context: Any, model: type[models.Model], objects: list[T], label: str) -> list[T]:
     """``bulk_create`` the objects (``pre_save`` runs: timestamps, blind indexes,
     encryption) and count them for the summary."""
     if objects:
-        model.objects.bulk_create(objects, batch_size=INSERT_BATCH)
+        model._default_manager.bulk_create(objects, batch_size=INSERT_BATCH)  # type: ignore[arg-type]
         context.count(label, len(objects))
     return objects
 
 
-def money(value):
+def money(value: Decimal | int | float | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def weighted(rng, choices):
+def weighted(rng: random.Random, choices: Sequence[tuple[T, float]]) -> T:
     """One value from ``[(value, weight), ...]``."""
     values = [value for value, _ in choices]
     weights = [weight for _, weight in choices]
     return rng.choices(values, weights)[0]
 
 
-def analyze():
+def analyze() -> None:
     """After a bulk load on PostgreSQL (run after the commit): ``VACUUM ANALYZE``.
 
     Fresh planner statistics keep the query plans, and the admin's estimated counts,

@@ -38,11 +38,15 @@ validators never silently rewrite a value, except that ``validate_mbi`` and
 """
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = [
     "HCPCSModifierValidator",
@@ -68,7 +72,7 @@ UPPERCASE_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 UPPERCASE_ALPHANUMERIC = UPPERCASE_LETTERS | DIGITS
 
 
-def _type_error(label, value, code):
+def _type_error(label: "StrOrPromise", value: object, code: str) -> ValidationError:
     return ValidationError(
         _("%(label)s must be a string; got %(type)s."),
         code=code,
@@ -156,7 +160,7 @@ def normalize_mbi(value: str) -> str:
     return "".join(char for char in value if not char.isspace() and char != "-").upper()
 
 
-def _mbi_position_error(position, char, rule):
+def _mbi_position_error(position: int, char: str, rule: "StrOrPromise") -> ValidationError:
     return ValidationError(
         _("MBI position %(position)d must be %(rule)s; got %(char)r."),
         code="invalid_mbi",
@@ -240,7 +244,7 @@ def validate_hcpcs(value: object) -> None:
             )
 
 
-def _check_modifier(value, label):
+def _check_modifier(value: object, label: "StrOrPromise") -> None:
     # Shared by validate_hcpcs_modifier and validate_modifiers, which only differ in
     # how they name the modifier ("HCPCS modifier" or "Modifier 3").
     code = "invalid_hcpcs_modifier"

@@ -9,10 +9,13 @@ client may retry with the same key. Keys are pruned by ``core.tasks.prune_idempo
 import functools
 import hashlib
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -24,13 +27,13 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
-def request_fingerprint(request):
+def request_fingerprint(request: Request) -> str:
     body = json.dumps(request.data, cls=JSONEncoder, sort_keys=True)
     raw = f"{request.method}\n{request.path}\n{body}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _claim(user, key, fingerprint):
+def _claim(user: Any, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
     """Insert the key (committed at once, so a concurrent repeat sees it)."""
     try:
         with transaction.atomic():
@@ -39,11 +42,11 @@ def _claim(user, key, fingerprint):
         return IdempotencyKey.objects.get(user=user, key=key), False
 
 
-def idempotent(view_method):
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     """Decorate a DRF view method (``create``, an ``@action``) to honour the header."""
 
     @functools.wraps(view_method)
-    def wrapper(view, request, *args, **kwargs):
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER)
         if not key:
             return view_method(view, request, *args, **kwargs)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework.permissions import DjangoModelPermissions
 
 
@@ -18,7 +20,7 @@ class ActionPermission(RoleModelPermissions):
     """For workflow actions (``POST /orders/{id}/confirm/``): the view's
     ``action_permissions`` maps an action name to the permissions it needs."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Any, view: Any) -> bool:
         if not super().has_permission(request, view):
             return False
         needed = getattr(view, "action_permissions", {}).get(view.action)

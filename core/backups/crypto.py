@@ -25,8 +25,10 @@ import os
 import struct
 import uuid
 import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import IO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -35,6 +37,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from .errors import BackupIntegrityError, BackupKeyError
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
 
 MAGIC = b"ARIESBK\x00"
 FORMAT_VERSION = 1
@@ -60,14 +67,14 @@ class Payload(IntEnum):
     POSTGRESQL = 2
 
     @classmethod
-    def for_vendor(cls, vendor):
+    def for_vendor(cls, vendor: str) -> "Payload":
         try:
             return cls[vendor.upper()]
         except KeyError:
             raise BackupIntegrityError(f"backups of {vendor} databases are not supported") from None
 
     @property
-    def vendor(self):
+    def vendor(self) -> str:
         return self.name.lower()
 
 
@@ -87,7 +94,7 @@ class BackupKey:
     fingerprint: str
 
     @classmethod
-    def from_text(cls, text, position=1):
+    def from_text(cls, text: str, position: int = 1) -> "BackupKey":
         try:
             secret = base64.b64decode(text.strip().encode(), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
@@ -100,11 +107,11 @@ class BackupKey:
         digest = hmac.new(secret, _FINGERPRINT_LABEL, hashlib.sha256).digest()
         return cls(secret=secret, fingerprint=digest[:8].hex())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"BackupKey(fingerprint={self.fingerprint!r})"
 
 
-def configured_keys():
+def configured_keys() -> list[BackupKey]:
     """The keys from ``settings.BACKUP_ENCRYPTION_KEY``, newest (the encrypting one) first."""
     value = settings.BACKUP_ENCRYPTION_KEY
     texts = value.split(",") if isinstance(value, str) else list(value)
@@ -116,11 +123,11 @@ def configured_keys():
     return [BackupKey.from_text(text, position) for position, text in enumerate(texts, 1)]
 
 
-def generate_key():
+def generate_key() -> str:
     return base64.urlsafe_b64encode(os.urandom(KEY_SIZE)).decode()
 
 
-def find_key(header, keys):
+def find_key(header: "Header", keys: Sequence[BackupKey]) -> BackupKey:
     """The configured key that sealed this file, or a clear refusal."""
     for key in keys:
         if hmac.compare_digest(key.fingerprint, header.fingerprint.hex()):
@@ -132,7 +139,7 @@ def find_key(header, keys):
     )
 
 
-def _aead(key, salt):
+def _aead(key: BackupKey, salt: bytes) -> AESGCM:
     derived = HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=_HKDF_INFO).derive(
         key.secret
     )
@@ -153,7 +160,7 @@ class Header:
     backup_id: uuid.UUID
     version: int = FORMAT_VERSION
 
-    def pack(self):
+    def pack(self) -> bytes:
         return _HEADER.pack(
             MAGIC,
             self.version,
@@ -167,7 +174,7 @@ class Header:
         )
 
     @classmethod
-    def read(cls, raw):
+    def read(cls, raw: Readable) -> "Header":
         data = _read_exactly(raw, HEADER_SIZE)
         if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
             raise BackupIntegrityError("not an AriesOne backup file (no backup header)")
@@ -197,10 +204,10 @@ class Header:
             version=version,
         )
 
-    def nonce(self, index, final):
+    def nonce(self, index: int, final: bool) -> bytes:
         return self.nonce_prefix + struct.pack(">IB", index, final)
 
-    def associated_data(self, packed, index, final):
+    def associated_data(self, packed: bytes, index: int, final: bool) -> bytes:
         return packed + struct.pack(">QB", index, final)
 
 
@@ -214,7 +221,16 @@ class EncryptingWriter:
     what was written (header included), for the manifest.
     """
 
-    def __init__(self, raw, key, *, payload, backup_id, compress, chunk_size=CHUNK_SIZE):
+    def __init__(
+        self,
+        raw: IO[bytes],
+        key: BackupKey,
+        *,
+        payload: Payload,
+        backup_id: uuid.UUID,
+        compress: bool,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
         self.raw = raw
         self.header = Header(
             payload=payload,
@@ -238,7 +254,7 @@ class EncryptingWriter:
         self.payload_size = 0
         self._emit(self._packed)
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         if self._closed:
             raise ValueError("write to a closed backup stream")
         self.payload_size += len(data)
@@ -250,7 +266,7 @@ class EncryptingWriter:
             self._seal_next(final=False)
         return len(data)
 
-    def close(self):
+    def close(self) -> None:
         if self._closed:
             return
         if self._compressor is not None:
@@ -260,7 +276,7 @@ class EncryptingWriter:
         self._seal_next(final=True)
         self._closed = True
 
-    def _seal_next(self, final):
+    def _seal_next(self, final: bool) -> None:
         size = self.header.chunk_size
         chunk = bytes(self._buffer[:size])
         del self._buffer[:size]
@@ -275,7 +291,7 @@ class EncryptingWriter:
         )
         self._index += 1
 
-    def _emit(self, data):
+    def _emit(self, data: bytes) -> None:
         self.raw.write(data)
         self.sha256.update(data)
         self.size += len(data)
@@ -284,8 +300,9 @@ class EncryptingWriter:
 # Reading ----------------------------------------------------------------------------
 
 
-def _read_exactly(raw, size):
-    parts, wanted = [], size
+def _read_exactly(raw: Readable, size: int) -> bytes:
+    parts: list[bytes] = []
+    wanted = size
     while wanted:
         part = raw.read(wanted)
         if not part:
@@ -298,13 +315,13 @@ def _read_exactly(raw, size):
 class HashingReader:
     """Wraps a binary file: counts and hashes every byte read, reports progress."""
 
-    def __init__(self, raw, on_read=None):
+    def __init__(self, raw: Readable, on_read: Callable[[int], object] | None = None) -> None:
         self.raw = raw
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.on_read = on_read
 
-    def read(self, size=-1):
+    def read(self, size: int = -1, /) -> bytes:
         data = self.raw.read(size)
         self.sha256.update(data)
         self.size += len(data)
@@ -312,12 +329,12 @@ class HashingReader:
             self.on_read(len(data))
         return data
 
-    def drain(self, step=CHUNK_SIZE):
+    def drain(self, step: int = CHUNK_SIZE) -> None:
         while self.read(step):
             pass
 
 
-def decrypt_chunks(raw, header, key):
+def decrypt_chunks(raw: Readable, header: Header, key: BackupKey) -> Iterator[bytes]:
     """Yield the authenticated payload (still compressed), chunk by chunk.
 
     A chunk is handed on only after its tag checked out; any damage stops the stream
@@ -353,7 +370,7 @@ def decrypt_chunks(raw, header, key):
         index += 1
 
 
-def decrypt_payload(raw, header, key):
+def decrypt_payload(raw: Readable, header: Header, key: BackupKey) -> Iterator[bytes]:
     """Yield the payload bytes: authenticated, then decompressed, in bounded pieces."""
     chunks = decrypt_chunks(raw, header, key)
     if header.compression == Compression.NONE:

@@ -25,13 +25,28 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO, Any, Protocol
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.client import DatabaseClient
 
 from .crypto import CHUNK_SIZE, Payload
 from .errors import BackupError, BackupIntegrityError
+
+Counts = dict[str, int]
+
+
+class Bar(Protocol):
+    def update(self, n: int) -> object: ...
+    def close(self) -> object: ...
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> int: ...
+
 
 # Tables ``migrate`` fills by itself: rows there do not make a database "non-empty".
 # core_backup is the history of backups: not business data either.
@@ -53,20 +68,20 @@ _COPY_FAILURE = re.compile(r'(COPY failed for table "[^"]*").*')
 
 
 class NullProgress:
-    def update(self, n):
+    def update(self, n: int) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
-def no_progress(description, total=None):
+def no_progress(description: str, total: int | None = None) -> Bar:
     return NullProgress()
 
 
-def count_rows(wrapper, cursor):
+def count_rows(wrapper: BaseDatabaseWrapper, cursor: Any) -> Counts:
     """``{table: rows}`` for every table Django's introspection sees in this database."""
-    counts = {}
+    counts: Counts = {}
     for table in wrapper.introspection.table_names(cursor):
         # The name comes from the database's catalogue and is quoted.
         cursor.execute(f"SELECT COUNT(*) FROM {wrapper.ops.quote_name(table)}")  # noqa: S608
@@ -74,7 +89,7 @@ def count_rows(wrapper, cursor):
     return counts
 
 
-def tables_with_rows(wrapper):
+def tables_with_rows(wrapper: BaseDatabaseWrapper) -> list[str]:
     """Tables of ours holding at least one row (those ``migrate`` fills excluded)."""
     found = []
     with wrapper.cursor() as cursor:
@@ -88,7 +103,7 @@ def tables_with_rows(wrapper):
 
 
 @contextmanager
-def private_tempdir():
+def private_tempdir() -> Iterator[Path]:
     """A directory only this user can enter (0700), removed with its content afterwards.
 
     Decrypted copies live here for the shortest time; it is under the system temporary
@@ -98,14 +113,16 @@ def private_tempdir():
         yield Path(name)
 
 
-def _wrapper_for(connection, name, alias):
+def _wrapper_for(
+    connection: BaseDatabaseWrapper, name: str | Path, alias: str
+) -> BaseDatabaseWrapper:
     """A separate Django connection to another database on the same server or file."""
     wrapper = connection.copy(alias=alias)
     wrapper.settings_dict["NAME"] = str(name)
     return wrapper
 
 
-def engine_for(connection):
+def engine_for(connection: Any) -> "SQLiteEngine | PostgreSQLEngine":
     if connection.vendor == "sqlite":
         return SQLiteEngine(connection)
     if connection.vendor == "postgresql":
@@ -121,17 +138,17 @@ class SQLiteEngine:
     compress = True
     compression_label = "zlib"
 
-    def __init__(self, connection):
+    def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def database_label(self):
+    def database_label(self) -> str:
         name = str(self.connection.settings_dict["NAME"])
         return "in-memory" if self.connection.is_in_memory_db() else Path(name).name
 
-    def tool_version(self):
+    def tool_version(self) -> str:
         return f"SQLite {sqlite3.sqlite_version}"
 
-    def dump(self, writer, progress=no_progress):
+    def dump(self, writer: Writer, progress: Any = no_progress) -> Counts:
         self.connection.ensure_connection()
         with private_tempdir() as directory:
             copy_path = directory / "database.sqlite3"
@@ -152,7 +169,7 @@ class SQLiteEngine:
                 bar.close()
         return counts
 
-    def restore(self, payload):
+    def restore(self, payload: Iterable[bytes]) -> None:
         if self.connection.in_atomic_block:
             raise BackupError("a restore cannot run inside a database transaction")
         with private_tempdir() as directory:
@@ -166,18 +183,18 @@ class SQLiteEngine:
             finally:
                 source.close()
 
-    def scratch_counts(self, payload):
+    def scratch_counts(self, payload: Iterable[bytes]) -> Counts:
         with private_tempdir() as directory:
             return self._counts_of(self._write_checked(payload, directory))
 
-    def live_counts(self):
+    def live_counts(self) -> Counts:
         with self.connection.cursor() as cursor:
             return count_rows(self.connection, cursor)
 
-    def tables_with_rows(self):
+    def tables_with_rows(self) -> list[str]:
         return tables_with_rows(self.connection)
 
-    def _write_checked(self, payload, directory):
+    def _write_checked(self, payload: Iterable[bytes], directory: Path) -> Path:
         path = directory / "restore.sqlite3"
         with open(path, "wb") as handle:
             for data in payload:
@@ -195,7 +212,7 @@ class SQLiteEngine:
             raise BackupIntegrityError("the restored SQLite file fails SQLite's quick_check")
         return path
 
-    def _counts_of(self, path):
+    def _counts_of(self, path: Path) -> Counts:
         wrapper = _wrapper_for(self.connection, path, alias="backup_scratch")
         try:
             with wrapper.cursor() as cursor:
@@ -210,21 +227,21 @@ class PostgreSQLEngine:
     compress = False
     compression_label = "pg_dump (zlib inside the archive)"
 
-    def __init__(self, connection):
+    def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def database_label(self):
+    def database_label(self) -> str:
         return str(self.connection.settings_dict["NAME"])
 
-    def server_major(self):
-        return self.connection.pg_version // 10000
+    def server_major(self) -> int:
+        return int(self.connection.pg_version) // 10000
 
-    def tool_version(self):
+    def tool_version(self) -> str:
         return f"pg_dump {self._tool_version('pg_dump')[1]}"
 
     # Command-line tools ------------------------------------------------------------
 
-    def _tool(self, name):
+    def _tool(self, name: str) -> str:
         path = shutil.which(name)
         if path is None:
             raise BackupError(
@@ -233,7 +250,7 @@ class PostgreSQLEngine:
             )
         return path
 
-    def _tool_version(self, name):
+    def _tool_version(self, name: str) -> tuple[int, str]:
         path = self._tool(name)
         try:
             output = subprocess.run(  # noqa: S603 - fixed arguments, no shell
@@ -246,7 +263,7 @@ class PostgreSQLEngine:
             raise BackupError(f"cannot read the version of {name} from {output.strip()!r}")
         return int(match.group(1)), match.group(0)
 
-    def _check_tool(self, name):
+    def _check_tool(self, name: str) -> str:
         """pg_dump/pg_restore older than the server cannot be trusted with its dumps."""
         major, version = self._tool_version(name)
         server = self.server_major()
@@ -257,7 +274,7 @@ class PostgreSQLEngine:
             )
         return self._tool(name)
 
-    def _environment(self, database=None):
+    def _environment(self, database: str | None = None) -> dict[str, str]:
         settings_dict = self.connection.settings_dict
         _args, env = DatabaseClient.settings_to_cmd_args_env(settings_dict, [])
         env = {**os.environ, **(env or {})}
@@ -274,7 +291,7 @@ class PostgreSQLEngine:
         return env
 
     @staticmethod
-    def _error_text(name, handle, returncode):
+    def _error_text(name: str, handle: IO[bytes], returncode: int) -> str:
         """The tool's error lines, without the ones that quote row data."""
         handle.seek(0)
         lines = handle.read().decode(errors="replace").splitlines()
@@ -289,7 +306,7 @@ class PostgreSQLEngine:
 
     # Backup ------------------------------------------------------------------------
 
-    def dump(self, writer, progress=no_progress):
+    def dump(self, writer: Writer, progress: Any = no_progress) -> Counts:
         pg_dump = self._check_tool("pg_dump")
         snapshot_connection = self.connection.copy(alias="backup_snapshot")
         try:
@@ -305,7 +322,7 @@ class PostgreSQLEngine:
             snapshot_connection.close()
         return counts
 
-    def _run_pg_dump(self, pg_dump, snapshot, writer, progress):
+    def _run_pg_dump(self, pg_dump: str, snapshot: str, writer: Writer, progress: Any) -> None:
         args = [
             pg_dump,
             "--format=custom",
@@ -320,6 +337,7 @@ class PostgreSQLEngine:
             process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
                 args, stdout=subprocess.PIPE, stderr=errors, env=self._environment()
             )
+            assert process.stdout is not None  # stdout=PIPE
             try:
                 while data := process.stdout.read(CHUNK_SIZE):
                     writer.write(data)
@@ -336,7 +354,7 @@ class PostgreSQLEngine:
 
     # Restore -----------------------------------------------------------------------
 
-    def _run_pg_restore(self, payload, database, clean):
+    def _run_pg_restore(self, payload: Iterable[bytes], database: str, clean: bool) -> None:
         pg_restore = self._check_tool("pg_restore")
         args = [pg_restore, "--no-owner", "--no-privileges", "--single-transaction"]
         args += ["--exit-on-error"]
@@ -353,6 +371,7 @@ class PostgreSQLEngine:
                 stderr=errors,
                 env=self._environment(database),
             )
+            assert process.stdin is not None  # stdin=PIPE
             try:
                 for data in payload:
                     process.stdin.write(data)
@@ -369,7 +388,7 @@ class PostgreSQLEngine:
             if returncode != 0:
                 raise BackupError(self._error_text("pg_restore", errors, returncode))
 
-    def restore(self, payload):
+    def restore(self, payload: Iterable[bytes]) -> None:
         if self.connection.in_atomic_block:
             raise BackupError("a restore cannot run inside a database transaction")
         # Our own idle session must hold nothing on the tables pg_restore drops.
@@ -380,7 +399,7 @@ class PostgreSQLEngine:
             # estimated counts at -1) until autovacuum passes.
             cursor.execute("ANALYZE")
 
-    def scratch_counts(self, payload):
+    def scratch_counts(self, payload: Iterable[bytes]) -> Counts:
         name = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
         admin = self.connection.copy(alias="backup_admin")
         created = False
@@ -407,16 +426,16 @@ class PostgreSQLEngine:
             admin.close()
 
     @staticmethod
-    def _drop_scratch(admin, name):
+    def _drop_scratch(admin: BaseDatabaseWrapper, name: str) -> None:
         # Only the database this run created, and only a name of the scratch pattern.
         if not _SCRATCH_NAME.match(name):
             raise BackupError(f"refusing to drop {name}: not a scratch database name")
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def live_counts(self):
+    def live_counts(self) -> Counts:
         with self.connection.cursor() as cursor:
             return count_rows(self.connection, cursor)
 
-    def tables_with_rows(self):
+    def tables_with_rows(self) -> list[str]:
         return tables_with_rows(self.connection)

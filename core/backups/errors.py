@@ -9,7 +9,7 @@ class BackupError(Exception):
     """A backup, restore or verification that could not be done."""
 
     @property
-    def message(self):
+    def message(self) -> str:
         return str(self)
 
 
@@ -32,12 +32,12 @@ class DatabaseNotEmpty(BackupError):
 class RowCountMismatch(BackupError):
     """After a restore, some tables do not hold the rows the manifest lists."""
 
-    def __init__(self, message, tables):
+    def __init__(self, message: str, tables: list[str]) -> None:
         super().__init__(message)
         self.tables = tables
 
 
-def first_line(exc):
+def first_line(exc: BaseException) -> str:
     """The first line of an exception's text (database errors add DETAIL lines with values)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

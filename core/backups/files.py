@@ -16,13 +16,17 @@ import os
 import secrets
 import subprocess
 import tomllib
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 
 from .errors import BackupError, BackupIntegrityError
+
+Manifest = dict[str, Any]
 
 PREFIX = "ariesone-"
 DATA_SUFFIX = ".backup"
@@ -32,16 +36,16 @@ MANIFEST_FORMAT = "ariesone-backup-manifest"
 MANIFEST_VERSION = 1
 
 
-def backup_dir():
+def backup_dir() -> Path:
     return Path(settings.BACKUP_DIR)
 
 
-def backup_name(vendor, backup_id, when):
+def backup_name(vendor: str, backup_id: "uuid.UUID", when: datetime) -> str:
     """``ariesone-<UTC timestamp>-<vendor>-<first 8 hex digits of the id>``."""
     return f"{PREFIX}{when.astimezone(UTC):%Y%m%dT%H%M%SZ}-{vendor}-{backup_id.hex[:8]}"
 
 
-def paths_for(path):
+def paths_for(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``(data file, manifest)`` for either of the two paths of a backup."""
     path = Path(path)
     name = path.name
@@ -55,29 +59,29 @@ def paths_for(path):
 class StagedFile:
     """A file written under a hidden temporary name, renamed into place by ``commit()``."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
 
-    def open(self):
+    def open(self) -> IO[bytes]:
         # O_EXCL: never follow or reuse something already there; 0600: PHI, even sealed.
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         return os.fdopen(os.open(self.temp, flags, 0o600), "wb")
 
     @staticmethod
-    def flush(handle):
+    def flush(handle: IO[bytes]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
 
-    def commit(self):
+    def commit(self) -> None:
         os.replace(self.temp, self.path)
         _fsync_dir(self.path.parent)
 
-    def discard(self):
+    def discard(self) -> None:
         self.temp.unlink(missing_ok=True)
 
 
-def _fsync_dir(directory):
+def _fsync_dir(directory: Path) -> None:
     """Make a rename durable: without it a crash can lose the new directory entry."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -91,11 +95,11 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def manifest_bytes(manifest):
+def manifest_bytes(manifest: Manifest) -> bytes:
     return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
 
 
-def read_manifest(path):
+def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     """The manifest as a dict, or a one-line refusal saying what is wrong with it."""
     path = Path(path)
     try:
@@ -129,18 +133,18 @@ class StoredBackup:
 
     manifest_path: Path
     data_path: Path
-    manifest: dict
+    manifest: Manifest
     created_at: datetime
 
     @property
-    def complete(self):
+    def complete(self) -> bool:
         try:
-            return self.data_path.stat().st_size == self.manifest["size"]
+            return bool(self.data_path.stat().st_size == self.manifest["size"])
         except OSError:
             return False
 
 
-def stored_backups(directory=None):
+def stored_backups(directory: str | os.PathLike[str] | None = None) -> list[StoredBackup]:
     """Every readable backup manifest in the directory, oldest first."""
     directory = Path(directory or backup_dir())
     if not directory.is_dir():
@@ -158,12 +162,12 @@ def stored_backups(directory=None):
 
 
 @functools.cache
-def app_version():
+def app_version() -> str:
     """``[project] version`` of pyproject.toml, plus ``git describe`` when available."""
     base = Path(settings.BASE_DIR)
     try:
         with open(base / "pyproject.toml", "rb") as handle:
-            version = tomllib.load(handle)["project"]["version"]
+            version = str(tomllib.load(handle)["project"]["version"])
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         version = "unknown"
     if (base / ".git").exists():

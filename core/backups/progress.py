@@ -1,16 +1,21 @@
 """Progress bars for the operator commands (tqdm on stderr; silent when not a terminal)."""
 
+from collections.abc import Callable
+from typing import IO, Any
+
 from tqdm import tqdm
 
+ProgressFactory = Callable[..., Any]
 
-def tqdm_progress(stream):
+
+def tqdm_progress(stream: IO[str]) -> ProgressFactory:
     """A ``progress(description, total)`` factory for the backup services.
 
     ``total`` is a byte count, or None when unknown (pg_dump's output): the bar then
     shows the bytes so far and the rate.
     """
 
-    def make(description, total=None):
+    def make(description: str, total: int | None = None) -> "tqdm[Any]":
         # disable=None: no bar when stderr is not a terminal (cron, Celery, tests).
         return tqdm(
             total=total,
@@ -26,7 +31,7 @@ def tqdm_progress(stream):
     return make
 
 
-def human_size(size):
+def human_size(size: float) -> str:
     """``1536`` -> ``1.5 KiB``: sizes in summary lines."""
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):

@@ -4,10 +4,12 @@ import getpass
 import logging
 import socket
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -24,6 +26,7 @@ from core.models import Backup
 
 from . import files
 from .crypto import (
+    BackupKey,
     EncryptingWriter,
     HashingReader,
     Header,
@@ -32,7 +35,7 @@ from .crypto import (
     decrypt_payload,
     find_key,
 )
-from .engines import engine_for, no_progress
+from .engines import Counts, PostgreSQLEngine, SQLiteEngine, engine_for, no_progress
 from .errors import (
     BackupError,
     BackupInProgress,
@@ -40,6 +43,7 @@ from .errors import (
     DatabaseNotEmpty,
     RowCountMismatch,
 )
+from .files import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ LOCK_SECONDS = 6 * 3600
 
 
 @contextmanager
-def readable_os_errors():
+def readable_os_errors() -> Iterator[None]:
     """Disk full, permission denied, ...: one readable line instead of a traceback."""
     try:
         yield
@@ -58,7 +62,7 @@ def readable_os_errors():
 
 
 @contextmanager
-def exclusive(action):
+def exclusive(action: str) -> Iterator[None]:
     """Hold the backup lock: two backups (or a backup and a restore) never overlap."""
     with cache_lock(LOCK_NAME, LOCK_SECONDS, holder=action) as acquired:
         if not acquired:
@@ -69,7 +73,7 @@ def exclusive(action):
         yield
 
 
-def _run_by(trigger):
+def _run_by(trigger: str) -> str:
     host = socket.gethostname()
     if trigger == BackupTrigger.TASK:
         return host[:200]
@@ -80,7 +84,7 @@ def _run_by(trigger):
     return f"{user}@{host}"[:200]
 
 
-def _safe_error(exc):
+def _safe_error(exc: BaseException) -> str:
     """A one-line error for the Backup row: our own messages, else the exception type."""
     if isinstance(exc, BackupError):
         text = str(exc)
@@ -94,16 +98,16 @@ def _safe_error(exc):
     return text[:500]
 
 
-def _applied_migrations():
+def _applied_migrations() -> dict[str, str]:
     """The last applied migration of each app (names only; tells a restore what follows)."""
-    latest = {}
+    latest: dict[str, str] = {}
     for app_label, name in MigrationRecorder(connection).applied_migrations():
         if name > latest.get(app_label, ""):
             latest[app_label] = name
     return dict(sorted(latest.items()))
 
 
-def _fail_interrupted_runs(now):
+def _fail_interrupted_runs(now: datetime) -> None:
     """Rows left *running* by a process that died: no run lasts longer than the lock."""
     Backup.objects.filter(
         status=BackupStatus.RUNNING, started_at__lt=now - timedelta(seconds=LOCK_SECONDS)
@@ -131,11 +135,13 @@ def _record_backup_event(kind, record, detail):
 class BackupResult:
     record: Backup
     path: Path
-    manifest: dict
-    pruned: list = field(default_factory=list)
+    manifest: Manifest
+    pruned: list[str] = field(default_factory=list)
 
 
-def create_backup(*, trigger=BackupTrigger.COMMAND, progress=no_progress, prune=True):
+def create_backup(
+    *, trigger: str = BackupTrigger.COMMAND, progress: Any = no_progress, prune: bool = True
+) -> BackupResult:
     """Dump, compress, encrypt and write one backup with its manifest.
 
     The ``Backup`` row is *running* while the work goes on, then *succeeded* or *failed*
@@ -199,7 +205,9 @@ def create_backup(*, trigger=BackupTrigger.COMMAND, progress=no_progress, prune=
     )
 
 
-def _write_backup(record, engine, progress):
+def _write_backup(
+    record: Backup, engine: SQLiteEngine | PostgreSQLEngine, progress: Any
+) -> Manifest:
     key = configured_keys()[0]
     directory = files.backup_dir()
     try:
@@ -270,7 +278,9 @@ def _write_backup(record, engine, progress):
 # Checking a file ---------------------------------------------------------------------
 
 
-def check_file(data_path, manifest, keys, progress=no_progress):
+def check_file(
+    data_path: Path, manifest: Manifest, keys: Sequence[BackupKey], progress: Any = no_progress
+) -> tuple[Header, BackupKey]:
     """Checksum, header, key and every chunk's tag, in one read and before any write.
 
     The order of the verdicts matters to the operator: a damaged file is reported as
@@ -282,8 +292,9 @@ def check_file(data_path, manifest, keys, progress=no_progress):
         handle = open(data_path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise BackupError(f"cannot read {data_path}: {exc.strerror}") from None
-    header = key = None
-    problem = None
+    header: Header | None = None
+    key: BackupKey | None = None
+    problem: BackupError | None = None
     bar = progress("Checking", size)
     try:
         with handle:
@@ -315,10 +326,12 @@ def check_file(data_path, manifest, keys, progress=no_progress):
         )
     if problem is not None:
         raise problem
+    # No problem means the header was read and its key found.
+    assert header is not None and key is not None
     return header, key
 
 
-def _resolve(path):
+def _resolve(path: str | Path) -> tuple[Path, Manifest]:
     data_path, manifest_path = files.paths_for(path)
     if not data_path.exists():
         raise BackupError(f"backup file {data_path} not found")
@@ -326,7 +339,7 @@ def _resolve(path):
     return data_path, manifest
 
 
-def _check_vendor(manifest, engine):
+def _check_vendor(manifest: Manifest, engine: SQLiteEngine | PostgreSQLEngine) -> None:
     vendor = manifest["database"].get("vendor")
     if vendor != engine.vendor:
         raise BackupError(
@@ -334,7 +347,7 @@ def _check_vendor(manifest, engine):
         )
 
 
-def compare_counts(expected, found):
+def compare_counts(expected: Counts, found: Counts) -> list[tuple[str, int, int | None]]:
     """The tables whose row count differs, as ``[(table, expected, found)]``."""
     return [
         (table, rows, found.get(table))
@@ -343,7 +356,7 @@ def compare_counts(expected, found):
     ]
 
 
-def _mismatch_error(differences, where):
+def _mismatch_error(differences: list[tuple[str, int, int | None]], where: str) -> RowCountMismatch:
     shown = ", ".join(
         f"{table} (expected {rows}, found {'no table' if got is None else got})"
         for table, rows, got in differences[:5]
@@ -356,7 +369,9 @@ def _mismatch_error(differences, where):
     )
 
 
-def _payload_stream(data_path, header, key, progress, description):
+def _payload_stream(
+    data_path: Path, header: Header, key: BackupKey, progress: Any, description: str
+) -> Iterator[bytes]:
     """The decrypted payload, read again (each chunk authenticated again on the way)."""
     size = data_path.stat().st_size
     bar = progress(description, size)
@@ -374,18 +389,20 @@ def _payload_stream(data_path, header, key, progress, description):
 
 @dataclass
 class RestoreResult:
-    manifest: dict
-    counts: dict
+    manifest: Manifest
+    counts: Counts
     duration: float
     pending_migrations: int = 0
-    extra_tables: list = field(default_factory=list)
+    extra_tables: list[str] = field(default_factory=list)
 
     @property
-    def total_rows(self):
+    def total_rows(self) -> int:
         return sum(self.counts.get(table, 0) for table in self.manifest["row_counts"])
 
 
-def restore_backup(path, *, force=False, progress=no_progress):
+def restore_backup(
+    path: str | Path, *, force: bool = False, progress: Any = no_progress
+) -> RestoreResult:
     """Replace the configured database with a backup, then prove the row counts match.
 
     Refused before anything is written when the checksum, the key or any chunk fails,
@@ -426,7 +443,7 @@ def restore_backup(path, *, force=False, progress=no_progress):
     return result
 
 
-def _mark_restored(manifest):
+def _mark_restored(manifest: Manifest) -> None:
     """The restored history shows this backup *running* (the dump saw it so): finish it."""
     Backup.objects.filter(pk=manifest["backup_id"], status=BackupStatus.RUNNING).update(
         status=BackupStatus.SUCCEEDED,
@@ -440,7 +457,7 @@ def _mark_restored(manifest):
     )
 
 
-def _pending_migrations():
+def _pending_migrations() -> int:
     executor = MigrationExecutor(connection)
     return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
@@ -450,16 +467,16 @@ def _pending_migrations():
 
 @dataclass
 class VerifyResult:
-    manifest: dict
-    counts: dict
+    manifest: Manifest
+    counts: Counts
     duration: float
 
     @property
-    def total_rows(self):
+    def total_rows(self) -> int:
         return sum(self.counts.values())
 
 
-def verify_backup(path, *, progress=no_progress):
+def verify_backup(path: str | Path, *, progress: Any = no_progress) -> VerifyResult:
     """Restore a backup into a scratch database and compare its row counts; touch nothing live.
 
     SQLite: a temporary file; PostgreSQL: a database ``ariesone_verify_<random>`` created
@@ -491,7 +508,7 @@ def verify_backup(path, *, progress=no_progress):
     return VerifyResult(manifest=manifest, counts=counts, duration=time.monotonic() - clock)
 
 
-def latest_backup():
+def latest_backup() -> Path | None:
     """The path of the newest complete backup in ``BACKUP_DIR``, or None."""
     complete = [stored for stored in files.stored_backups() if stored.complete]
     return complete[-1].data_path if complete else None
@@ -500,7 +517,7 @@ def latest_backup():
 # Retention ---------------------------------------------------------------------------
 
 
-def prune_backups(now=None):
+def prune_backups(now: datetime | None = None) -> list[str]:
     """Delete backups older than ``BACKUP_RETENTION_DAYS``, never the newest complete one.
 
     Files are found from their manifests on disk (the database may itself have been

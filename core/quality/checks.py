@@ -6,9 +6,11 @@ matched as their text (``Cast(field, TextField())``), day arithmetic and JSON ar
 lengths through the two small functions below.
 """
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
@@ -36,9 +38,11 @@ DAILY_FRESHNESS = timedelta(hours=96)
 # How many rows a streamed Python pass fetches at a time (bounded memory).
 STREAM_CHUNK = 2000
 SAMPLE_LIMIT = 10
+# A model class, or a QuerySet of it to look at a subset.
+Rows = type[models.Model] | models.QuerySet[Any]
 
 
-def _queryset(model_or_queryset):
+def _queryset(model_or_queryset: Rows) -> models.QuerySet[Any]:
     if isinstance(model_or_queryset, models.QuerySet):
         return model_or_queryset
     return model_or_queryset._base_manager.all()
@@ -58,10 +62,10 @@ class AddDays(Func):
     arity = 2
     output_field = models.DateField()
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
         return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" + ")
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return super().as_sql(
             compiler,
             connection,
@@ -76,16 +80,16 @@ class JSONArrayLength(Func):
     function = "json_array_length"
     output_field = models.IntegerField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return super().as_sql(compiler, connection, function="jsonb_array_length")
 
 
-def json_text(field):
+def json_text(field: str) -> Cast:
     """A JSON column as its text (``["G4733", "J449"]``), for regular expressions."""
     return Cast(field, output_field=models.TextField())
 
 
-def json_array_pattern(item, *, min_items=0, max_items=None):
+def json_array_pattern(item: str, *, min_items: int = 0, max_items: int | None = None) -> str:
     """A regular expression matching the text of a JSON array of ``min_items`` to
     ``max_items`` items, each matching ``item`` (itself a regular expression)."""
     more = "" if max_items is None else max(max_items - 1, 0)
@@ -101,14 +105,16 @@ def json_array_pattern(item, *, min_items=0, max_items=None):
 # Row sets --------------------------------------------------------------------------
 
 
-def tenant_mismatch(model, relation):
+def tenant_mismatch(model: type[models.Model], relation: str) -> models.QuerySet[Any]:
     """Rows whose ``relation`` points at a record of another company."""
     return model._base_manager.filter(**{f"{relation}__isnull": False}).exclude(
         **{f"{relation}__company": F("company")}
     )
 
 
-def relation_mismatch(model, path, other_path):
+def relation_mismatch(
+    model: type[models.Model], path: str, other_path: str
+) -> models.QuerySet[Any]:
     """Rows where two paths that must name the same record do not (both set).
 
     ``relation_mismatch(Claim, "coverage__patient", "patient")``: claims billed on
@@ -119,7 +125,9 @@ def relation_mismatch(model, path, other_path):
     ).exclude(**{path: F(other_path)})
 
 
-def pattern_mismatch(model, field, pattern, *, blank_ok=True):
+def pattern_mismatch(
+    model: Rows, field: str, pattern: str, *, blank_ok: bool = True
+) -> models.QuerySet[Any]:
     """Rows whose ``field`` does not match the regular expression ``pattern``."""
     queryset = _queryset(model).exclude(**{f"{field}__regex": pattern})
     if blank_ok:
@@ -127,32 +135,35 @@ def pattern_mismatch(model, field, pattern, *, blank_ok=True):
     return queryset
 
 
-def json_array_mismatch(model, field, item, *, min_items=0, max_items=None):
+def json_array_mismatch(
+    model: Rows, field: str, item: str, *, min_items: int = 0, max_items: int | None = None
+) -> models.QuerySet[Any]:
     """Rows whose JSON array ``field`` is not ``min_items``-``max_items`` items, each
     matching the regular expression ``item`` (strings: include the quotes)."""
     pattern = json_array_pattern(item, min_items=min_items, max_items=max_items)
-    return (
+    mismatched: models.QuerySet[Any] = (
         _queryset(model)
         .alias(**{f"_{field}_text": json_text(field)})
         .exclude(**{f"_{field}_text__regex": pattern})
     )
+    return mismatched
 
 
 # One HCPCS modifier inside a JSON array's text: two upper-case letters or digits.
 MODIFIER_ITEM = r'"[A-Z0-9]{2}"'
 
 
-def json_contains(alias, item):
+def json_contains(alias: str, item: str) -> Q:
     """``Q``: the JSON text aliased as ``alias`` holds the string ``item``."""
     return Q(**{f"{alias}__contains": f'"{item}"'})
 
 
-def modifier_list_mismatch(model, field="modifiers"):
+def modifier_list_mismatch(model: Rows, field: str = "modifiers") -> models.QuerySet[Any]:
     """Rows whose modifier list breaks ``core.validators.validate_modifiers``: not a list
     of at most four two-character modifiers, one listed twice, or KX together with GA,
     GY or GZ (KX says the policy is met, the others that it is not)."""
     alias = f"_{field}_text"
-    return (
+    mismatched: models.QuerySet[Any] = (
         _queryset(model)
         .alias(**{alias: json_text(field)})
         .filter(
@@ -163,12 +174,13 @@ def modifier_list_mismatch(model, field="modifiers"):
             | Q(**{f"{alias}__regex": r'"KX".*"G[AYZ]"|"G[AYZ]".*"KX"'})
         )
     )
+    return mismatched
 
 
 # Ratios and freshness --------------------------------------------------------------
 
 
-def null_ratio(model, field, threshold):
+def null_ratio(model: Rows, field: str, threshold: float) -> Outcome:
     """Fails when more than ``threshold`` (0..1) of the rows have ``field`` empty.
 
     ``model`` may be a QuerySet, to measure a subset (active rows only).
@@ -185,10 +197,12 @@ def null_ratio(model, field, threshold):
     return Outcome(count=missing if ratio > threshold else 0, detail=detail)
 
 
-def stale(model, max_age, *, field="updated_at", what=None):
+def stale(
+    model: Rows, max_age: timedelta, *, field: str = "updated_at", what: str | None = None
+) -> Outcome:
     """Fails when the newest ``field`` of a non-empty table is older than ``max_age``."""
     newest = _queryset(model).aggregate(newest=Max(field))["newest"]
-    what = what or model._meta.verbose_name_plural
+    what = what or str(_queryset(model).model._meta.verbose_name_plural)
     if newest is None:
         return Outcome(count=0, detail=f"No {what} yet.")
     age = timezone.now() - newest
@@ -201,7 +215,13 @@ def stale(model, max_age, *, field="updated_at", what=None):
 # Streamed Python passes ------------------------------------------------------------
 
 
-def invalid_values(queryset, field, validate, *, what=None):
+def invalid_values(
+    queryset: models.QuerySet[Any],
+    field: str,
+    validate: Callable[[Any], object],
+    *,
+    what: str | None = None,
+) -> Outcome:
     """Rows whose ``field`` fails ``validate`` (raises ValidationError), checked in
     Python over a streamed ``(pk, value)`` cursor: for rules SQL cannot express (the
     NPI check digit) or columns SQL cannot read (encrypted values). Memory stays
@@ -209,7 +229,7 @@ def invalid_values(queryset, field, validate, *, what=None):
     so keep it to small tables or a narrow ``queryset``. Values never leave the loop.
     """
     checked = bad = 0
-    samples = []
+    samples: list[Any] = []
     for pk, value in queryset.order_by().values_list("pk", field).iterator(chunk_size=STREAM_CHUNK):
         checked += 1
         try:
@@ -225,7 +245,7 @@ def invalid_values(queryset, field, validate, *, what=None):
 # Generated checks ------------------------------------------------------------------
 
 
-def tenant_relations(app_label):
+def tenant_relations(app_label: str) -> Iterator[tuple[type[models.Model], Any]]:
     """``(model, field)`` for every foreign key of the app's tenant models that points
     at another tenant model (``company`` itself and links to users excluded)."""
     from core.models import TenantModel
@@ -237,11 +257,15 @@ def tenant_relations(app_label):
             if not (field.concrete and (field.many_to_one or field.one_to_one)):
                 continue
             target = field.related_model
-            if field.name != "company" and issubclass(target, TenantModel):
+            if (
+                field.name != "company"
+                and isinstance(target, type)
+                and issubclass(target, TenantModel)
+            ):
                 yield model, field
 
 
-def register_tenant_checks(app_label, *, severity=Severity.ERROR):
+def register_tenant_checks(app_label: str, *, severity: str = Severity.ERROR) -> list[str]:
     """Register one ``tenant_mismatch`` check per cross-model foreign key of the app:
     ``<app>.<model>_<relation>_company``. The database's foreign keys forbid dangling
     references; what they cannot forbid is a reference into another company, which
@@ -267,7 +291,7 @@ def register_tenant_checks(app_label, *, severity=Severity.ERROR):
 HALF_CENT = Decimal("0.005")
 
 
-def money_differs(left, right):
+def money_differs(left: Any, right: Any) -> "GreaterThanOrEqual[Any]":
     """A filter condition: money expressions ``left`` and ``right`` (field names or
     expressions) are not the same amount. Exact on PostgreSQL, float-safe on SQLite."""
     left = F(left) if isinstance(left, str) else left
@@ -276,7 +300,7 @@ def money_differs(left, right):
     return GreaterThanOrEqual(Abs(difference), Value(HALF_CENT, output_field=DecimalField()))
 
 
-def money_exceeds(left, right):
+def money_exceeds(left: Any, right: Any) -> "GreaterThanOrEqual[Any]":
     """A filter condition: ``left`` is more than ``right`` by at least a cent."""
     left = F(left) if isinstance(left, str) else left
     right = F(right) if isinstance(right, str) else right

@@ -1,5 +1,7 @@
 """Stored data-quality runs and their findings (defined here, exported by core.models)."""
 
+import datetime
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -35,11 +37,11 @@ class DataQualityRun(models.Model):
         verbose_name = "data-quality run"
         indexes = [models.Index(fields=["started_at"], name="dqrun_started_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Data quality {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
     @property
-    def duration(self):
+    def duration(self) -> datetime.timedelta | None:
         return self.finished_at - self.started_at if self.finished_at else None
 
 
@@ -70,6 +72,6 @@ class DataQualityFinding(models.Model):
             models.Index(fields=["check_name", "run"], name="dqfinding_check_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         state = "ok" if self.passed else f"{self.count} failing"
         return f"{self.check_name}: {state}"

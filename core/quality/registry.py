@@ -1,7 +1,8 @@
 """The registry of data-quality checks."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -17,7 +18,7 @@ class Outcome:
     """What a check found when it is not a plain set of rows."""
 
     count: int
-    sample_ids: list = field(default_factory=list)
+    sample_ids: list[Any] = field(default_factory=list)
     detail: str = ""  # a short sentence with figures; never a PHI value
 
 
@@ -27,16 +28,19 @@ class Check:
     description: str
     severity: str
     function: Callable[[], object]
-    model: type | None = None  # whose ids the samples are (admin links)
+    model: type[models.Model] | None = None  # whose ids the samples are (admin links)
 
 
 _registry: dict[str, Check] = {}
+F = TypeVar("F", bound=Callable[[], object])
 
 
-def register(name, *, severity, description, model=None):
+def register(
+    name: str, *, severity: str, description: str, model: type[models.Model] | None = None
+) -> Callable[[F], F]:
     """Decorator registering a check function under a unique dotted ``name``."""
 
-    def decorator(function):
+    def decorator(function: F) -> F:
         if name in _registry and _registry[name].function is not function:
             raise ValueError(f"A data-quality check named {name!r} is already registered.")
         _registry[name] = Check(
@@ -51,9 +55,10 @@ def register(name, *, severity, description, model=None):
     return decorator
 
 
-def get_checks(names=None):
+def get_checks(names: Iterable[str] | None = None) -> list[Check]:
     """Registered checks in name order; ``names`` picks some (unknown ones: ValueError)."""
     if names:
+        names = list(names)
         unknown = sorted(set(names) - set(_registry))
         if unknown:
             raise ValueError(f"Unknown data-quality check: {', '.join(unknown)}.")

@@ -2,19 +2,21 @@
 
 import logging
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
 from .models import DataQualityFinding, DataQualityRun, RunStatus
-from .registry import Outcome, Severity, get_checks
+from .registry import Check, Outcome, Severity, get_checks
 
 logger = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 
 
-def _evaluate(check):
+def _evaluate(check: Check) -> tuple[int, list[str], str]:
     """Run one check: ``(count, sample ids, detail)``. Querysets are counted in SQL."""
     result = check.function()
     if isinstance(result, models.QuerySet):
@@ -32,7 +34,13 @@ def _evaluate(check):
     )
 
 
-def run_checks(names=None, *, triggered_by="", requested_by=None, progress=None):
+def run_checks(
+    names: Iterable[str] | None = None,
+    *,
+    triggered_by: str = "",
+    requested_by: Any = None,
+    progress: Callable[[Check], object] | None = None,
+) -> DataQualityRun:
     """Run the checks (all, or those named) and return the stored DataQualityRun.
 
     A check that crashes is recorded as a failed finding with the exception's type and

@@ -1,8 +1,9 @@
 """``manage.py backup``: one encrypted, checksummed backup of the database now."""
 
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from core.backups import BackupError, create_backup
@@ -18,14 +19,14 @@ class Command(BaseCommand):
         "prune backups older than BACKUP_RETENTION_DAYS (never the newest good one)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--no-prune",
             action="store_true",
             help="Keep old backups this time (retention runs again after the next backup).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         progress = tqdm_progress(getattr(self.stderr, "_out", sys.stderr))
         try:
             result = create_backup(
@@ -36,11 +37,12 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(f"Backup failed: database error: {first_line(exc)}") from None
         record = result.record
+        seconds = record.duration.total_seconds() if record.duration else 0.0
         pruned = f"; pruned {len(result.pruned)} old backup(s)" if result.pruned else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Backup written: {result.path} ({human_size(record.size_bytes)}, "
+                f"Backup written: {result.path} ({human_size(record.size_bytes or 0)}, "
                 f"{record.row_count} rows in {record.table_count} tables, "
-                f"{record.duration.total_seconds():.1f} s){pruned}."
+                f"{seconds:.1f} s){pruned}."
             )
         )

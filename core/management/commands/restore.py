@@ -1,8 +1,9 @@
 """``manage.py restore <file>``: replace the database with a backup, verified."""
 
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from core.backups import BackupError, restore_backup
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         "manifest. Stop the application and the workers first."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The .backup file (or its .manifest.json).")
         parser.add_argument(
             "--force",
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             help="Replace a database that holds data (everything in it is replaced).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         progress = tqdm_progress(getattr(self.stderr, "_out", sys.stderr))
         try:
             result = restore_backup(options["file"], force=options["force"], progress=progress)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.context import acting_as
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         "print a table. Exits 1 when a check of error severity fails."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--check", action="append", dest="checks", metavar="NAME", help="repeatable"
         )
@@ -21,7 +23,9 @@ class Command(BaseCommand):
             "--list", action="store_true", dest="list_checks", help="list the checks and exit"
         )
 
-    def handle(self, *args, checks=None, list_checks=False, **options):
+    def handle(
+        self, *args: Any, checks: list[str] | None = None, list_checks: bool = False, **options: Any
+    ) -> None:
         try:
             selected = get_checks(checks)
         except ValueError as exc:

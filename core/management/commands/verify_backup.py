@@ -1,8 +1,9 @@
 """``manage.py verify_backup <file>``: prove a backup restores, without touching the database."""
 
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from core.backups import BackupError, latest_backup, verify_backup
@@ -17,13 +18,13 @@ class Command(BaseCommand):
         "check and dropped afterwards) whose row counts must match the manifest."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", nargs="?", help="The .backup file (or its .manifest.json).")
         parser.add_argument(
             "--latest", action="store_true", help="Verify the newest backup in BACKUP_DIR."
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
         if options["latest"]:
             if path:
