@@ -43,6 +43,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations testapp --check --dry-run
+	DEBUG=1 $(BIN)/mypy .
 
 format: install
 	$(BIN)/ruff check --fix .
