@@ -10,6 +10,7 @@ PORT ?= 8000
 .PHONY: run test lint format install migrate seed bench worker beat schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@bash scripts/system-packages.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
