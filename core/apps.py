@@ -6,7 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: audit, access log, operations"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
         # Each app registers its data-quality checks in <app>/checks_dq.py.

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.models import AccessLog, Backup, IdempotencyKey
@@ -16,7 +17,7 @@ from core.quality.checks import DAILY_FRESHNESS, stale
     model=Backup,
     description="The newest successful backup is more than 26 hours old (or there is none).",
 )
-def backup_freshness():
+def backup_freshness() -> Outcome:
     newest = Backup.objects.filter(status="succeeded").order_by("-started_at").first()
     if newest is None:
         return Outcome(count=1, detail="No successful backup yet.")
@@ -37,7 +38,7 @@ def backup_freshness():
     description="Stored Idempotency-Key responses kept twice past their time to live "
     "(the pruning task is not running).",
 )
-def idempotency_keys_pruned():
+def idempotency_keys_pruned() -> QuerySet[IdempotencyKey]:
     cutoff = timezone.now() - timedelta(hours=2 * settings.IDEMPOTENCY_KEY_TTL_HOURS)
     return IdempotencyKey.objects.filter(created_at__lt=cutoff)
 
@@ -49,6 +50,6 @@ def idempotency_keys_pruned():
     description="No patient record was looked at for more than 96 hours: either nobody "
     "works, or the access log (HIPAA) stopped being written.",
 )
-def access_log_freshness():
+def access_log_freshness() -> Outcome:
     # The newest row through the (timestamp, id) index: one index probe.
     return stale(AccessLog, DAILY_FRESHNESS, field="timestamp", what="access log entries")

@@ -5,6 +5,7 @@ so that callers say only what happened. ``detail`` must hold ids, codes and coun
 never PHI, never a record's text.
 """
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -82,12 +83,10 @@ def record_event(
     )
 
 
-def purge_expired_events(*, now=None, batch_size=5000):
+def purge_expired_events(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> int:
     """Delete compliance events past ``COMPLIANCE_RETENTION_DAYS`` (6 years by default:
     HIPAA documentation is kept 6 years, 45 CFR 164.316(b)(2)(i)), in batches, and
     record one PURGE event with the count. Returns the count."""
-    import datetime
-
     from django.conf import settings
     from django.utils import timezone
 

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from auditlog.context import set_actor
+from django.http import HttpRequest
 
 _actor: ContextVar[Any] = ContextVar("ariesone_actor", default=None)
 
@@ -36,7 +37,7 @@ def acting_as(user: Any, remote_addr: str | None = None) -> Iterator[None]:
         _actor.reset(token)
 
 
-def client_ip(request):
+def client_ip(request: HttpRequest) -> str | None:
     """The client address: ``REMOTE_ADDR``, or the hop our own proxies saw.
 
     ``X-Forwarded-For`` is written by the client as much as by proxies, so it is trusted

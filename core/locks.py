@@ -8,12 +8,15 @@ the local-memory cache of a laptop it only covers one process.
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import router, transaction
+from django.db import models, router, transaction
+
+_M = TypeVar("_M", bound=models.Model)
 
 
-def lock_row(instance, *related):
+def lock_row(instance: _M, *related: str) -> _M:
     """``instance``'s row re-read under ``SELECT ... FOR UPDATE OF`` itself (never the
     joined ``related`` rows, which may be NULL), locked until the transaction ends.
 

@@ -28,6 +28,8 @@ import logging
 import re
 import traceback
 from collections import Counter
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
@@ -49,22 +51,22 @@ _QUERY_STRING_RE = re.compile(r"(/[^\s?\"'<>]*)\?[^\s\"'<>]*")
 _SCRUBBED = "_phi_scrubbed"
 
 
-def redact_query_strings(text):
+def redact_query_strings(text: str) -> str:
     """``GET /admin/x/?q=1950-01-02 HTTP/1.1`` -> ``GET /admin/x/?[redacted] HTTP/1.1``."""
     return _QUERY_STRING_RE.sub(lambda match: match.group(1) + REDACTED_QUERY, text)
 
 
-def describe_instance(obj):
+def describe_instance(obj: Model) -> str:
     """``<clinical.Patient 0b6f...>``: the model and primary key, never ``str(obj)``."""
     return f"<{obj._meta.label} {obj.pk}>"
 
 
-def _blocking_kinds(objects):
+def _blocking_kinds(objects: Iterable[object]) -> str:
     counts = Counter(obj._meta.label for obj in objects if isinstance(obj, Model))
     return ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
 
 
-def _database_error_message(exc):
+def _database_error_message(exc: DatabaseError) -> str:
     # Django wraps the driver's error; psycopg's ``diag`` names what failed without the
     # DETAIL line (which quotes the failing row's values).
     driver_error = exc.__cause__ if exc.__cause__ is not None else exc
@@ -84,7 +86,7 @@ def _database_error_message(exc):
     return "; ".join(names) if names else WITHHELD
 
 
-def safe_exception_message(exc):
+def safe_exception_message(exc: BaseException) -> str:
     """The part of an exception's message that cannot carry a record's text."""
     if isinstance(exc, ProtectedError | RestrictedError):
         kinds = _blocking_kinds(
@@ -102,19 +104,19 @@ def safe_exception_message(exc):
     return WITHHELD
 
 
-def _exception_name(exc):
+def _exception_name(exc: BaseException) -> str:
     cls = type(exc)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def format_exception_safely(exc):
+def format_exception_safely(exc: BaseException) -> str:
     """A traceback like ``traceback.format_exception`` with every message made safe
     (the chained causes and contexts included)."""
-    chunks = []
-    seen = set()
+    chunks: list[str] = []
+    seen: set[int] = set()
 
-    def walk(current):
+    def walk(current: BaseException) -> None:
         seen.add(id(current))
         if current.__cause__ is not None and id(current.__cause__) not in seen:
             walk(current.__cause__)
@@ -139,7 +141,7 @@ def format_exception_safely(exc):
     return "".join(chunks).rstrip("\n")
 
 
-def _safe_arg(value):
+def _safe_arg(value: Any) -> Any:
     if isinstance(value, Model):
         return describe_instance(value)
     if isinstance(value, BaseException):
@@ -154,7 +156,7 @@ class PHIScrubFilter(logging.Filter):
     per record however many loggers and handlers carry it.
     """
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, _SCRUBBED, False):
             return True
         setattr(record, _SCRUBBED, True)

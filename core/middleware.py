@@ -1,6 +1,9 @@
 """Request middleware: attribute browser (session) requests to their user; keep
 responses out of caches."""
 
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 from .context import acting_as, client_ip
@@ -13,10 +16,10 @@ class ActorMiddleware:
     ``core.api.views.TenantViewSetMixin.initial`` sets the actor for those.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         with acting_as(request.user, remote_addr=client_ip(request)):
             return self.get_response(request)
 
@@ -31,10 +34,10 @@ class NoStoreMiddleware:
     their long cache lifetime.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response

@@ -5,6 +5,7 @@ responses and the history of database backups.
 """
 
 import uuid
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -27,11 +28,13 @@ from .context import get_actor
 from .phi import EncryptedTextField, blind_index_fields
 from .tenancy import get_active_membership
 
+_M = TypeVar("_M", bound=models.Model)
 
-class BaseQuerySet(models.QuerySet):
+
+class BaseQuerySet(models.QuerySet[_M]):
     """QuerySet methods every model gets."""
 
-    def filter_blind(self, field, value):
+    def filter_blind(self, field: str, value: Any) -> Self:
         """Exact match on an encrypted field through its blind index.
 
         ``Patient.objects.filter_blind("dob", "1950-01-02")``.
@@ -79,7 +82,7 @@ class BaseModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         actor = get_actor()
         if actor is not None:
             if self._state.adding and self.created_by_id is None:
@@ -91,13 +94,13 @@ class BaseModel(models.Model):
         super().save(*args, **kwargs)
 
 
-class TenantQuerySet(BaseQuerySet):
+class TenantQuerySet(BaseQuerySet[_M]):
     """Rows of one company. ``for_user`` is the one place that scopes by tenant."""
 
-    def for_company(self, company):
+    def for_company(self, company: Any) -> Self:
         return self.filter(company=company)
 
-    def for_user(self, user):
+    def for_user(self, user: Any) -> Self:
         """What ``user`` may see: their active company's rows (all, for operators).
 
         Location-bound models (``location_field`` set) are narrowed further to the
@@ -146,7 +149,9 @@ class TenantModel(BaseModel):
     # True for patient-linked models: every view through admin and API is logged.
     access_logged = False
 
-    objects = TenantQuerySet.as_manager()
+    # django-stubs makes BaseModel.objects a ClassVar, and the class as_manager() builds
+    # cannot be named in a ClassVar annotation here (typeddjango/django-stubs#1713).
+    objects = TenantQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         abstract = True
@@ -167,14 +172,19 @@ class CompanyNumberCounter(models.Model):
     )
     last_number = models.PositiveBigIntegerField(default=0)
 
+    if TYPE_CHECKING:
+        # Each concrete counter gets Django's default manager; the stubs give abstract
+        # models none (typeddjango/django-stubs#2514).
+        objects: ClassVar[models.Manager[Self]]
+
     class Meta:
         abstract = True
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.company_id}: {self.last_number}"
 
     @classmethod
-    def next_number(cls, company_id):
+    def next_number(cls, company_id: Any) -> int:
         """Draw the next number; call inside a transaction."""
         if not cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1):
             try:
@@ -184,7 +194,8 @@ class CompanyNumberCounter(models.Model):
                 # Another transaction created the row first: increment it (we now wait
                 # on its lock, which is the point).
                 cls.objects.filter(pk=company_id).update(last_number=F("last_number") + 1)
-        return cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+        number: int = cls.objects.filter(pk=company_id).values_list("last_number", flat=True).get()
+        return number
 
 
 class AccessLog(models.Model):
@@ -238,7 +249,7 @@ class AccessLog(models.Model):
             models.Index(fields=["user", "timestamp"], name="accesslog_user_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             f"{self.user_email or 'system'} {self.action} {self.content_type_id}:{self.object_id}"
         )
@@ -265,7 +276,7 @@ class IdempotencyKey(models.Model):
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_uniq"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key} ({self.state})"
 
 
@@ -329,7 +340,7 @@ class Backup(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.file_name or f"{self.vendor} backup {self.started_at:%Y-%m-%d %H:%M}"
 
 
@@ -392,5 +403,5 @@ class ComplianceEvent(models.Model):
             models.Index(fields=["timestamp", "id"], name="compliance_time_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.timestamp:%Y-%m-%d %H:%M})"

@@ -19,7 +19,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -221,5 +221,6 @@ def names_encrypted_field(model: type[models.Model] | models.Model, path: str) -
             return True
         if not field.is_relation or field.related_model is None:
             return False
-        current = field.related_model
+        # Resolved to a model class once the app registry is ready (never "self" then).
+        current = cast("type[models.Model]", field.related_model)
     return False

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def prune_idempotency_keys():
+def prune_idempotency_keys() -> int:
     """Delete stored Idempotency-Key responses past their time to live."""
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
@@ -23,7 +24,7 @@ def prune_idempotency_keys():
 
 
 @shared_task
-def backup_database():
+def backup_database() -> dict[str, Any]:
     """Back up the database and prune old backups (beat entry "backup-database-daily").
 
     The service records every run as a ``Backup`` row (a failure too, with its
@@ -50,7 +51,7 @@ def backup_database():
 
 
 @shared_task
-def run_data_quality():
+def run_data_quality() -> int | None:
     """Run every data-quality check and store the run (hourly by default).
 
     A cache lock keeps two runs from overlapping when one takes longer than the interval.
@@ -63,7 +64,7 @@ def run_data_quality():
 
 
 @shared_task
-def purge_compliance_events():
+def purge_compliance_events() -> int:
     """Purge compliance events past their 6-year retention (daily by default)."""
     from core.compliance import purge_expired_events
 

@@ -6,12 +6,18 @@ accounts directly. accounts registers its resolver here from
 other app) call :func:`get_active_membership` / :func:`get_active_company`.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 
-_resolver = None
+# The membership is accounts' model, which core cannot name (see the docstring).
+MembershipResolver = Callable[[Any], Any]
+
+_resolver: MembershipResolver | None = None
 
 
-def set_membership_resolver(resolver):
+def set_membership_resolver(resolver: MembershipResolver) -> None:
     """Register ``resolver(user) -> membership or None``.
 
     The membership it returns has ``company``, ``company_id`` and ``location_ids``.
@@ -20,7 +26,7 @@ def set_membership_resolver(resolver):
     _resolver = resolver
 
 
-def get_active_membership(user):
+def get_active_membership(user: Any) -> Any:
     """The membership ``user`` acts under in this request, or None."""
     if _resolver is None:
         raise ImproperlyConfigured(
@@ -29,7 +35,7 @@ def get_active_membership(user):
     return _resolver(user)
 
 
-def get_active_company(user):
+def get_active_company(user: Any) -> Any:
     """The company ``user`` acts for in this request, or None (anonymous, no membership)."""
     if user is None or not user.is_authenticated:
         return None
@@ -37,7 +43,7 @@ def get_active_company(user):
     return membership.company if membership else None
 
 
-def get_active_company_id(user):
+def get_active_company_id(user: Any) -> Any:
     """The id of the company ``user`` acts for, or None."""
     if user is None or not user.is_authenticated:
         return None

@@ -6,14 +6,23 @@ Each app keeps its tables (``{status: {allowed next statuses}}``, keyed by a
 and changes nothing.
 """
 
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from django.db import models
+
 from core.exceptions import InvalidTransition
 
+# ``{status: {allowed next statuses}}``, keyed by members of one ``TextChoices``.
+TransitionTable = Mapping[Any, Collection[Any]]
+Refusal = Callable[[Any, Any], str]
 
-def _choices_of(table):
+
+def _choices_of(table: TransitionTable) -> type[models.Choices]:
     return type(next(iter(table)))
 
 
-def allowed_labels(table, current):
+def allowed_labels(table: TransitionTable, current: Any) -> str:
     """The statuses ``current`` may become, as readable words ("none (final)" if none)."""
     choices = _choices_of(table)
     return ", ".join(choices(value).label.lower() for value in sorted(table[current])) or (
@@ -21,16 +30,24 @@ def allowed_labels(table, current):
     )
 
 
-def default_refusal(what):
+def default_refusal(what: str | None) -> Refusal:
     """``"<what> is <current>: it cannot become <target>."``"""
 
-    def refusal(current, target):
+    def refusal(current: models.Choices, target: models.Choices) -> str:
         return f"{what} is {current.label.lower()}: it cannot become {target.label.lower()}."
 
     return refusal
 
 
-def check_transition(table, current, target, *, what=None, message=None, fields=None):
+def check_transition(
+    table: TransitionTable,
+    current: Any,
+    target: Any,
+    *,
+    what: str | None = None,
+    message: Refusal | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Any:
     """Raise ``InvalidTransition`` unless ``table`` allows ``current`` -> ``target``.
 
     ``current`` and ``target`` are statuses (members or their stored values).

@@ -118,7 +118,7 @@ def _fail_interrupted_runs(now: datetime) -> None:
     )
 
 
-def _record_backup_event(kind, record, detail):
+def _record_backup_event(kind: str, record: Backup | None, detail: dict[str, Any]) -> None:
     """The compliance log's backup entry (45 CFR 164.308(a)(7)(ii)(A), data backup
     plan). Never allowed to hide the backup's own outcome: a failure to record is
     logged, not raised."""
@@ -327,7 +327,8 @@ def check_file(
     if problem is not None:
         raise problem
     # No problem means the header was read and its key found.
-    assert header is not None and key is not None
+    assert header is not None
+    assert key is not None
     return header, key
 
 

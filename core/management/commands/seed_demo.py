@@ -13,12 +13,15 @@ through ``patient_count(context)`` in its ``demo_scale.py`` (core imports no dom
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import import_module
+from types import ModuleType
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
 from core.backups.errors import first_line
@@ -32,23 +35,24 @@ NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes 
 
 @dataclass
 class DemoContext:
-    stdout: object
-    company: object = None  # set by accounts' demo
-    locations: list = field(default_factory=list)
-    users: dict = field(default_factory=dict)  # role -> User
+    stdout: Any
+    # accounts' Company, Location and User rows: core cannot name accounts' models.
+    company: Any = None  # set by accounts' demo
+    locations: list[Any] = field(default_factory=list)
+    users: dict[str, Any] = field(default_factory=dict)  # role -> User
     password: str = DEMO_PASSWORD
-    stderr: object = None
+    stderr: Any = None
     scale: int = 0
-    created: dict = field(default_factory=dict)  # label -> count, for the summary
+    created: dict[str, int] = field(default_factory=dict)  # label -> count, for the summary
 
-    def count(self, label, number):
+    def count(self, label: str, number: int) -> None:
         self.created[label] = self.created.get(label, 0) + number
 
 
 class Command(BaseCommand):
     help = "Create (or complete) the demo company with users for every role and demo data."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--allow-production",
             action="store_true",
@@ -65,7 +69,7 @@ class Command(BaseCommand):
             "is added; with a bigger N: it tops up. 0: the normal demo only.",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         if not settings.DEBUG and not options["allow_production"]:
             raise CommandError(
@@ -91,7 +95,7 @@ class Command(BaseCommand):
         if options["scale"]:
             self.scale(context, options["scale"], started)
 
-    def scale(self, context, target, started):
+    def scale(self, context: DemoContext, target: int, started: float) -> None:
         """The bulk part, in one transaction: all of it is saved, or none."""
         context.created = {}
         context.stderr = self.stderr
@@ -129,7 +133,7 @@ class Command(BaseCommand):
         )
 
 
-def _scale(value):
+def _scale(value: str) -> int:
     from argparse import ArgumentTypeError
 
     try:
@@ -141,7 +145,7 @@ def _scale(value):
     return number
 
 
-def _app_modules(name):
+def _app_modules(name: str) -> Iterator[ModuleType]:
     """Each installed app's ``<app>.<name>`` module, in INSTALLED_APPS order."""
     for app_config in apps.get_app_configs():
         try:
@@ -151,7 +155,7 @@ def _app_modules(name):
                 raise
 
 
-def _patient_count(context):
+def _patient_count(context: DemoContext) -> int:
     """The demo company's patients, as counted by the apps that hold them."""
     return sum(
         module.patient_count(context)
@@ -160,6 +164,6 @@ def _patient_count(context):
     )
 
 
-def _duration(seconds):
+def _duration(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60)
     return f"{int(minutes)} min {seconds:.0f} s" if minutes else f"{seconds:.1f} s"

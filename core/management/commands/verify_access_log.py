@@ -1,6 +1,7 @@
 import uuid
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.access import chain_keys, verify_chain
@@ -16,11 +17,11 @@ class Command(BaseCommand):
         "ACCESS_LOG_TAMPERED compliance event per broken chain."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--company", help="Verify this company's chain only (its id).")
         parser.add_argument("--batch-size", type=int, default=2000)
 
-    def handle(self, *args, company, batch_size, **options):
+    def handle(self, *args: Any, company: str | None, batch_size: int, **options: Any) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         if company is not None:
