@@ -55,7 +55,7 @@ class UserAddForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,7 +99,7 @@ class StaffUserForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = []
+        fields: list[str] = []
 
 
 class MembershipForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 """Staff users, the companies (tenants) they work for, locations and memberships."""
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -30,7 +31,8 @@ class UserQuerySet(BaseQuerySet):
         return self.filter(memberships__company_id=membership.company_id).distinct()
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+# mypy's Django plugin builds from_queryset() managers of Manager, not of BaseUserManager.
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
@@ -144,7 +146,7 @@ class Company(BaseModel):
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
 
-    objects = CompanyQuerySet.as_manager()
+    objects: ClassVar = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -174,7 +176,7 @@ class Location(TenantModel):
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects: ClassVar = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -235,7 +237,7 @@ class Membership(TenantModel):
         "for no end.",
     )
 
-    objects = MembershipQuerySet.as_manager()
+    objects: ClassVar = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["company__name", "user__email"]

@@ -16,6 +16,8 @@ stays in the request body.
 - ``refuse_phi_search``: the refusal, for admins that search patients their own way.
 """
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
@@ -29,6 +31,9 @@ from core.validators import validate_mbi
 
 from .models import Patient
 from .models.patients import is_phi_search_term
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SEARCH_PARAM = "q"
 FIND_URL_NAME = "clinical_patient_find"
@@ -112,8 +117,8 @@ class PatientLinkedSearchMixin(PHISearchGuardMixin):
 
     patient_field = "patient"
     # get_search_results does the searching; a search field makes the box appear.
-    search_fields = ["=patient__number"]
-    search_help_text = PATIENT_SEARCH_HELP
+    search_fields: ClassVar[list[str] | tuple[str, ...]] = ["=patient__number"]
+    search_help_text: ClassVar["StrOrPromise | None"] = PATIENT_SEARCH_HELP
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip() or is_url_unsafe_term(search_term):
@@ -208,4 +213,4 @@ def autocomplete_view(request):
 # Every patient field's autocomplete (orders, claims, rentals, ...) goes through the
 # site's one autocomplete URL; AdminSite.get_urls reads this attribute when the URLs
 # are built, after every admin module has been imported.
-admin.site.autocomplete_view = autocomplete_view
+admin.site.autocomplete_view = autocomplete_view  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ given as a file: ``SECRET_KEY_FILE=/run/secrets/key`` (django-environ's FileAwar
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -290,7 +291,7 @@ CROSS_TENANT_PROBE_THRESHOLD = env.int("CROSS_TENANT_PROBE_THRESHOLD", default=5
 CROSS_TENANT_PROBE_WINDOW = env.int("CROSS_TENANT_PROBE_WINDOW", default=600)
 
 # REST API ------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CompanyJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -74,6 +74,7 @@ UNITS = {
 
 # The demo's orders: (patient index, lines, status to reach, days ago written).
 # Lines are (HCPCS, quantity, kind, modifiers).
+LineTemplate = tuple[str, int, LineKind, list[str]]
 CPAP_SETUP = [
     ("E0601", 1, LineKind.RENTAL, ["RR", "KX"]),
     ("E0562", 1, LineKind.RENTAL, ["RR", "KX"]),
@@ -86,8 +87,8 @@ BED = [("E0260", 1, LineKind.RENTAL, ["RR", "KX"])]
 BIPAP = [("E0470", 1, LineKind.RENTAL, ["RR", "KX"]), ("A7030", 1, LineKind.PURCHASE, ["KX"])]
 RESUPPLY = [("A7034", 1, LineKind.PURCHASE, ["KX"]), ("A7037", 1, LineKind.PURCHASE, ["KX"])]
 WALKER = [("E0143", 1, LineKind.PURCHASE, ["NU"])]
-STRIPS = [("A4253", 2, LineKind.PURCHASE, [])]
-DRESSINGS = [("A6212", 10, LineKind.PURCHASE, [])]
+STRIPS: list[LineTemplate] = [("A4253", 2, LineKind.PURCHASE, [])]
+DRESSINGS: list[LineTemplate] = [("A6212", 10, LineKind.PURCHASE, [])]
 
 RECEIVED, VERIFIED, CONFIRMED, SCHEDULED = "received", "verified", "confirmed", "scheduled"
 DELIVERED, RETURNED, CANCELLED = "delivered", "returned", "cancelled"

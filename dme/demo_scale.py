@@ -59,18 +59,20 @@ from .services import change_stock, patient_address
 from .services.rentals import RETURN_WORK
 
 R, P = LineKind.RENTAL, LineKind.PURCHASE
+# An order template's lines: (HCPCS, quantity, kind, modifiers).
+LineTemplate = tuple[str, int, LineKind, list[str]]
 CPAP = [("E0601", 1, R, ["RR", "KX"]), ("A7030", 1, P, ["KX"]), ("A7037", 1, P, ["KX"])]
 CPAP_HUMIDIFIER = [("E0601", 1, R, ["RR", "KX"]), ("E0562", 1, R, ["RR", "KX"])]
 BIPAP = [("E0470", 1, R, ["RR", "KX"]), ("A7030", 1, P, ["KX"])]
 RESUPPLY = [("A7034", 1, P, ["KX"]), ("A7037", 1, P, ["KX"]), ("A4604", 1, P, ["KX"])]
 OXYGEN = [("E1390", 1, R, ["RR"])]
 OXYGEN_WALKER = [("E1390", 1, R, ["RR"]), ("E0143", 1, P, ["NU"])]
-STRIPS = [("A4253", 2, P, [])]
+STRIPS: list[LineTemplate] = [("A4253", 2, P, [])]
 STRIPS_WALKER = [("A4253", 3, P, []), ("E0143", 1, P, ["NU"])]
 WALKER = [("E0143", 1, P, ["NU"])]
 WHEELCHAIR = [("K0001", 1, R, ["RR", "KX"])]
 BED = [("E0260", 1, R, ["RR", "KX"])]
-DRESSINGS = [("A6212", 10, P, [])]
+DRESSINGS: list[LineTemplate] = [("A6212", 10, P, [])]
 BED_DRESSINGS = [("E0260", 1, R, ["RR", "KX"]), ("A6212", 10, P, [])]
 # The patient's first diagnosis (stored code) -> [(order template, weight)].
 TEMPLATES = {

@@ -32,7 +32,7 @@ class ModifiersFormField(forms.CharField):
 
 class OrderLineForm(forms.ModelForm):
     modifiers = ModifiersFormField(
-        required=False, max_length=20, help_text="Up to four, as RR, KX.", empty_value=[]
+        required=False, max_length=20, help_text="Up to four, as RR, KX."
     )
 
     class Meta:

@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MONEY as MONEY_OPTIONS
 from core.quality import Severity, register
 from core.quality.checks import (
     DAILY_FRESHNESS,
@@ -59,7 +60,8 @@ from .models import (
 from .models.claims import MAX_DIAGNOSES, MAX_POINTERS
 from .rules import CAPPED_RENTAL_MONTH_MODIFIERS, PRICING_MODIFIERS, RENTAL
 
-MONEY = DecimalField(max_digits=12, decimal_places=2)
+# The output type of money expressions (Coalesce of a sum and zero).
+MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(**MONEY_OPTIONS)
 HCPCS = r"[A-Z][0-9]{4}"
 ICD10_STORED = r"[A-Z][0-9][A-Z0-9][A-Z0-9]{0,4}"
 POINTER = r"(1[0-2]|[1-9])"

@@ -1,5 +1,7 @@
 """Appointments: fittings, setups, follow-ups, therapy visits, telehealth."""
 
+from typing import ClassVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -64,7 +66,7 @@ class Appointment(TenantModel):
     is_virtual = models.BooleanField("virtual", default=False)
     notes = EncryptedTextField(blank=True)
 
-    objects = AppointmentQuerySet.as_manager()
+    objects: ClassVar = AppointmentQuerySet.as_manager()
 
     access_logged = True
     location_field = "location"

@@ -1,6 +1,7 @@
 """Insights posted by integrators' AI services: stored and shown, never computed here."""
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -144,7 +145,7 @@ class HealthInsight(TenantModel):
     )
     action_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = HealthInsightQuerySet.as_manager()
+    objects: ClassVar = HealthInsightQuerySet.as_manager()
 
     access_logged = True
 

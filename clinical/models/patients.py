@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from typing import ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -177,7 +178,7 @@ class Patient(TenantModel):
     )
     notes = EncryptedTextField(blank=True)
 
-    objects = PatientQuerySet.as_manager()
+    objects: ClassVar = PatientQuerySet.as_manager()
 
     access_logged = True
 

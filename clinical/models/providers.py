@@ -1,5 +1,7 @@
 """Prescribers and clinicians."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -54,7 +56,7 @@ class Provider(TenantModel):
         help_text="When the clinician also signs in (a staff respiratory therapist).",
     )
 
-    objects = ProviderQuerySet.as_manager()
+    objects: ClassVar = ProviderQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name"]

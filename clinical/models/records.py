@@ -1,5 +1,7 @@
 """What is known about a patient clinically: records, diagnoses, biometric alerts."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -133,7 +135,7 @@ class Diagnosis(TenantModel):
     onset_date = models.DateField("onset date", null=True, blank=True)
     is_active = models.BooleanField("active", default=True)
 
-    objects = DiagnosisQuerySet.as_manager()
+    objects: ClassVar = DiagnosisQuerySet.as_manager()
 
     access_logged = True
 
@@ -216,7 +218,7 @@ class BiometricAlert(TenantModel):
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_note = EncryptedTextField(blank=True, editable=False)
 
-    objects = BiometricAlertQuerySet.as_manager()
+    objects: ClassVar = BiometricAlertQuerySet.as_manager()
 
     access_logged = True
 

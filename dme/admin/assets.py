@@ -31,14 +31,17 @@ class MaintenanceRecordInline(TenantInlineMixin, admin.TabularInline):
         return False
 
 
+RENTAL_HISTORY_FIELDS = ("patient", "start_date", "end_date", "months_billed", "status")
+
+
 class RentalHistoryInline(TenantInlineMixin, admin.TabularInline):
     model = Rental
     fk_name = "asset"
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["patient", "start_date", "end_date", "months_billed", "status"]
-    readonly_fields = fields
+    fields = RENTAL_HISTORY_FIELDS
+    readonly_fields = RENTAL_HISTORY_FIELDS
     verbose_name_plural = "rental history"
 
     def get_queryset(self, request):

@@ -18,13 +18,15 @@ from .. import forms, services
 from ..choices import AssetStatus, DeliveryStatus
 from ..models import Asset, Delivery, DeliveryItem
 
+DELIVERY_ITEM_FIELDS = ("description", "quantity", "serial_numbers")
+
 
 class DeliveryItemInline(TenantInlineMixin, admin.TabularInline):
     model = DeliveryItem
     extra = 0
     can_delete = False
-    fields = ["description", "quantity", "serial_numbers"]
-    readonly_fields = fields
+    fields = DELIVERY_ITEM_FIELDS
+    readonly_fields = DELIVERY_ITEM_FIELDS
     verbose_name_plural = "items delivered"
 
     def has_add_permission(self, request, obj=None):
@@ -34,7 +36,7 @@ class DeliveryItemInline(TenantInlineMixin, admin.TabularInline):
         return False
 
 
-SCHEDULING_FIELDS = [
+SCHEDULING_FIELDS = (
     "scheduled_date",
     "window_start",
     "window_end",
@@ -44,8 +46,8 @@ SCHEDULING_FIELDS = [
     "carrier",
     "tracking_number",
     "instructions",
-]
-PROOF_FIELDS = [
+)
+PROOF_FIELDS = (
     "proof_link",
     "patient_name",
     "delivered_on",
@@ -55,7 +57,7 @@ PROOF_FIELDS = [
     "signature",
     "completed_by",
     "cancelled_at",
-]
+)
 
 
 @admin.register(Delivery)

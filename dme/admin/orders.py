@@ -52,13 +52,16 @@ class OrderLineInline(TenantInlineMixin, admin.TabularInline):
         return 1 if obj is None else 0
 
 
+DELIVERY_FIELDS = ("scheduled_date", "method", "driver", "status", "delivered_on")
+
+
 class DeliveryInline(TenantInlineMixin, admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["scheduled_date", "method", "driver", "status", "delivered_on"]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("driver")

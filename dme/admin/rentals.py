@@ -10,6 +10,26 @@ from core.admin_actions import FormAction
 from .. import forms, services
 from ..models import Rental
 
+RENTAL_FIELDS = (
+    "patient",
+    "order",
+    "order_line",
+    "equipment",
+    "asset",
+    "quantity",
+    "start_date",
+    "monthly_fee",
+    "months_billed",
+    "cap_months",
+    "status",
+    "capped_on",
+    "returned_on",
+    "end_date",
+    "picked_up_by",
+    "return_location",
+    "return_notes",
+)
+
 
 @admin.register(Rental)
 class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
@@ -28,26 +48,8 @@ class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
     ]
     list_filter = ["status", "equipment__category", "start_date"]
     list_select_related = ["equipment", "asset", "patient"]
-    fields = [
-        "patient",
-        "order",
-        "order_line",
-        "equipment",
-        "asset",
-        "quantity",
-        "start_date",
-        "monthly_fee",
-        "months_billed",
-        "cap_months",
-        "status",
-        "capped_on",
-        "returned_on",
-        "end_date",
-        "picked_up_by",
-        "return_location",
-        "return_notes",
-    ]
-    readonly_fields = [name for name in fields if name != "return_notes"]
+    fields = RENTAL_FIELDS
+    readonly_fields = [name for name in RENTAL_FIELDS if name != "return_notes"]
     actions = ["record_return"]
 
     def has_add_permission(self, request):

@@ -178,7 +178,8 @@ class MaintenanceEntrySerializer(serializers.Serializer):
     performed_by = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=MaintenanceRecord._meta.get_field("performed_by").max_length,
+        # DRF's stub wants an int; the model field always has one (None: no limit).
+        max_length=MaintenanceRecord._meta.get_field("performed_by").max_length,  # type: ignore[arg-type]
         help_text="Empty: you (the requesting user).",
     )
 

@@ -1,15 +1,16 @@
 """The equipment catalogue: what the company sells, rents and supplies."""
 
+from typing import ClassVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from core.fields import HCPCSCodeField
 from core.models import TenantModel, TenantQuerySet
+from core.money import MONEY
 
 from ..choices import RENTAL_CAP_MONTHS, BillingKind, EquipmentCategory
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class EquipmentQuerySet(TenantQuerySet):
@@ -49,7 +50,7 @@ class Equipment(TenantModel):
     )
     is_active = models.BooleanField("active", default=True)
 
-    objects = EquipmentQuerySet.as_manager()
+    objects: ClassVar = EquipmentQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "equipment"

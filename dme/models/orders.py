@@ -1,11 +1,14 @@
 """Orders for equipment and their lines."""
 
+from typing import ClassVar
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
+from core.money import MONEY
 from core.phi import EncryptedCharField, EncryptedTextField
 from core.validators import normalize_hcpcs, validate_modifiers
 
@@ -18,7 +21,6 @@ from ..choices import (
     OrderStatus,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
 ORDER_NUMBER_PREFIX = "O-"
 ORDER_NUMBER_DIGITS = 6
 
@@ -84,7 +86,7 @@ class Order(TenantModel):
         "cancellation reason", max_length=500, blank=True, editable=False
     )
 
-    objects = OrderQuerySet.as_manager()
+    objects: ClassVar = OrderQuerySet.as_manager()
     location_field = "location"
     patient_field = "patient_id"
     access_logged = True

@@ -1,5 +1,7 @@
 """Rentals: equipment a patient keeps and the payer pays for month by month."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -75,7 +77,7 @@ class Rental(TenantModel):
         "return notes", blank=True, help_text="Condition of the equipment; no patient information."
     )
 
-    objects = RentalQuerySet.as_manager()
+    objects: ClassVar = RentalQuerySet.as_manager()
     access_logged = True
     location_field = "order__location"
     patient_field = "patient_id"

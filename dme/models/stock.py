@@ -6,16 +6,17 @@ Quantities change only in ``dme.services``, with conditional ``F()`` updates or 
 database refuses negative stock or more reserved than on hand, whatever the code does.
 """
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from core.models import TenantModel, TenantQuerySet
+from core.money import MONEY
 
 from ..choices import AssetStatus, MaintenanceKind
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class StockLevelQuerySet(TenantQuerySet):
@@ -49,7 +50,7 @@ class StockLevel(TenantModel):
         "reorder point", default=0, help_text="Reorder when free stock falls below this."
     )
 
-    objects = StockLevelQuerySet.as_manager()
+    objects: ClassVar = StockLevelQuerySet.as_manager()
     location_field = "location"
 
     class Meta:
@@ -166,7 +167,7 @@ class Asset(TenantModel):
     purchase_cost = models.DecimalField("purchase cost", **MONEY, null=True, blank=True)
     notes = models.TextField(blank=True, help_text="About the unit; no patient information.")
 
-    objects = AssetQuerySet.as_manager()
+    objects: ClassVar = AssetQuerySet.as_manager()
     # While with a patient the row names them: every look is logged.
     access_logged = True
 

@@ -47,13 +47,16 @@ class ClaimLineInline(TenantInlineMixin, admin.TabularInline):
         return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
+ALLOCATION_ON_CLAIM_FIELDS = ("payment", "claim_line", "amount", "adjustments_display")
+
+
 class AllocationOnClaimInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
     model = PaymentAllocation
     fk_name = "claim"
     extra = 0
     verbose_name_plural = "payments posted"
-    fields = ["payment", "claim_line", "amount", "adjustments_display"]
-    readonly_fields = fields
+    fields = ALLOCATION_ON_CLAIM_FIELDS
+    readonly_fields = ALLOCATION_ON_CLAIM_FIELDS
 
     def get_queryset(self, request):
         return (

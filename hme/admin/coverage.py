@@ -11,14 +11,24 @@ from ..forms import CoverageAdminForm
 from ..models import Authorization, Coverage
 from .filters import PATIENT_SEARCH_HELP, search_by_patient
 
+AUTHORIZATION_FIELDS = (
+    "number",
+    "codes",
+    "valid_from",
+    "valid_to",
+    "units_approved",
+    "units_used",
+    "status",
+)
+
 
 class AuthorizationInline(TenantInlineMixin, admin.TabularInline):
     model = Authorization
     extra = 0
     show_change_link = True
     can_delete = False
-    fields = ["number", "codes", "valid_from", "valid_to", "units_approved", "units_used", "status"]
-    readonly_fields = fields
+    fields = AUTHORIZATION_FIELDS
+    readonly_fields = AUTHORIZATION_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

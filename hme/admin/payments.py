@@ -12,6 +12,15 @@ from .. import services
 from ..forms import NewAllocationForm, NewAllocationFormSet, PaymentAdminForm
 from ..models import Payment, PaymentAllocation
 
+POSTED_ALLOCATION_FIELDS = (
+    "claim",
+    "claim_line",
+    "amount",
+    "adjustments_display",
+    "created_at",
+    "created_by",
+)
+
 
 class PostedAllocationInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
     """What is already posted from this payment: history, never edited."""
@@ -20,8 +29,8 @@ class PostedAllocationInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.Tabula
     fk_name = "payment"
     extra = 0
     verbose_name_plural = "posted allocations"
-    fields = ["claim", "claim_line", "amount", "adjustments_display", "created_at", "created_by"]
-    readonly_fields = fields
+    fields = POSTED_ALLOCATION_FIELDS
+    readonly_fields = POSTED_ALLOCATION_FIELDS
 
     def get_queryset(self, request):
         return (

@@ -14,6 +14,7 @@ from core.api.serializers import (
     ScopedSerializer,
     TenantModelSerializer,
 )
+from core.money import MONEY
 from core.validators import format_icd10
 from dme.models import Order
 
@@ -28,7 +29,7 @@ from ..models import (
     Payment,
     PaymentAllocation,
 )
-from ..models.claims import MONEY, clean_pointers
+from ..models.claims import clean_pointers
 from ..rules import clean_hcpcs_list, clean_modifiers
 
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from clinical.models.records import clean_icd10_list
 from core.fields import HCPCSCodeField
 from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
+from core.money import MONEY
 from core.validators import format_icd10, normalize_hcpcs
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc
@@ -24,7 +26,6 @@ CLAIM_NUMBER_DIGITS = 6
 # CMS-1500 item 21 holds twelve diagnoses (A-L); each line points at up to four.
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
-MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
 # Claims whose status may still change; paid and void are final.
 OPEN_STATUSES = (
@@ -181,7 +182,7 @@ class Claim(TenantModel):
         "timely filing overridden at", null=True, blank=True, editable=False
     )
 
-    objects = ClaimQuerySet.as_manager()
+    objects: ClassVar = ClaimQuerySet.as_manager()
 
     access_logged = True
     location_field = "billing_location"

@@ -1,5 +1,7 @@
 """Payers, the patients' policies with them (coverage), and prior authorizations."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -67,7 +69,7 @@ class Payer(TenantModel):
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
 
-    objects = PayerQuerySet.as_manager()
+    objects: ClassVar = PayerQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -169,7 +171,7 @@ class Coverage(TenantModel):
         related_name="+",
     )
 
-    objects = CoverageQuerySet.as_manager()
+    objects: ClassVar = CoverageQuerySet.as_manager()
 
     access_logged = True
 
@@ -308,7 +310,7 @@ class Authorization(TenantModel):
     decided_at = models.DateTimeField("decided at", null=True, blank=True, editable=False)
     notes = models.TextField(blank=True)
 
-    objects = AuthorizationQuerySet.as_manager()
+    objects: ClassVar = AuthorizationQuerySet.as_manager()
 
     access_logged = True
 

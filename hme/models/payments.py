@@ -1,14 +1,17 @@
 """Remittances: payments from payers, allocated to claims, with adjustments (CAS)."""
 
+from typing import ClassVar
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from core.models import TenantModel, TenantQuerySet
+from core.money import MONEY
 
 from ..choices import AdjustmentGroup, PaymentMethod, describe_carc, normalize_carc, validate_carc
-from .claims import MONEY, ZERO
+from .claims import ZERO
 from .payers import same_company_errors
 
 
@@ -30,7 +33,7 @@ class Payment(TenantModel):
     allocated_amount = models.DecimalField("allocated", default=ZERO, editable=False, **MONEY)
     note = models.TextField(blank=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects: ClassVar = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-paid_date", "-created_at"]
