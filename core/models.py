@@ -142,12 +142,12 @@ class TenantModel(BaseModel):
     )
 
     # Set to the name of a Location foreign key to scope rows by membership locations.
-    location_field = None
+    location_field: str | None = None
     # Set on location-bound, patient-linked models to the path of their patient's id:
     # an emergency-access grant for that patient lifts the location narrowing.
-    patient_field = None
+    patient_field: str | None = None
     # True for patient-linked models: every view through admin and API is logged.
-    access_logged = False
+    access_logged: bool = False
 
     # django-stubs makes BaseModel.objects a ClassVar, and the class as_manager() builds
     # cannot be named in a ClassVar annotation here (typeddjango/django-stubs#1713).
