@@ -81,8 +81,9 @@ class TenantAdminMixin(TenantListFilterMixin, _MixinAdminBase):
             exclude.append("company")
         return exclude
 
+    @staticmethod
     def _scope_field(
-        self, db_field: RelatedField[Any, Any], request: HttpRequest, kwargs: dict[str, Any]
+        db_field: RelatedField[Any, Any], request: HttpRequest, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         if "queryset" not in kwargs:
             related = db_field.remote_field.model
@@ -236,8 +237,7 @@ class TenantInlineMixin(_InlineAdmin):
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField[Any] | None:
-        # The same scoping as the parent admin's (a plain function of its arguments).
-        kwargs = TenantAdminMixin._scope_field(self, db_field, request, kwargs)  # type: ignore[arg-type]
+        kwargs = TenantAdminMixin._scope_field(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
