@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -23,21 +25,26 @@ from django.utils import timezone
 
 from .context import client_ip
 
-_ip_field = GenericIPAddressField()
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .models import AccessLog, AccessLogChain
+
+_ip_field: "GenericIPAddressField[Any, Any]" = GenericIPAddressField()
 
 
-def hash_key():
+def hash_key() -> bytes:
     key = settings.ACCESS_LOG_HASH_KEY
     if key:
-        return key.encode()
+        return cast(str, key).encode()
     return hmac.new(settings.SECRET_KEY.encode(), b"ariesone access log", "sha256").digest()
 
 
-def chain_key(company_id):
+def chain_key(company_id: uuid.UUID | str | None) -> str:
     return str(company_id) if company_id else ""
 
 
-def canonical(row):
+def canonical(row: "AccessLog") -> str:
     """The fields the hash covers, as stable text. Not ``user_id``: it is set to NULL
     when a user is deleted, which must not break the chain (``user_email`` stays)."""
     timestamp = row.timestamp.astimezone(UTC).isoformat()
@@ -60,12 +67,12 @@ def canonical(row):
     )
 
 
-def row_hash(row, previous_hash, key=None):
+def row_hash(row: "AccessLog", previous_hash: str, key: bytes | None = None) -> str:
     message = (previous_hash + canonical(row)).encode()
     return hmac.new(key or hash_key(), message, hashlib.sha256).hexdigest()
 
 
-def _lock_heads(keys):
+def _lock_heads(keys: set[str]) -> dict[str, "AccessLogChain"]:
     """Lock (creating if needed) the chain heads of ``keys``: ``{key: head}``.
 
     Always the same two queries (``INSERT ... ON CONFLICT DO NOTHING``, then ``SELECT
@@ -81,7 +88,7 @@ def _lock_heads(keys):
     return {head.key: head for head in heads}
 
 
-def append(rows):
+def append(rows: list["AccessLog"]) -> list["AccessLog"]:
     """Chain and insert ``rows`` (unsaved AccessLog objects), in one transaction:
     create-or-lock the heads (two queries), one INSERT, one UPDATE of the heads."""
     from .models import AccessLog, AccessLogChain
@@ -102,7 +109,15 @@ def append(rows):
     return created
 
 
-def record_access(request, objects, *, via, action, fields=(), purpose=""):
+def record_access(
+    request: "HttpRequest",
+    objects: Iterable[Any],
+    *,
+    via: str,
+    action: str,
+    fields: Iterable[object] = (),
+    purpose: str = "",
+) -> list["AccessLog"]:
     """Log that ``request.user`` looked at ``objects`` (model instances).
 
     ``fields`` names the data elements shown (never their values); ``purpose`` is the
@@ -142,9 +157,10 @@ def record_access(request, objects, *, via, action, fields=(), purpose=""):
     return append(rows)
 
 
-def request_purpose(request):
+def request_purpose(request: "HttpRequest") -> str:
     """The purpose a client states for a request (seed 002's data-access log)."""
-    return request.META.get("HTTP_X_PURPOSE", "").strip()
+    purpose: str = request.META.get("HTTP_X_PURPOSE", "").strip()
+    return purpose
 
 
 class ChainProblem:
@@ -152,18 +168,20 @@ class ChainProblem:
     the row before it), rows ``missing`` before a row (a gap in the sequence), or rows
     missing at the end (the head is ahead of the last row)."""
 
-    def __init__(self, kind, row_id, message):
+    def __init__(self, kind: str, row_id: int | None, message: str) -> None:
         self.kind, self.row_id, self.message = kind, row_id, message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
-def chain_keys():
+def chain_keys() -> list[uuid.UUID | None]:
     """The company ids (None: rows of no company) that have access-log rows or a head."""
     from .models import AccessLog, AccessLogChain
 
-    keys = set(AccessLog.objects.values_list("company_id", flat=True).distinct())
+    keys: set[uuid.UUID | None] = set(
+        AccessLog.objects.values_list("company_id", flat=True).distinct()
+    )
     keys |= {
         uuid.UUID(key) if key else None
         for key in AccessLogChain.objects.values_list("key", flat=True)
@@ -171,7 +189,12 @@ def chain_keys():
     return sorted(keys, key=str)
 
 
-def verify_chain(company_id, *, batch_size=2000, progress=None):
+def verify_chain(
+    company_id: uuid.UUID | None,
+    *,
+    batch_size: int = 2000,
+    progress: Callable[[int], object] | None = None,
+) -> list[ChainProblem]:
     """Walk one company's chain in ``seq`` order, in batches; return its problems.
 
     A changed row is named once: the walk carries on from its stored hash, so the rows
@@ -181,8 +204,10 @@ def verify_chain(company_id, *, batch_size=2000, progress=None):
     from .models import AccessLog, AccessLogChain
 
     key = hash_key()
-    rows = AccessLog.objects.filter(company_id=company_id).order_by("seq", "id")
-    problems = []
+    # company_id=None matches the rows of no company (IS NULL); the plugin's lookup
+    # types do not allow None.
+    rows = AccessLog.objects.filter(company_id=company_id).order_by("seq", "id")  # type: ignore[misc]
+    problems: list[ChainProblem] = []
     expected, previous, last_seq, last_id = 1, "", 0, 0
     unsealed = rows.filter(seq__isnull=True)
     for row_id in unsealed.values_list("id", flat=True)[:100]:
@@ -193,18 +218,20 @@ def verify_chain(company_id, *, batch_size=2000, progress=None):
         if not batch:
             break
         for row in batch:
-            if row.seq > expected:
+            # Only sealed rows are walked here (seq__isnull=False above).
+            seq = cast(int, row.seq)
+            if seq > expected:
                 problems.append(
                     ChainProblem(
                         "missing",
                         row.id,
-                        f"{row.seq - expected} row(s) missing before row {row.id} "
-                        f"(sequence {expected}-{row.seq - 1}).",
+                        f"{seq - expected} row(s) missing before row {row.id} "
+                        f"(sequence {expected}-{seq - 1}).",
                     )
                 )
             elif row_hash(row, previous, key) != row.hash:
                 problems.append(ChainProblem("changed", row.id, f"Row {row.id} was changed."))
-            expected, previous, last_seq, last_id = row.seq + 1, row.hash, row.seq, row.id
+            expected, previous, last_seq, last_id = seq + 1, row.hash, seq, row.id
         if progress is not None:
             progress(len(batch))
     head = AccessLogChain.objects.filter(key=chain_key(company_id)).first()

@@ -11,11 +11,14 @@ compliance event.
 """
 
 import csv
+import datetime
 import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -25,13 +28,20 @@ from .choices import AccessAction, ComplianceKind
 from .compliance import record_event
 from .exceptions import ServiceError
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .models import TenantModel
+
 FORMATS = {"csv": "text/csv", "pdf": "application/pdf"}
 COLUMNS = ["When (UTC)", "Who", "Action", "How", "Record", "Record id", "Purpose", "Data shown"]
 # A report past this many rows is refused with a readable error: narrow it by date.
 MAX_ROWS = 50_000
 
 
-def patient_linked_models(patient_model):
+def patient_linked_models(
+    patient_model: type[models.Model],
+) -> Iterator[tuple[type[models.Model], str]]:
     """``(model, path to the patient's id)`` for every access-logged model linked to a
     patient: its ``patient_field``, else a ``patient`` foreign key."""
     for model in apps.get_models():
@@ -47,7 +57,7 @@ def patient_linked_models(patient_model):
             yield model, path
 
 
-def report_rows(patient):
+def report_rows(patient: "TenantModel") -> list[list[str]]:
     """The patient's access-log rows, newest first, with their record's type."""
     from .models import AccessLog
 
@@ -91,7 +101,9 @@ def report_rows(patient):
     ]
 
 
-def export_access_report(request, patient, fmt, *, via):
+def export_access_report(
+    request: "HttpRequest", patient: "TenantModel", fmt: str, *, via: str
+) -> tuple[bytes, str, str]:
     """The report of ``patient`` (found through ``for_user``) as ``(bytes, content type,
     file name)``; logs the export. ``fmt`` is ``csv`` or ``pdf``."""
     if fmt not in FORMATS:
@@ -124,11 +136,12 @@ def export_access_report(request, patient, fmt, *, via):
     return content, FORMATS[fmt], name
 
 
-def _pdf(patient, rows, generated):
+def _pdf(patient: "TenantModel", rows: list[list[str]], generated: datetime.datetime) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string(
         "core/access_report.html",
         {"patient": patient, "rows": rows, "columns": COLUMNS, "generated": generated},
     )
-    return HTML(string=html).write_pdf()
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import Model
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from .access import record_access
 from .admin_filters import TenantListFilterMixin
@@ -19,6 +19,19 @@ from .models import TenantModel
 from .pagination import EstimatedCountPaginator
 from .phi import names_encrypted_field
 from .tenancy import get_active_company
+
+if TYPE_CHECKING:
+    from django import forms
+    from django.db.models import ForeignKey, ManyToManyField, QuerySet
+    from django.db.models.fields.related import RelatedField
+
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _MixinAdminBase = admin.ModelAdmin[Any]
+    _InlineAdmin = admin.options.InlineModelAdmin[Any, Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
+    # The mixins' hosts, for the type checker only.
+    _MixinAdminBase = _InlineAdmin = object
 
 
 def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = None) -> None:
@@ -35,7 +48,7 @@ def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = N
     obj.company = get_active_company(request.user)
 
 
-class TenantAdminMixin(TenantListFilterMixin):
+class TenantAdminMixin(TenantListFilterMixin, _MixinAdminBase):
     """Scope a ModelAdmin to the user's company and fill the company on create.
 
     - relation filters of ``list_filter`` list only the company's records;
@@ -49,26 +62,29 @@ class TenantAdminMixin(TenantListFilterMixin):
     show_full_result_count = False
     list_per_page = 50
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if hasattr(queryset, "for_user"):
             queryset = queryset.for_user(request.user)
         return queryset
 
-    def lookup_allowed(self, lookup, value, request=None):
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # ?dob__gte=1950-01-01: a filter on an encrypted column compares ciphertext
         # (meaningless) and puts PHI in the URL; refuse it (docs/architecture.md, PHI).
         if names_encrypted_field(self.model, lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
 
-    def get_exclude(self, request, obj=None):
+    def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         exclude = list(super().get_exclude(request, obj) or [])
         if issubclass(self.model, TenantModel) and not request.user.is_superuser:
             exclude.append("company")
         return exclude
 
-    def _scope_field(self, db_field, request, kwargs):
+    @staticmethod
+    def _scope_field(
+        db_field: RelatedField[Any, Any], request: HttpRequest, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         if "queryset" not in kwargs:
             related = db_field.remote_field.model
             queryset = related._default_manager.all()
@@ -76,11 +92,15 @@ class TenantAdminMixin(TenantListFilterMixin):
                 kwargs["queryset"] = queryset.for_user(request.user)
         return kwargs
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
+    def formfield_for_manytomany(
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField[Any] | None:
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
@@ -88,11 +108,11 @@ class TenantAdminMixin(TenantListFilterMixin):
         """Give a new company-owned object the company: see :func:`assign_company`."""
         assign_company(request, obj)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         self.assign_company(request, obj)
         super().save_model(request, obj, form, change)
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for instance in formset.save(commit=False):
             assign_company(request, instance, parent=form.instance)
             instance.save()
@@ -100,7 +120,13 @@ class TenantAdminMixin(TenantListFilterMixin):
             instance.delete()
         formset.save_m2m()
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         if getattr(self.model, "access_logged", False) and response.status_code == 200:
             obj = (
@@ -114,7 +140,9 @@ class TenantAdminMixin(TenantListFilterMixin):
                 )
         return response
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
         # Another company's record (or none): a 404 like the API, not Django's redirect
         # with "doesn't exist"; repeated ones on other companies' ids are a probe.
         from .probes import note_not_found
@@ -129,11 +157,13 @@ class AuditHistoryMixin(AuditlogHistoryAdminMixin):
     of encrypted fields show as masked (core.audit). Set ``show_auditlog_history_link``
     to add an "Audit log" column to the list."""
 
-    def auditlog_history_view(self, request, object_id, extra_context=None):
+    def auditlog_history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
-        response = super().auditlog_history_view(request, object_id, extra_context)
+        response: HttpResponse = super().auditlog_history_view(request, object_id, extra_context)
         if getattr(self.model, "access_logged", False):
             record_access(request, [obj], via=AccessVia.ADMIN, action=AccessAction.VIEW)
         return response
@@ -191,24 +221,26 @@ def run_service(
     report_results(modeladmin, request, succeeded, refused, done, shown=shown)
 
 
-class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, admin.ModelAdmin):
+class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, _ModelAdmin):
     """ModelAdmin for a company-owned model."""
 
 
-class TenantInlineMixin:
+class TenantInlineMixin(_InlineAdmin):
     """Inlines: scope their foreign-key choices like the parent admin does."""
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if hasattr(queryset, "for_user"):
             queryset = queryset.for_user(request.user)
         return queryset
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        kwargs = TenantAdminMixin._scope_field(self, db_field, request, kwargs)
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
+        kwargs = TenantAdminMixin._scope_field(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_exclude(self, request, obj=None):
+    def get_exclude(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         exclude = list(super().get_exclude(request, obj) or [])
         exclude.append("company")
         return exclude
@@ -217,13 +249,13 @@ class TenantInlineMixin:
 class ReadOnlyAdminMixin:
     """For trails: nobody adds, changes or deletes through the admin."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

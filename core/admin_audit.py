@@ -11,6 +11,10 @@ Lists are date-bounded, cursor-friendly and never search JSON (docs/architecture
 is an exact id or an e-mail prefix at most.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
 from auditlog.mixins import LogEntryAdminMixin
 from auditlog.registry import auditlog
 from django.conf import settings
@@ -18,10 +22,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from django_celery_beat import admin as beat_admin
@@ -47,16 +52,30 @@ from .models import (
 from .pagination import EstimatedCountPaginator
 from .tenancy import get_active_company_id
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+    _MixinAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
+    # The mixins' hosts, for the type checker only.
+    _MixinAdminBase = object
+
 
 class NotFoundMixin:
     """A missing (or another company's) id is a 404, not Django's redirect to the
     admin index with "doesn't exist": the same answer either way, no existence leak."""
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
         raise Http404
 
 
-class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, _ModelAdmin):
     """A trail with a ``company`` column: the active company's rows for its staff,
     everything for operators."""
 
@@ -65,7 +84,7 @@ class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = None
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
@@ -82,14 +101,20 @@ class AuditedTypeFilter(admin.SimpleListFilter):
     title = "record type"
     parameter_name = "resource_type"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[Any, StrOrPromise]]:
         types = ContentType.objects.get_for_models(*auditlog.get_models())
         return sorted(
-            ((ct.pk, model._meta.verbose_name) for model, ct in types.items()),
+            # Options always fills verbose_name (from the class name when not given).
+            (
+                (ct.pk, cast("StrOrPromise", model._meta.verbose_name))
+                for model, ct in types.items()
+            ),
             key=lambda choice: str(choice[1]),
         )
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() is None:
             return queryset
         return queryset.filter(content_type_id=self.value())
@@ -111,7 +136,7 @@ class AuditEntryAdmin(LogEntryAdminMixin, CompanyTrailAdmin):
         ("Changes", {"fields": ["action", "msg"]}),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # LogEntryAdminMixin's links read the request.
         self.request = request
         return super().get_queryset(request)
@@ -177,7 +202,7 @@ class EmergencyAccessAdmin(CompanyTrailAdmin):
     list_select_related = ["user"]
 
     @admin.display(description="patient")
-    def patient_link(self, obj):
+    def patient_link(self, obj: EmergencyAccess) -> str:
         try:
             url = reverse("admin:clinical_patient_change", args=[obj.patient_id])
         except NoReverseMatch:
@@ -185,32 +210,32 @@ class EmergencyAccessAdmin(CompanyTrailAdmin):
         return format_html('<a href="{}">{}</a>', url, str(obj.patient_id)[:8])
 
     @admin.display(description="in force", boolean=True)
-    def in_force(self, obj):
+    def in_force(self, obj: EmergencyAccess) -> bool:
         return obj.in_force
 
 
-class OperatorOnlyMixin:
+class OperatorOnlyMixin(_MixinAdminBase):
     """Operators' pages (superusers): a company's staff, whatever their role's
     permissions, neither see them in the index nor open them (403)."""
 
-    def has_module_permission(self, request):
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_active and request.user.is_superuser
 
-    def has_add_permission(self, request, *args):
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return request.user.is_superuser and super().has_add_permission(request, *args)
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser and super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 @admin.register(Backup)
-class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, _ModelAdmin):
     """The history of backups: written by ``core.backups`` only, never edited here.
     Global, operators only (the rows hold no PHI, but they are not a company's)."""
 
@@ -251,32 +276,56 @@ class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     @admin.display(description="size", ordering="size_bytes")
-    def size(self, obj):
+    def size(self, obj: Backup) -> str:
         return "-" if obj.size_bytes is None else human_size(obj.size_bytes)
 
 
-class DataQualityFindingInline(admin.TabularInline):
+# Shown read-only: tuples, which suit both ``fields`` and ``readonly_fields`` types.
+_FINDING_FIELDS = (
+    "check_name",
+    "severity",
+    "passed",
+    "count",
+    "detail",
+    "records",
+    "duration_ms",
+)
+_RUN_FIELDS = (
+    "started_at",
+    "finished_at",
+    "status",
+    "checks_run",
+    "failed_errors",
+    "failed_warnings",
+    "triggered_by",
+    "requested_by",
+)
+
+
+class DataQualityFindingInline(_TabularInline):
     model = DataQualityFinding
     extra = 0
     can_delete = False
-    fields = ["check_name", "severity", "passed", "count", "detail", "records", "duration_ms"]
-    readonly_fields = fields
+    fields = readonly_fields = _FINDING_FIELDS
     ordering = ["passed", "check_name"]
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.display(description="sample records")
-    def records(self, finding):
+    def records(self, finding: DataQualityFinding) -> str:
         """Links to the failing records' admin pages (ids only, never values)."""
         if not finding.sample_ids:
             return "-"
-        if finding.content_type_id is None:
+        content_type = finding.content_type
+        model = content_type.model_class() if content_type is not None else None
+        if model is None:
+            # No record type, or a stale one whose model is gone: the ids, unlinked.
             return ", ".join(finding.sample_ids)
-        opts = finding.content_type.model_class()._meta
+        opts = model._meta
         links = []
         for pk in finding.sample_ids:
             try:
@@ -291,7 +340,7 @@ class DataQualityFindingInline(admin.TabularInline):
 
 
 @admin.register(DataQualityRun)
-class DataQualityRunAdmin(OperatorOnlyMixin, admin.ModelAdmin):
+class DataQualityRunAdmin(OperatorOnlyMixin, _ModelAdmin):
     """Data-quality runs across every company: operators' page."""
 
     list_display = [
@@ -304,31 +353,21 @@ class DataQualityRunAdmin(OperatorOnlyMixin, admin.ModelAdmin):
         "triggered_by",
     ]
     list_filter = ["status", ("started_at", admin.DateFieldListFilter)]
-    fields = [
-        "started_at",
-        "finished_at",
-        "status",
-        "checks_run",
-        "failed_errors",
-        "failed_warnings",
-        "triggered_by",
-        "requested_by",
-    ]
-    readonly_fields = fields
+    fields = readonly_fields = _RUN_FIELDS
     inlines = [DataQualityFindingInline]
     change_list_template = "admin/core/dataqualityrun/change_list.html"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
         return [path("run/", run_now, name="core_dataqualityrun_run"), *super().get_urls()]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def run_now_view(self, request):
+    def run_now_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """Run every check now (the "Run the checks now" button of the list)."""
         from .quality.runner import run_checks
 
@@ -360,14 +399,14 @@ for _model, _admin_class in [
     )
 
 
-class PatientTrailAdminMixin:
+class PatientTrailAdminMixin(_MixinAdminBase):
     """Two buttons on a patient's page: "Emergency access" (core.emergency) and the
     "Access report" as CSV or PDF (core.access_report). Both start from the admin's
     scoped queryset: another company's patient is a 404."""
 
     change_form_template = "admin/core/patient_trail_change_form.html"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
             path(
@@ -383,16 +422,16 @@ class PatientTrailAdminMixin:
             *super().get_urls(),
         ]
 
-    def _back_to(self, patient):
+    def _back_to(self, patient: Model) -> HttpResponseRedirect:
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", patient.pk)
 
-    def _patient_or_404(self, request, object_id):
+    def _patient_or_404(self, request: HttpRequest, object_id: str) -> Any:
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_view_permission(request, obj):
             raise Http404
         return obj
 
-    def emergency_access_view(self, request, object_id):
+    def emergency_access_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         from .choices import AccessVia
         from .emergency import grant_emergency_access
         from .exceptions import ServiceError
@@ -427,7 +466,7 @@ class PatientTrailAdminMixin:
         }
         return TemplateResponse(request, "admin/core/emergency_access.html", context)
 
-    def access_report_view(self, request, object_id, fmt):
+    def access_report_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
         from .access_report import export_access_report
         from .choices import AccessVia
         from .exceptions import ServiceError

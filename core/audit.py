@@ -6,39 +6,61 @@ the plaintext of encrypted columns. Its default mask keeps half of the value vis
 blind index columns out (an HMAC of a date of birth is guessable by brute force).
 """
 
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
 from auditlog.registry import auditlog
+from django.db import models
 
 from .phi import blind_index_fields, encrypted_field_names
 
 MASK = "[encrypted]"
 
+ModelT = TypeVar("ModelT", bound=type[models.Model])
+
 # model class -> func(instance) returning the company id an audit entry belongs to,
 # for models without a ``company_id`` of their own (accounts registers Company, User).
-_company_resolvers = {}
+_company_resolvers: dict[type[models.Model], Callable[[Any], uuid.UUID | None]] = {}
 
 
-def set_company_resolver(model, func):
+def set_company_resolver(
+    model: type[models.Model], func: Callable[[Any], uuid.UUID | None]
+) -> None:
     """Say how an audit entry about a ``model`` row finds its company."""
     _company_resolvers[model] = func
 
 
-def company_id_for(instance):
+def company_id_for(instance: models.Model) -> uuid.UUID | None:
     """The company an audit entry about ``instance`` belongs to, or None (global)."""
     resolver = _company_resolvers.get(type(instance))
     if resolver is not None:
         return resolver(instance)
-    return getattr(instance, "company_id", None)
+    company_id: uuid.UUID | None = getattr(instance, "company_id", None)
+    return company_id
 
 
-def mask_value(value):
+def mask_value(value: object) -> str:
     """Replace the whole value: not even its length is kept."""
     return MASK
 
 
-def register(model=None, *, exclude_fields=(), **kwargs):
+@overload
+def register(model: ModelT, *, exclude_fields: Iterable[str] = (), **kwargs: Any) -> ModelT: ...
+
+
+@overload
+def register(
+    model: None = None, *, exclude_fields: Iterable[str] = (), **kwargs: Any
+) -> Callable[[ModelT], ModelT]: ...
+
+
+def register(
+    model: ModelT | None = None, *, exclude_fields: Iterable[str] = (), **kwargs: Any
+) -> ModelT | Callable[[ModelT], ModelT]:
     """Register a model with auditlog, masking its PHI. Usable as a decorator."""
 
-    def registrar(cls):
+    def registrar(cls: ModelT) -> ModelT:
         auditlog.register(
             cls,
             mask_fields=encrypted_field_names(cls),

@@ -4,6 +4,8 @@ access-log chain heads and emergency-access grants.
 Imported from ``core.models`` so that Django registers them with the core app.
 """
 
+from typing import Any
+
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.conf import settings
 from django.db import models
@@ -13,13 +15,20 @@ from django.utils import timezone
 class AuditEntryManager(LogEntryManager):
     """django-auditlog's manager, filling the company of every entry it writes."""
 
-    def log_create(self, instance, force_log=False, **kwargs):
+    def log_create(self, instance: models.Model, force_log: bool = False, **kwargs: Any) -> Any:
         from .audit import company_id_for
 
         kwargs.setdefault("company_id", company_id_for(instance))
         return super().log_create(instance, force_log, **kwargs)
 
-    def log_m2m_changes(self, changed_queryset, instance, operation, field_name, **kwargs):
+    def log_m2m_changes(
+        self,
+        changed_queryset: models.QuerySet[Any],
+        instance: models.Model,
+        operation: str,
+        field_name: str,
+        **kwargs: Any,
+    ) -> Any:
         from .audit import company_id_for
 
         kwargs.setdefault("company_id", company_id_for(instance))
@@ -35,7 +44,8 @@ class AuditEntry(AbstractLogEntry):
     a global record changed outside any company: operators only.
     """
 
-    company = models.ForeignKey(
+    # AbstractLogEntry is untyped, so the plugin cannot infer the field's types here.
+    company: "models.ForeignKey[Any, Any]" = models.ForeignKey(
         "accounts.Company",
         on_delete=models.SET_NULL,
         null=True,
@@ -68,7 +78,7 @@ class AccessLogChain(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key or 'global'}: {self.last_seq}"
 
 
@@ -109,9 +119,9 @@ class EmergencyAccess(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Emergency access {self.pk} ({self.granted_at:%Y-%m-%d %H:%M})"
 
     @property
-    def in_force(self):
+    def in_force(self) -> bool:
         return self.expires_at > timezone.now()

@@ -12,6 +12,8 @@ recorded as an EMERGENCY_ACCESS compliance event, and listed for the Auditor.
 """
 
 import datetime
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -23,16 +25,24 @@ from .compliance import record_event
 from .exceptions import ServiceError
 from .tenancy import get_active_membership
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .models import EmergencyAccess, TenantModel
+
 MIN_REASON = 10
 _CACHE = "_emergency_patient_ids"
 
 
-def grant_emergency_access(request, patient, reason, *, via):
+def grant_emergency_access(
+    request: "HttpRequest", patient: "TenantModel", reason: str | None, *, via: str
+) -> "EmergencyAccess":
     """Give ``request.user`` emergency access to ``patient`` (found through
     ``for_user``: another company's patient never gets here) and return the grant."""
     from .models import EmergencyAccess
 
-    user = request.user
+    # Views call this for a signed-in user only; EmergencyAccess.user takes the User.
+    user: Any = request.user
     reason = " ".join((reason or "").split())
     if len(reason) < MIN_REASON:
         raise ServiceError(
@@ -75,14 +85,15 @@ def grant_emergency_access(request, patient, reason, *, via):
     return grant
 
 
-def granted_patient_ids(user, company_id):
+def granted_patient_ids(user: Any, company_id: uuid.UUID) -> list[uuid.UUID]:
     """Ids of the patients ``user`` holds a grant in force for in ``company_id``.
     One query per request (cached on the user object, like the active membership)."""
     from .models import EmergencyAccess
 
     cached = user.__dict__.get(_CACHE)
     if cached is not None and cached[0] == company_id:
-        return cached[1]
+        cached_ids: list[uuid.UUID] = cached[1]
+        return cached_ids
     ids = list(
         EmergencyAccess.objects.filter(
             user_id=user.pk, company_id=company_id, expires_at__gt=timezone.now()

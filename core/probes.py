@@ -8,6 +8,7 @@ and the cache key holds the user's id only (no PHI, no record id).
 """
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,12 +17,20 @@ from .choices import ComplianceKind
 from .compliance import record_event
 from .tenancy import get_active_company_id
 
+if TYPE_CHECKING:
+    from django.db import models
+    from django.http import HttpRequest
 
-def _counter_key(user):
+    from .models import ComplianceEvent
+
+
+def _counter_key(user: Any) -> str:
     return f"cross-tenant-probe:{user.pk}"
 
 
-def note_not_found(request, model, object_id):
+def note_not_found(
+    request: "HttpRequest", model: "type[models.Model]", object_id: object
+) -> "ComplianceEvent | None":
     """Count a 404 on ``model`` id ``object_id`` when the record exists in another
     company; the ``CROSS_TENANT_PROBE_THRESHOLD``-th within the window records one
     CROSS_TENANT_PROBE event and starts the count again."""

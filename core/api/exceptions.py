@@ -1,13 +1,15 @@
 """The one error shape of the API: ``{"error": {"code", "message", "fields"}}``."""
 
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -15,12 +17,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.api.parsers import PayloadTooLarge
 from core.exceptions import ServiceError
 
+if TYPE_CHECKING:
+    from django.db.models.options import Options
 
-def error_body(code, message, fields=None):
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _first_code(codes):
+def _first_code(codes: Any) -> str:
     """The first code of DRF's nested ``get_codes()`` result."""
     while isinstance(codes, (list, dict)):
         if not codes:
@@ -29,7 +34,7 @@ def _first_code(codes):
     return str(codes)
 
 
-def _validation_fields(detail):
+def _validation_fields(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
         return detail
     if isinstance(detail, list):
@@ -37,7 +42,7 @@ def _validation_fields(detail):
     return {"non_field_errors": [detail]}
 
 
-def django_validation_fields(error):
+def django_validation_fields(error: DjangoValidationError) -> dict[str, list[str]]:
     """A Django ValidationError as a ``{field: [messages]}`` dict."""
     if hasattr(error, "error_dict"):
         return {
@@ -47,11 +52,13 @@ def django_validation_fields(error):
     return {"non_field_errors": error.messages}
 
 
-def in_use_message(error):
+def in_use_message(error: ProtectedError | RestrictedError) -> str:
     """ "This record is in use by 3 orders and 1 claim.": the kinds and counts of what
     blocks a delete, from a ProtectedError/RestrictedError. Never the blocking records'
     text: their ``str()`` (what Django puts in the exception's message) names patients."""
-    counts = Counter(obj._meta for obj in error.args[1]) if len(error.args) > 1 else Counter()
+    counts: Counter[Options[Any]] = (
+        Counter(obj._meta for obj in error.args[1]) if len(error.args) > 1 else Counter()
+    )
     if not counts:
         return "This record is in use and cannot be deleted."
     parts = [
@@ -69,7 +76,7 @@ class InUseError(exceptions.APIException):
     default_code = "in_use"
 
     @classmethod
-    def from_protected(cls, error):
+    def from_protected(cls, error: ProtectedError | RestrictedError) -> "InUseError":
         return cls(in_use_message(error))
 
 
@@ -85,45 +92,44 @@ class ConflictError(exceptions.APIException):
     default_code = "conflict"
 
 
-def exception_handler(exc, context):
-    """DRF's handler, then every 4xx/5xx reshaped into the one error body."""
-    if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+def _as_api_exception(exc: Exception) -> Exception:
+    """A Django or database exception as the DRF exception that answers it; any other
+    exception as it is."""
     if isinstance(exc, (ProtectedError, RestrictedError)):
-        exc = InUseError.from_protected(exc)
-    elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
-    elif isinstance(exc, IntegrityError):
+        return InUseError.from_protected(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, IntegrityError):
         # The last resort for a constraint a service did not check first. The database's
         # message is left out: it quotes the row's values ("Key (mbi_index)=(...)").
-        exc = ConflictError("The change conflicts with a rule on existing records.")
-    elif isinstance(exc, DataError):
+        return ConflictError("The change conflicts with a rule on existing records.")
+    if isinstance(exc, DataError):
         # A value the column cannot hold (out of range, too long) that no serializer
         # checked; again without the database's message.
-        exc = exceptions.ValidationError(
+        return exceptions.ValidationError(
             {"non_field_errors": ["A value is out of range or too long for its field."]}
         )
-    elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(django_validation_fields(exc))
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None  # a 500: Django's handler500 answers with the same shape.
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(django_validation_fields(exc))
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc
 
-    if isinstance(exc, exceptions.ValidationError):
-        fields = _validation_fields(exc.detail)
-        non_field = fields.get("non_field_errors")
-        message = (
-            str(non_field[0])
-            if isinstance(non_field, list) and len(fields) == 1 and non_field
-            else "Some fields are invalid."
-        )
-        response.data = error_body("invalid", message, fields)
-        return response
 
+def _validation_error_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    fields = _validation_fields(exc.detail)
+    non_field = fields.get("non_field_errors")
+    message = (
+        str(non_field[0])
+        if isinstance(non_field, list) and len(fields) == 1 and non_field
+        else "Some fields are invalid."
+    )
+    return error_body("invalid", message, fields)
+
+
+def _api_error_body(exc: Exception, response: Response) -> dict[str, Any]:
     detail = getattr(exc, "detail", None)
     code = _first_code(exc.get_codes()) if hasattr(exc, "get_codes") else "error"
     if isinstance(detail, dict):
@@ -134,12 +140,26 @@ def exception_handler(exc, context):
         message = " ".join(str(item) for item in detail)
     else:
         message = str(detail) if detail is not None else response.status_text
-    response.data = error_body(code, message)
+    return error_body(code, message)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, then every 4xx/5xx reshaped into the one error body."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a 500: Django's handler500 answers with the same shape.
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_error_body(exc)
+    else:
+        response.data = _api_error_body(exc, response)
     return response
 
 
-def json_error_view(status_code, code, message):
-    def view(request, *args, **kwargs):
+def json_error_view(status_code: int, code: str, message: str) -> Callable[..., JsonResponse]:
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return JsonResponse(error_body(code, message), status=status_code)
 
     return view

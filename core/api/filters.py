@@ -1,10 +1,12 @@
 """FilterSet base for company-owned models."""
 
 import datetime
+from typing import Any, cast
 
 import django_filters
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
 
@@ -22,8 +24,8 @@ class UTCIsoDateTimeField(IsoDateTimeField):
         "overflow": "This moment is outside the supported range of dates.",
     }
 
-    def to_python(self, value):
-        moment = super().to_python(value)
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        moment: datetime.datetime | None = super().to_python(value)
         if moment is None:
             return None
         offset = moment.utcoffset()
@@ -38,7 +40,7 @@ class UTCIsoDateTimeField(IsoDateTimeField):
 class UTCIsoDateTimeRangeField(RangeField):
     widget = DateRangeWidget
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__((UTCIsoDateTimeField(), UTCIsoDateTimeField()), *args, **kwargs)
 
 
@@ -51,7 +53,7 @@ DATETIME_FIELD_CLASSES = (
 )
 
 
-def use_utc_datetime_fields(filters):
+def use_utc_datetime_fields(filters: dict[str, Any]) -> None:
     """Give every moment filter of a FilterSet the checked field class."""
     for filter_ in filters.values():
         for filter_class, field_class in DATETIME_FIELD_CLASSES:
@@ -77,7 +79,7 @@ class TenantFilterSet(django_filters.FilterSet):
     Moment filters (``?created_at_after=``) check the UTC offset (``UTCIsoDateTimeField``).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         use_utc_datetime_fields(self.filters)
         user = getattr(self.request, "user", None)
@@ -91,7 +93,7 @@ class TenantFilterSet(django_filters.FilterSet):
                 filter_.distinct = False
 
 
-def _joins_many(model, path):
+def _joins_many(model: type[models.Model], path: str) -> bool:
     """Whether filtering on ``path`` (``status``, ``order__status``) may join a to-many
     relation, and so repeat rows. Unknown parts (lookups, transforms): assumed so."""
     for name in path.split("__"):
@@ -103,5 +105,6 @@ def _joins_many(model, path):
             return True
         if not field.is_relation:
             return False
-        model = field.related_model
+        # A relation's model: a class once the app registry is ready ("self" resolved).
+        model = cast(type[models.Model], field.related_model)
     return False

@@ -8,8 +8,11 @@ shape.
 """
 
 import json
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.utils.json import strict_constant
@@ -23,11 +26,12 @@ class PayloadTooLarge(APIException):
     default_code = "too_large"
 
 
-def json_depth_exceeds(data, limit):
+def json_depth_exceeds(data: Any, limit: int) -> bool:
     """Whether ``data`` nests lists/objects more than ``limit`` deep (no recursion)."""
-    stack = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):
@@ -40,7 +44,7 @@ def json_depth_exceeds(data, limit):
     return False
 
 
-def read_bounded(stream, request):
+def read_bounded(stream: IO[bytes], request: HttpRequest | None) -> bytes:
     """The body, or a 413 when it is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is None:
@@ -58,7 +62,12 @@ def read_bounded(stream, request):
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         body = read_bounded(stream, parser_context.get("request"))
@@ -74,5 +83,5 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
-def _too_deep():
+def _too_deep() -> str:
     return f"The JSON body nests deeper than {settings.API_MAX_JSON_DEPTH} levels."

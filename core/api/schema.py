@@ -7,6 +7,8 @@ an oversized body (413), and so on; a client generated from the schema, and the 
 run (docs/security/fuzzing.md), must see them.
 """
 
+from typing import Any
+
 ERROR_COMPONENT = "Error"
 
 ERROR_SCHEMA = {
@@ -61,9 +63,11 @@ BY_METHOD = {
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
-def describe_times(result, generator, request, public):
+def describe_times(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: ``format: time`` becomes a pattern."""
-    stack = [result]
+    stack: list[Any] = [result]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
@@ -77,7 +81,9 @@ def describe_times(result, generator, request, public):
     return result
 
 
-def add_error_responses(result, generator, request, public):
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: the error responses on every operation, each a
     reference to one shared response (``#/components/responses/Error404``)."""
     components = result.setdefault("components", {})

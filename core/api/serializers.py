@@ -1,12 +1,22 @@
 """Serializer base for company-owned models."""
 
+from __future__ import annotations
+
 import copy
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 
 from core.api.exceptions import django_validation_fields
 from core.phi import EncryptedJSONField
+
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer[Any]
+else:
+    # The mixin's host, for the type checker only.
+    _Serializer = object
 
 AUDIT_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by")
 
@@ -27,17 +37,21 @@ PORTABLE_INTEGER_RANGES = {
 }
 
 
-class ModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer[Any]):
     """The project's ModelSerializer: encrypted JSON columns are JSON, and integer
     fields keep the portable (PostgreSQL) range on every backend."""
 
     # DRF would map the encrypted JSON column (a TextField underneath) to a CharField.
-    serializer_field_mapping = {
+    serializer_field_mapping: ClassVar[
+        dict[type[models.Field[Any, Any]], type[serializers.Field[Any, Any, Any, Any]]]
+    ] = {
         **serializers.ModelSerializer.serializer_field_mapping,
         EncryptedJSONField: serializers.JSONField,
     }
 
-    def build_standard_field(self, field_name, model_field):
+    def build_standard_field(
+        self, field_name: str, model_field: models.Field[Any, Any]
+    ) -> tuple[type[serializers.Field[Any, Any, Any, Any]], dict[str, Any]]:
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)
         limits = PORTABLE_INTEGER_RANGES.get(model_field.get_internal_type())
         if limits is not None and "choices" not in field_kwargs:
@@ -51,27 +65,30 @@ class ModelSerializer(serializers.ModelSerializer):
         return field_class, field_kwargs
 
 
-def scope_related_fields(fields, user):
+def scope_related_fields(
+    fields: dict[str, serializers.Field[Any, Any, Any, Any]], user: Any
+) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
     """Limit every related-object choice in ``fields`` (single and many) to what
     ``user`` may see (``for_user``): a company-B id in a company-A request is "does not
     exist", never a link across."""
     for field in fields.values():
-        target = getattr(field, "child_relation", field)
+        # A many field's choices live on its child relation.
+        target: Any = getattr(field, "child_relation", field)
         queryset = getattr(target, "queryset", None)
         if queryset is not None and hasattr(queryset, "for_user"):
             target.queryset = queryset.for_user(user)
     return fields
 
 
-class ScopedFieldsMixin:
+class ScopedFieldsMixin(_Serializer):
     """The one place a serializer's related choices are scoped to the requesting user."""
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         request = self.context.get("request")
         return scope_related_fields(super().get_fields(), getattr(request, "user", None))
 
 
-class ScopedSerializer(ScopedFieldsMixin, serializers.Serializer):
+class ScopedSerializer(ScopedFieldsMixin, serializers.Serializer[Any]):
     """A plain (action body) serializer whose related choices are the user's rows."""
 
 
@@ -92,20 +109,22 @@ class TenantModelSerializer(ScopedModelSerializer):
 
     serializer_related_field = serializers.PrimaryKeyRelatedField
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         for name in ("company", *AUDIT_FIELDS):
             if name in fields:
                 fields[name].read_only = True
         return fields
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        model = self.Meta.model
+        model: type[models.Model] = self.Meta.model
         # Only the model's own columns: many-to-many values, nested writes (order lines)
         # and write-only flags (confirm_duplicate) are the serializer's business.
         columns = {field.name for field in model._meta.concrete_fields}
         values = {name: value for name, value in attrs.items() if name in columns}
+        # A row of the serializer's model, whose columns are set by name below.
+        instance: Any
         if self.instance is not None:
             instance = copy.copy(self.instance)
             for name, value in values.items():

@@ -1,13 +1,18 @@
 """Viewset base: every company-owned endpoint is scoped, attributed and access-logged."""
 
+from collections.abc import Callable
 from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
-from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
+from django.http import Http404, HttpRequest, HttpResponseBase
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, Serializer
+from rest_framework.views import APIView
 
 from core.access import record_access
 from core.api.exceptions import in_use_message
@@ -18,46 +23,58 @@ from core.exceptions import Conflict
 from core.probes import note_not_found
 from core.tenancy import get_active_company
 
+if TYPE_CHECKING:
+    _APIView = APIView
+    _GenericViewSet = viewsets.GenericViewSet[Any]
+else:
+    # The mixins' hosts, for the type checker only.
+    _APIView = _GenericViewSet = object
 
-class ActorMixin:
+
+class ActorMixin(_APIView):
     """Attribute saves to the API user. JWT authentication happens inside the view,
     after the middleware, so the actor is set here, once the user is known, and
     reset when the view returns or raises (never left behind for the next request
     served by the same thread)."""
 
-    def dispatch(self, request, *args, **kwargs):
+    _actor_context: ExitStack
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with ExitStack() as self._actor_context:
             return super().dispatch(request, *args, **kwargs)
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self._actor_context.enter_context(acting_as(request.user, remote_addr=client_ip(request)))
 
 
-class TenantViewSetMixin(ActorMixin):
+class TenantViewSetMixin(ActorMixin, _GenericViewSet):
     """Scoping from ``for_user``: another company's record is a 404, never a 403.
 
     A model with ``access_logged = True`` gets every list page and every retrieve
     written to the access log (one INSERT a request).
     """
 
-    def get_queryset(self):
-        return super().get_queryset().for_user(self.request.user)
+    def get_queryset(self) -> QuerySet[Any]:
+        # Every model served through this base is a TenantModel: a TenantQuerySet.
+        queryset: Any = super().get_queryset()
+        scoped: QuerySet[Any] = queryset.for_user(self.request.user)
+        return scoped
 
-    def get_active_company(self):
+    def get_active_company(self) -> Any:
         return get_active_company(self.request.user)
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if self.request is not None and self.request.user.is_authenticated:
             context["company"] = self.get_active_company()
         return context
 
     @property
-    def access_logged(self):
+    def access_logged(self) -> bool:
         return getattr(self.get_queryset().model, "access_logged", False)
 
-    def paginate_queryset(self, queryset):
+    def paginate_queryset(self, queryset: QuerySet[Any]) -> list[Any] | None:
         page = super().paginate_queryset(queryset)
         if page is not None and self.access_logged:
             record_access(
@@ -65,11 +82,11 @@ class TenantViewSetMixin(ActorMixin):
                 page,
                 via=AccessVia.API,
                 action=AccessAction.LIST,
-                fields=self.get_serializer().fields.keys(),
+                fields=cast(Serializer[Any], self.get_serializer()).fields.keys(),
             )
         return page
 
-    def retrieve(self, request, *args, **kwargs):
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             instance = self.get_object()
         except Http404:
@@ -80,7 +97,8 @@ class TenantViewSetMixin(ActorMixin):
                 kwargs.get(self.lookup_url_kwarg or self.lookup_field),
             )
             raise
-        serializer = self.get_serializer(instance)
+        # A model serializer (a BaseSerializer has no fields).
+        serializer = cast(Serializer[Any], self.get_serializer(instance))
         if self.access_logged:
             # The data elements the response shows: the serializer's field names.
             record_access(
@@ -93,23 +111,26 @@ class TenantViewSetMixin(ActorMixin):
         return Response(serializer.data)
 
 
-class TenantCreateMixin(mixins.CreateModelMixin):
+class TenantCreateMixin(mixins.CreateModelMixin, _GenericViewSet):
     """``create`` that honours the ``Idempotency-Key`` header and files the new
     record under the active company. Viewsets built from DRF's mixins (no DELETE,
     append-only) use it in place of ``CreateModelMixin``."""
 
+    # TenantViewSetMixin's, which every viewset using this mixin inherits too.
+    get_active_company: Callable[[], Any]
+
     @idempotent
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer):
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         company = self.get_active_company()
         if company is None:
             raise PermissionDenied("You are not an active member of any company.")
         serializer.save(company=company)
 
 
-class TenantModelViewSet(TenantViewSetMixin, TenantCreateMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(TenantViewSetMixin, TenantCreateMixin, viewsets.ModelViewSet[Any]):
     """CRUD for a company-owned model: declare queryset, serializer and filterset."""
 
 
@@ -122,7 +143,7 @@ class ProtectedDeleteMixin:
     # The way out, added after the counts ("deactivate it instead").
     protected_message = ""
 
-    def perform_destroy(self, instance):
+    def perform_destroy(self, instance: Model) -> None:
         try:
             with transaction.atomic():
                 instance.delete()
@@ -137,10 +158,10 @@ class TenantNoDeleteViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Any],
 ):
     """Records kept as history (orders, deliveries, claims, payments): no DELETE."""
 
 
-class TenantReadOnlyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class TenantReadOnlyViewSet(TenantViewSetMixin, viewsets.ReadOnlyModelViewSet[Any]):
     """Read-only endpoint for a company-owned model."""
