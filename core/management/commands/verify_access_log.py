@@ -24,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, company: str | None, batch_size: int, **options: Any) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        keys: list[uuid.UUID | None]
         if company is not None:
             try:
                 keys = [uuid.UUID(company)]
@@ -51,7 +52,9 @@ class Command(BaseCommand):
                     company=key,
                     detail={
                         "problems": len(problems),
-                        "changed": sorted(p.row_id for p in problems if p.kind == "changed")[:50],
+                        "changed": sorted(
+                            p.row_id for p in problems if p.kind == "changed" and p.row_id
+                        )[:50],
                         "missing_before": sorted(
                             p.row_id for p in problems if p.kind == "missing" and p.row_id
                         )[:50],
