@@ -47,11 +47,6 @@ from .models import (
 RECENT_APPOINTMENTS = datetime.timedelta(days=180)
 
 
-class ClinicalAdmin(TenantAdmin):
-    """TenantAdmin whose relation filters (location, provider, model) list only the
-    company's rows."""
-
-
 # Inlines on the patient page -----------------------------------------------------------
 
 
@@ -124,7 +119,7 @@ class OpenAlertInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, ClinicalAdmin):
+class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, TenantAdmin):
     form = PatientAdminForm
     list_display = [
         "number",
@@ -228,7 +223,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
 
 
 @admin.register(Provider)
-class ProviderAdmin(ClinicalAdmin):
+class ProviderAdmin(TenantAdmin):
     list_display = [
         "last_name",
         "first_name",
@@ -264,7 +259,7 @@ class ProviderAdmin(ClinicalAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class AppointmentAdmin(PatientLinkedSearchMixin, TenantAdmin):
     form = AppointmentAdminForm
     list_display = [
         "starts_at",
@@ -319,7 +314,7 @@ class AppointmentAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
 
 
 @admin.register(MedicalRecord)
-class MedicalRecordAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class MedicalRecordAdmin(PatientLinkedSearchMixin, TenantAdmin):
     form = MedicalRecordAdminForm
     list_display = ["visit_date", "patient", "record_type", "provider", "codes"]
     list_filter = ["record_type", ("visit_date", admin.DateFieldListFilter), "provider"]
@@ -333,7 +328,7 @@ class MedicalRecordAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
 
 
 @admin.register(Diagnosis)
-class DiagnosisAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class DiagnosisAdmin(PatientLinkedSearchMixin, TenantAdmin):
     list_display = ["patient", "display_code", "onset_date", "is_active"]
     list_filter = ["is_active"]
     list_select_related = ["patient"]
@@ -355,7 +350,7 @@ class DiagnosisAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
 
 
 @admin.register(BiometricAlert)
-class BiometricAlertAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class BiometricAlertAdmin(PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
         "observed_at",
         "patient",
@@ -409,14 +404,14 @@ class BiometricAlertAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
 
 
 @admin.register(AIModel)
-class AIModelAdmin(ClinicalAdmin):
+class AIModelAdmin(TenantAdmin):
     list_display = ["name", "version", "kind", "accuracy", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["^name"]
 
 
 @admin.register(PredictionLog)
-class PredictionLogAdmin(ReadOnlyAdminMixin, PatientLinkedSearchMixin, ClinicalAdmin):
+class PredictionLogAdmin(ReadOnlyAdminMixin, PatientLinkedSearchMixin, TenantAdmin):
     """Append-only: predictions are read here, never changed."""
 
     list_display = ["created_at", "model", "patient", "confidence", "processing_ms"]
@@ -425,7 +420,7 @@ class PredictionLogAdmin(ReadOnlyAdminMixin, PatientLinkedSearchMixin, ClinicalA
 
 
 @admin.register(HealthInsight)
-class HealthInsightAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class HealthInsightAdmin(PatientLinkedSearchMixin, TenantAdmin):
     form = HealthInsightAdminForm
     list_display = [
         "created_at",
@@ -449,7 +444,7 @@ class HealthInsightAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
 
 
 @admin.register(DigitalTwin)
-class DigitalTwinAdmin(PatientLinkedSearchMixin, ClinicalAdmin):
+class DigitalTwinAdmin(PatientLinkedSearchMixin, TenantAdmin):
     list_display = ["patient", "model", "computed_at"]
     list_filter = ["model"]
     list_select_related = ["patient", "model"]

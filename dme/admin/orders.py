@@ -5,7 +5,7 @@ import re
 
 from django.contrib import admin
 
-from clinical.admin import PatientLinkedSearchMixin
+from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction
 

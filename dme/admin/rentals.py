@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from clinical.admin import PatientLinkedSearchMixin
+from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import TenantAdmin
 from core.admin_actions import FormAction
 

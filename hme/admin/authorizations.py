@@ -55,7 +55,8 @@ class AuthorizationAdmin(TenantAdmin):
 
     @admin.display(description="patient", ordering="coverage__patient__last_name")
     def patient(self, obj):
-        return obj.coverage.patient
+        # The name for staff; str() of a patient is only the number (no PHI in logs).
+        return obj.coverage.patient.display_name
 
     @admin.display(description="payer")
     def payer(self, obj):

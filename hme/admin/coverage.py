@@ -42,7 +42,7 @@ class AuthorizationInline(TenantInlineMixin, admin.TabularInline):
 class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     form = CoverageAdminForm
     list_display = [
-        "patient",
+        "patient_name",
         "payer",
         "priority",
         "member",
@@ -64,6 +64,10 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     ]
     inlines = [AuthorizationInline]
     actions = ["verify_eligibility"]
+
+    @admin.display(description="patient", ordering="patient__last_name")
+    def patient_name(self, obj):
+        return obj.patient.display_name
 
     def get_search_results(self, request, queryset, search_term):
         # Member IDs are not searched here: the term would sit in the URL. The API's

@@ -187,13 +187,6 @@ def test_a_warehouse_user_finds_patients_to_deliver_to(client, company, jane):
     assert response.status_code == 302
 
 
-def test_the_old_import_path_still_works():
-    from clinical.admin import PatientLinkedSearchMixin
-    from clinical.admin_search import PatientLinkedSearchMixin as moved
-
-    assert PatientLinkedSearchMixin is moved
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url_name",

@@ -2,7 +2,6 @@
 numbers, and the prefix indexes behind the patient search."""
 
 import datetime
-import threading
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -13,6 +12,7 @@ from clinical.choices import AppointmentKind, AppointmentStatus
 from clinical.models import Appointment, Patient
 from clinical.models.appointments import NO_OVERLAP_CONSTRAINT
 from core.exceptions import Conflict
+from tests.concurrency import race
 from tests.factories import LocationFactory
 
 from .factories import AppointmentFactory, PatientFactory, ProviderFactory
@@ -21,30 +21,17 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def run_at_once(jobs):
-    """Run the callables in threads released together; return their results in order.
+    """Run the callables at the same moment (``tests.concurrency.race``); each outcome as
+    ``("ok", result)``, ``("conflict", message)`` or ``("error", repr)``."""
 
-    Each thread has its own database connection, closed at the end.
-    """
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
+    def outcome(result):
+        if isinstance(result, Conflict):
+            return ("conflict", result.message)
+        if isinstance(result, Exception):  # surfaced by the assertions below
+            return ("error", repr(result))
+        return ("ok", result)
 
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = ("ok", job())
-        except Conflict as error:
-            results[index] = ("conflict", error.message)
-        except Exception as error:  # surfaced by the assertions below
-            results[index] = ("error", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return [outcome(result) for result in race(jobs)]
 
 
 @pytest.fixture
