@@ -1,5 +1,8 @@
 """Appointments: fittings, setups, follow-ups, therapy visits, telehealth."""
 
+from datetime import datetime
+from typing import Self
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -20,10 +23,10 @@ NO_OVERLAP_CONSTRAINT = "appointment_provider_no_overlap"
 
 
 class AppointmentQuerySet(TenantQuerySet):
-    def blocking(self):
+    def blocking(self) -> Self:
         return self.filter(status__in=BLOCKING_STATUSES)
 
-    def overlapping(self, starts_at, ends_at):
+    def overlapping(self, starts_at: datetime, ends_at: datetime) -> Self:
         """Appointments sharing any moment with ``[starts_at, ends_at)``: back-to-back
         slots (one ends at 10:00, the next starts at 10:00) do not overlap."""
         return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)

@@ -1,5 +1,7 @@
 """Prescribers and clinicians."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -96,6 +98,6 @@ class Provider(TenantModel):
                 {"license_number": "Give the licence number along with its state."}
             )
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.license_state = self.license_state.upper()
         super().save(*args, **kwargs)
