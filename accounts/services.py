@@ -11,6 +11,7 @@ controls, 164.308(a)(5)(ii)(D) password management).
 """
 
 import datetime
+import enum
 import uuid
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
@@ -34,7 +35,15 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework_simplejwt.tokens import RefreshToken
 
-UNSET = object()
+
+class _Unset(enum.Enum):
+    """The default of ``update_membership``'s fields: leave it as it is (None is a
+    value: no expiry date)."""
+
+    UNSET = enum.auto()
+
+
+UNSET = _Unset.UNSET
 
 LAST_ADMIN_MESSAGE = (
     "{company} would be left without an active Administrator. Make another member an "
@@ -235,10 +244,10 @@ def update_membership(
     membership: Membership,
     *,
     actor: User | None,
-    role: Any = UNSET,
-    locations: Any = UNSET,
-    is_active: Any = UNSET,
-    expires_on: Any = UNSET,
+    role: str | _Unset = UNSET,
+    locations: Iterable[Location | uuid.UUID | str] | _Unset | None = UNSET,
+    is_active: bool | _Unset = UNSET,
+    expires_on: datetime.date | _Unset | None = UNSET,
     request: "HttpRequest | None" = None,
 ) -> Membership:
     """Change a membership's role, locations, active flag or expiry date.
