@@ -35,8 +35,9 @@ from .stock import change_stock
 
 # Relationship values clients send for staff: refused with the rule, not "invalid".
 STAFF_RELATIONSHIPS = {"supplier_staff", "supplier", "staff", "employee", "driver", "technician"}
-# One checked proof-of-delivery item: its order line, quantity and serial numbers.
-CheckedItem = tuple[OrderLine, Any, list[str]]
+# One checked proof-of-delivery item: its order line, the quantity handed over (the
+# line's reserved quantity) and the serial numbers.
+CheckedItem = tuple[OrderLine, int, list[str]]
 SUPPLIER_STAFF_MESSAGE = (
     "Supplier staff may never sign a proof of delivery as the patient's designee: "
     "the patient or their designee (a relative, caregiver, guardian or facility staff) signs."
@@ -195,7 +196,7 @@ def _check_items(
     lines: Sequence[OrderLine],
     items: Sequence[Mapping[str, Any]],
     reserved_serials: Mapping[uuid.UUID | None, list[str]],
-) -> tuple[list["CheckedItem"], dict[str, list[Any]]]:
+) -> tuple[list[CheckedItem], dict[str, list[Any]]]:
     """Every line exactly once, with its full quantity and its reserved units."""
     by_id = {str(line.pk): line for line in lines}
     seen: set[str] = set()
