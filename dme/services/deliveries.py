@@ -35,9 +35,9 @@ from .stock import change_stock
 
 # Relationship values clients send for staff: refused with the rule, not "invalid".
 STAFF_RELATIONSHIPS = {"supplier_staff", "supplier", "staff", "employee", "driver", "technician"}
-# One checked proof-of-delivery item: its order line, the quantity handed over (the
-# line's reserved quantity) and the serial numbers.
-CheckedItem = tuple[OrderLine, int, list[str]]
+# One checked proof-of-delivery item: its order line, the quantity as sent (equal to the
+# line's reserved quantity once the proof is accepted) and the serial numbers.
+CheckedItem = tuple[OrderLine, Any, list[str]]
 SUPPLIER_STAFF_MESSAGE = (
     "Supplier staff may never sign a proof of delivery as the patient's designee: "
     "the patient or their designee (a relative, caregiver, guardian or facility staff) signs."
