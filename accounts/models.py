@@ -1,7 +1,7 @@
 """Staff users, the companies (tenants) they work for, locations and memberships."""
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -47,7 +47,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
@@ -105,18 +105,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = self.email.strip().lower()
         # set_password() keeps the raw value until the save; a new account's first
         # password is part of its creation, not a change.
-        password_changed = self._password is not None and not self._state.adding
+        # AbstractBaseUser.set_password() sets _password; the stubs do not declare it.
+        password_changed = (
+            self._password is not None  # type: ignore[attr-defined]
+            and not self._state.adding
+        )
         super().save(*args, **kwargs)
         if password_changed:
             from .passwords import record_password_change
 
             record_password_change(self)
 
-    def get_full_name(self):
+    def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
     def get_short_name(self):

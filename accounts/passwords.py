@@ -6,9 +6,12 @@ own "change password" page, ``manage.py changepassword``), ``User.save`` reports
 change to :func:`record_password_change`, so none escapes the compliance log.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -20,6 +23,9 @@ from core.context import get_actor
 SUBJECT_TEMPLATE = "accounts/password_reset_subject.txt"
 EMAIL_TEMPLATE = "accounts/password_reset_email.txt"
 # Set by accounts.services before a save, read once by record_password_change.
+if TYPE_CHECKING:
+    from .models import User
+
 RESET_FLAG = "_password_reset"
 
 
@@ -70,7 +76,7 @@ class PasswordResetRequestForm(PasswordResetForm):
             send_set_password_email(user, request=request)
 
 
-def send_set_password_email(user, request=None):
+def send_set_password_email(user: "User", request: HttpRequest | None = None) -> None:
     context = {
         "user": user,
         "email": user.email,

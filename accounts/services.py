@@ -10,7 +10,12 @@ gets one event (45 CFR 164.308(a)(4)(ii)(C) access modification, 164.312(b) audi
 controls, 164.308(a)(5)(ii)(D) password management).
 """
 
-from contextlib import nullcontext
+import datetime
+import enum
+import uuid
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -26,7 +31,19 @@ from .choices import Role
 from .models import Company, Location, Membership, User
 from .passwords import RESET_FLAG, send_set_password_email
 
-UNSET = object()
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+
+class _Unset(enum.Enum):
+    """The default of ``update_membership``'s fields: leave it as it is (None is a
+    value: no expiry date)."""
+
+    UNSET = enum.auto()
+
+
+UNSET = _Unset.UNSET
 
 LAST_ADMIN_MESSAGE = (
     "{company} would be left without an active Administrator. Make another member an "
@@ -34,7 +51,7 @@ LAST_ADMIN_MESSAGE = (
 )
 
 
-def _acting(actor):
+def _acting(actor: User | None) -> AbstractContextManager[None]:
     """Attribute the saves to ``actor`` unless they already are (auditlog's actor
     context does not nest: an inner one would clear the outer one on exit)."""
     if actor is None or get_actor() == actor:
@@ -42,7 +59,7 @@ def _acting(actor):
     return acting_as(actor)
 
 
-def _role(role):
+def _role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError as error:
@@ -51,7 +68,9 @@ def _role(role):
         ) from error
 
 
-def _company_locations(company, locations):
+def _company_locations(
+    company: Company, locations: Iterable[Location | uuid.UUID | str] | None
+) -> list[Location]:
     locations = list(locations or ())
     ids = {getattr(location, "pk", location) for location in locations}
     found = list(Location.objects.filter(company=company, pk__in=ids))
@@ -63,14 +82,14 @@ def _company_locations(company, locations):
     return found
 
 
-def _normalize_email(email):
+def _normalize_email(email: str | None) -> str:
     email = (email or "").strip().lower()
     if not email:
         raise ServiceError("An e-mail address is required.", fields={"email": ["Required."]})
     return email
 
 
-def check_can_add(company, email):
+def check_can_add(company: Company, email: str | None) -> str:
     """Refuse to add a person who is already an active member of ``company``."""
     email = _normalize_email(email)
     if Membership.objects.filter(
@@ -84,7 +103,7 @@ def check_can_add(company, email):
     return email
 
 
-def _ensure_an_administrator_remains(membership, *, lock=True):
+def _ensure_an_administrator_remains(membership: Membership, *, lock: bool = True) -> None:
     """Raise Conflict when ``membership`` is the company's last active Administrator
     (one whose role applies today and has no end date).
 
@@ -111,14 +130,21 @@ def _ensure_an_administrator_remains(membership, *, lock=True):
         )
 
 
-def _lock_company(company_id):
+def _lock_company(company_id: uuid.UUID) -> None:
     """Serialize the membership changes of one company on its row. Every service locks
     the company before any membership, so two changes never wait on each other in a
     circle (a deadlock seen when each locked its own membership first)."""
     list(Company.objects.select_for_update().filter(pk=company_id).values_list("pk", flat=True))
 
 
-def check_membership_change(membership, *, role, is_active, expires_on, lock=False):
+def check_membership_change(
+    membership: Membership,
+    *,
+    role: str,
+    is_active: bool,
+    expires_on: datetime.date | None,
+    lock: bool = False,
+) -> None:
     """Raise Conflict when the change would leave the company without an active
     Administrator (demoted, deactivated, or given an end date)."""
     was_admin = _applies(
@@ -132,7 +158,9 @@ def check_membership_change(membership, *, role, is_active, expires_on, lock=Fal
         _ensure_an_administrator_remains(membership, lock=lock)
 
 
-def _applies(role, is_active, expires_on, user_active=True):
+def _applies(
+    role: str, is_active: bool, expires_on: datetime.date | None, user_active: bool = True
+) -> bool:
     """Whether a membership with these values acts as an Administrator today."""
     return (
         role == Role.ADMINISTRATOR
@@ -142,7 +170,7 @@ def _applies(role, is_active, expires_on, user_active=True):
     )
 
 
-def _snapshot(membership):
+def _snapshot(membership: Membership) -> dict[str, Any]:
     return {
         "role": membership.role,
         "is_active": membership.is_active,
@@ -151,7 +179,7 @@ def _snapshot(membership):
     }
 
 
-def _send_invitation(user, request=None):
+def _send_invitation(user: User, request: "HttpRequest | None" = None) -> None:
     """A password-reset e-mail: the new member sets their own password (the
     Administrator never knows it)."""
     transaction.on_commit(lambda: send_set_password_email(user, request=request))
@@ -159,17 +187,17 @@ def _send_invitation(user, request=None):
 
 @transaction.atomic
 def add_member(
-    company,
+    company: Company,
     *,
-    email,
-    role,
-    actor,
-    locations=(),
-    first_name="",
-    last_name="",
-    expires_on=None,
-    request=None,
-):
+    email: str,
+    role: str,
+    actor: User | None,
+    locations: Iterable[Location | uuid.UUID | str] | None = (),
+    first_name: str = "",
+    last_name: str = "",
+    expires_on: datetime.date | None = None,
+    request: "HttpRequest | None" = None,
+) -> Membership:
     """Add a person to ``company`` with ``role``; return their membership.
 
     A new e-mail gets a new account with no usable password and a set-password e-mail.
@@ -213,15 +241,15 @@ def add_member(
 
 @transaction.atomic
 def update_membership(
-    membership,
+    membership: Membership,
     *,
-    actor,
-    role=UNSET,
-    locations=UNSET,
-    is_active=UNSET,
-    expires_on=UNSET,
-    request=None,
-):
+    actor: User | None,
+    role: str | _Unset = UNSET,
+    locations: Iterable[Location | uuid.UUID | str] | _Unset | None = UNSET,
+    is_active: bool | _Unset = UNSET,
+    expires_on: datetime.date | _Unset | None = UNSET,
+    request: "HttpRequest | None" = None,
+) -> Membership:
     """Change a membership's role, locations, active flag or expiry date.
 
     The last active Administrator of a company cannot be demoted, deactivated or given
@@ -274,25 +302,41 @@ def update_membership(
     return membership
 
 
-def change_role(membership, role, *, actor, request=None):
+def change_role(
+    membership: Membership, role: str, *, actor: User | None, request: "HttpRequest | None" = None
+) -> Membership:
     return update_membership(membership, role=role, actor=actor, request=request)
 
 
-def set_member_locations(membership, locations, *, actor, request=None):
+def set_member_locations(
+    membership: Membership,
+    locations: Iterable[Location | uuid.UUID | str] | None,
+    *,
+    actor: User | None,
+    request: "HttpRequest | None" = None,
+) -> Membership:
     return update_membership(membership, locations=locations, actor=actor, request=request)
 
 
-def set_member_expiry(membership, expires_on, *, actor, request=None):
+def set_member_expiry(
+    membership: Membership,
+    expires_on: datetime.date | None,
+    *,
+    actor: User | None,
+    request: "HttpRequest | None" = None,
+) -> Membership:
     return update_membership(membership, expires_on=expires_on, actor=actor, request=request)
 
 
-def remove_member(membership, *, actor, request=None):
+def remove_member(
+    membership: Membership, *, actor: User | None, request: "HttpRequest | None" = None
+) -> Membership:
     """Take a person out of the company: the membership is deactivated (the account
     and its history stay)."""
     return update_membership(membership, is_active=False, actor=actor, request=request)
 
 
-def _operator_only(actor, what):
+def _operator_only(actor: User | None, what: str) -> None:
     if actor is None or not actor.is_superuser:
         raise ServiceError(
             f"Only an operator changes an account's {what}; a company's Administrator "
@@ -301,7 +345,7 @@ def _operator_only(actor, what):
         )
 
 
-def check_can_deactivate(user, *, lock=False):
+def check_can_deactivate(user: User, *, lock: bool = False) -> None:
     """Refuse to deactivate an account that is some company's last Administrator."""
     memberships = Membership.objects.active().administrators().filter(user=user)
     for membership in memberships.order_by("company_id"):
@@ -314,7 +358,9 @@ ACCOUNT_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff")
 
 
 @transaction.atomic
-def update_account(user, *, actor, request=None, **changes):
+def update_account(
+    user: User, *, actor: User | None, request: "HttpRequest | None" = None, **changes: Any
+) -> User:
     """An operator changes an account's e-mail, names, active or staff flag.
 
     Deactivating an account ends its role in every company at once: refused while it is
@@ -341,7 +387,7 @@ def update_account(user, *, actor, request=None, **changes):
     return user
 
 
-def _validated(password, user, field):
+def _validated(password: str, user: User, field: str) -> None:
     try:
         validate_password(password, user)
     except ValidationError as error:
@@ -351,7 +397,7 @@ def _validated(password, user, field):
 
 
 @transaction.atomic
-def change_own_password(user, *, old_password, new_password):
+def change_own_password(user: User, *, old_password: str | None, new_password: str) -> User:
     """The signed-in person changes their own password (the old one is required).
 
     ``User.save`` records the compliance event (``accounts.passwords``).
@@ -369,13 +415,13 @@ def change_own_password(user, *, old_password, new_password):
     return user
 
 
-def _may_set_password(actor, user):
+def _may_set_password(actor: User | None, user: User) -> None:
     if actor is None or (actor.pk != user.pk and not actor.is_superuser):
         _operator_only(actor, "password")
 
 
 @transaction.atomic
-def set_password(user, new_password, *, actor, reset=False):
+def set_password(user: User, new_password: str, *, actor: User | None, reset: bool = False) -> User:
     """Set ``user``'s password: by an operator, by the person themself (admin page),
     or (``reset``) through a password-reset link, where ``actor`` is the user.
 
@@ -392,7 +438,7 @@ def set_password(user, new_password, *, actor, reset=False):
 
 
 @transaction.atomic
-def disable_password(user, *, actor):
+def disable_password(user: User, *, actor: User) -> User:
     """Make the password unusable (the account then signs in only after a reset)."""
     _may_set_password(actor, user)
     with _acting(actor):
@@ -407,14 +453,14 @@ def disable_password(user, *, actor):
     return user
 
 
-def user_for_reset_link(uidb64, token):
+def user_for_reset_link(uidb64: str, token: str) -> User:
     """The account a password-reset link was made for, or ServiceError when the link
     is malformed, used or expired (one message for all: nothing to learn from it)."""
     from django.contrib.auth.tokens import default_token_generator
     from django.utils.encoding import force_str
     from django.utils.http import urlsafe_base64_decode
 
-    user = None
+    user: User | None = None
     try:
         pk = force_str(urlsafe_base64_decode(uidb64))
         user = User.objects.filter(pk=pk, is_active=True).first()
@@ -429,13 +475,13 @@ def user_for_reset_link(uidb64, token):
     return user
 
 
-def switch_company(user, company):
+def switch_company(user: User, company: Company | uuid.UUID | str | None) -> Membership:
     """The membership ``user`` acts under in ``company`` (the session switcher).
 
     Raises ServiceError when they are not an active member of it.
     """
     company_id = getattr(company, "pk", company)
-    membership = None
+    membership: Membership | None = None
     if company_id:
         try:
             membership = (
@@ -455,7 +501,7 @@ def switch_company(user, company):
     return membership
 
 
-def issue_token(user, company=None):
+def issue_token(user: User, company: Company | uuid.UUID | str | None = None) -> "RefreshToken":
     """A refresh token (its access token inside) for ``user`` acting for ``company``
     (their oldest active membership when none is given). Operators with no membership
     get a token with no company."""

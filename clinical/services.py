@@ -5,23 +5,34 @@ Admin actions, admin forms, API views and the demo data call these; none re-impl
 them.
 """
 
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.models import Company, User
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
 
 from .choices import AlertStatus, AppointmentStatus, PatientStatus
-from .models import Appointment, Patient
+from .models import Appointment, BiometricAlert, HealthInsight, Patient, Provider
 from .models.appointments import NO_OVERLAP_CONSTRAINT
 from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS, BEFORE_START_ALLOWED
 
 # Patients ----------------------------------------------------------------------------
 
 
-def find_possible_duplicates(company, last_name, dob, *, exclude=None):
+def find_possible_duplicates(
+    company: Company | None,
+    last_name: str | None,
+    dob: datetime.date | str | None,
+    *,
+    exclude: Patient | None = None,
+) -> list[str]:
     """Patient numbers of the company's patients with the same last name (any case)
     and date of birth. Numbers only: never their PHI."""
     if not (company and last_name and dob):
@@ -34,7 +45,7 @@ def find_possible_duplicates(company, last_name, dob, *, exclude=None):
     return list(queryset.order_by("number").values_list("number", flat=True))
 
 
-def duplicate_message(numbers):
+def duplicate_message(numbers: Iterable[str]) -> str:
     listed = ", ".join(numbers)
     return (
         f"Possible duplicate: {listed} already has this last name and date of birth. "
@@ -43,7 +54,7 @@ def duplicate_message(numbers):
     )
 
 
-def register_patient(patient, *, confirm_duplicate=False):
+def register_patient(patient: Patient, *, confirm_duplicate: bool = False) -> Patient:
     """Save a new patient (company set), refusing a possible duplicate unless confirmed.
 
     Raises ``Conflict`` with code ``possible_duplicate``, listing the existing patient
@@ -66,7 +77,7 @@ def register_patient(patient, *, confirm_duplicate=False):
 # Providers ---------------------------------------------------------------------------
 
 
-def verify_provider(provider, *, verified=True):
+def verify_provider(provider: Provider, *, verified: bool = True) -> Provider:
     """Record that staff checked (or withdrew the check of) the NPI and licence."""
     with transaction.atomic():
         provider = lock_row(provider)
@@ -83,11 +94,11 @@ SCHEDULE_FIELDS = ("patient", "provider", "location", "kind", "starts_at", "ends
 RESCHEDULABLE_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 
 
-def _local(moment):
+def _local(moment: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(moment)
 
 
-def overlap_message(provider, other):
+def overlap_message(provider: Provider, other: Appointment) -> str:
     start, end = _local(other.starts_at), _local(other.ends_at)
     return (
         f"{provider.full_name} is already booked from {start:%H:%M} to {end:%H:%M} on "
@@ -95,7 +106,13 @@ def overlap_message(provider, other):
     )
 
 
-def ensure_provider_available(provider, starts_at, ends_at, *, exclude=None):
+def ensure_provider_available(
+    provider: Provider,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    *,
+    exclude: Appointment | None = None,
+) -> None:
     """Lock the provider row, then refuse a slot overlapping one of their blocking
     appointments (``Conflict``, code ``provider_double_booked``).
 
@@ -123,7 +140,7 @@ def ensure_provider_available(provider, starts_at, ends_at, *, exclude=None):
         )
 
 
-def save_appointment(appointment):
+def save_appointment(appointment: Appointment) -> Appointment:
     """Save a new or changed appointment, never double-booking its provider.
 
     Call after validating the instance (form or serializer). The check runs under the
@@ -151,7 +168,7 @@ def save_appointment(appointment):
     return appointment
 
 
-def ensure_bookable(patient, provider):
+def ensure_bookable(patient: Patient, provider: Provider) -> None:
     """Refuse a booking for a deceased patient or with an inactive provider."""
     if patient.status == PatientStatus.DECEASED:
         raise ServiceError(
@@ -167,7 +184,7 @@ def ensure_bookable(patient, provider):
         )
 
 
-def ensure_reschedulable(appointment, changed_fields):
+def ensure_reschedulable(appointment: Appointment, changed_fields: Iterable[str]) -> None:
     """Refuse changing the time, people, place or kind of a finished appointment."""
     changed = set(changed_fields) & set(SCHEDULE_FIELDS)
     if changed and appointment.status not in RESCHEDULABLE_STATUSES:
@@ -178,7 +195,7 @@ def ensure_reschedulable(appointment, changed_fields):
         )
 
 
-def book_appointment(appointment):
+def book_appointment(appointment: Appointment) -> Appointment:
     """Book a new appointment (status scheduled) for a living patient with an active
     provider."""
     ensure_bookable(appointment.patient, appointment.provider)
@@ -186,7 +203,7 @@ def book_appointment(appointment):
     return save_appointment(appointment)
 
 
-def update_appointment(appointment, **changes):
+def update_appointment(appointment: Appointment, **changes: Any) -> Appointment:
     """Change an appointment's details: time, people, place and kind only while it is
     scheduled or confirmed; notes always."""
     changed = [name for name, value in changes.items() if getattr(appointment, name) != value]
@@ -201,7 +218,7 @@ def update_appointment(appointment, **changes):
     return save_appointment(appointment)
 
 
-def change_appointment_status(appointment, status):
+def change_appointment_status(appointment: Appointment, status: str) -> Appointment:
     """Move an appointment along ``APPOINTMENT_TRANSITIONS``."""
     status = AppointmentStatus(status)
     with transaction.atomic():
@@ -227,26 +244,26 @@ def change_appointment_status(appointment, status):
     return appointment
 
 
-def confirm_appointment(appointment):
+def confirm_appointment(appointment: Appointment) -> Appointment:
     return change_appointment_status(appointment, AppointmentStatus.CONFIRMED)
 
 
-def complete_appointment(appointment):
+def complete_appointment(appointment: Appointment) -> Appointment:
     return change_appointment_status(appointment, AppointmentStatus.COMPLETED)
 
 
-def cancel_appointment(appointment):
+def cancel_appointment(appointment: Appointment) -> Appointment:
     return change_appointment_status(appointment, AppointmentStatus.CANCELLED)
 
 
-def mark_no_show(appointment):
+def mark_no_show(appointment: Appointment) -> Appointment:
     return change_appointment_status(appointment, AppointmentStatus.NO_SHOW)
 
 
 # Biometric alerts --------------------------------------------------------------------
 
 
-def _move_alert(alert, status):
+def _move_alert(alert: BiometricAlert, status: AlertStatus) -> BiometricAlert:
     locked = lock_row(alert)
     check_transition(
         ALERT_TRANSITIONS,
@@ -259,7 +276,7 @@ def _move_alert(alert, status):
     return locked
 
 
-def acknowledge_alert(alert, user):
+def acknowledge_alert(alert: BiometricAlert, user: User) -> BiometricAlert:
     """Someone has seen the alert and is dealing with it."""
     with transaction.atomic():
         locked = _move_alert(alert, AlertStatus.ACKNOWLEDGED)
@@ -270,7 +287,7 @@ def acknowledge_alert(alert, user):
     return locked
 
 
-def resolve_alert(alert, user, note=""):
+def resolve_alert(alert: BiometricAlert, user: User, note: str = "") -> BiometricAlert:
     """Close the alert; resolving an open alert acknowledges it at the same time."""
     with transaction.atomic():
         locked = _move_alert(alert, AlertStatus.RESOLVED)
@@ -299,7 +316,7 @@ def resolve_alert(alert, user, note=""):
 # Health insights ---------------------------------------------------------------------
 
 
-def record_insight_action(insight, user, action):
+def record_insight_action(insight: HealthInsight, user: User, action: str | None) -> HealthInsight:
     """Record what staff did about an actionable insight (once)."""
     action = (action or "").strip()
     if not action:

@@ -1,9 +1,14 @@
 """The allowed status changes of orders, deliveries, rentals and assets: one table
 each, enforced by ``dme.services`` (an illegal change raises ``InvalidTransition``)."""
 
+from typing import TYPE_CHECKING
+
 from core.transitions import check_transition
 
 from .choices import AssetStatus, DeliveryStatus, OrderStatus, RentalStatus
+
+if TYPE_CHECKING:
+    from .models import Order
 
 ORDER_TRANSITIONS = {
     OrderStatus.RECEIVED: {OrderStatus.VERIFIED, OrderStatus.CANCELLED},
@@ -58,7 +63,7 @@ ORDER_HINTS = {
 }
 
 
-def check_order_transition(order, target):
+def check_order_transition(order: "Order", target: OrderStatus) -> None:
     def refusal(current, target):
         verb = ORDER_VERBS.get(target, f"move to {target}")
         hint = ORDER_HINTS.get((current, target))

@@ -99,7 +99,7 @@ CARC_CODE_RE = re.compile(r"^(?:[1-9]\d{0,2}|[A-Z]\d{1,2})$")
 PATIENT_RESPONSIBILITY_GROUP = AdjustmentGroup.PR
 
 
-def normalize_carc(code):
+def normalize_carc(code: object) -> str:
     """``" co-45"`` style input is split elsewhere; here ``"045"`` -> ``"45"``, ``"b7"``
     -> ``"B7"``."""
     code = str(code or "").strip().upper()
@@ -108,7 +108,7 @@ def normalize_carc(code):
     return code
 
 
-def validate_carc(group, code):
+def validate_carc(group: str, code: object) -> None:
     """Check a group (CO, PR, OA, PI) and a well-formed reason code; errors by field."""
     errors = {}
     if group not in AdjustmentGroup.values:
@@ -124,7 +124,7 @@ def validate_carc(group, code):
         raise ValidationError(errors)
 
 
-def describe_carc(group, code):
+def describe_carc(group: str, code: str) -> str:
     """``"CO-45 Charge exceeds fee schedule..."``; unknown codes show without a text."""
     text = CARC_DESCRIPTIONS.get(normalize_carc(code))
     label = f"{group}-{code}"

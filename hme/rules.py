@@ -6,6 +6,7 @@ modifiers a DME line must carry, and how a capped rental month is priced.
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -52,13 +53,13 @@ PRIOR_AUTH_RULES = (
 )
 
 
-def requires_prior_auth(hcpcs):
+def requires_prior_auth(hcpcs: str | None) -> PriorAuthRule | None:
     """The rule that puts ``hcpcs`` under prior authorization, or None."""
     hcpcs = normalize_hcpcs(hcpcs or "")
     return next((rule for rule in PRIOR_AUTH_RULES if rule.matches(hcpcs)), None)
 
 
-def default_auth_end(hcpcs_codes, valid_from):
+def default_auth_end(hcpcs_codes: Iterable[str], valid_from: datetime.date) -> datetime.date | None:
     """The last day an approval starting ``valid_from`` covers: the shortest window of
     its codes (None when none of them needs prior authorization)."""
     windows = [rule.window for code in hcpcs_codes if (rule := requires_prior_auth(code))]
@@ -156,7 +157,7 @@ class RentalMonth:
     charge: Decimal
 
 
-def rental_month_modifiers(number, *, capped=True):
+def rental_month_modifiers(number: int, *, capped: bool = True) -> tuple[str, ...]:
     """RR + KH (month 1), KI (2-3), KJ (4 on) for capped rentals; RR alone for oxygen."""
     if not capped:
         return (RENTAL,)
@@ -172,12 +173,14 @@ def rental_month_modifiers(number, *, capped=True):
 POWER_WHEELCHAIR_CODES = ("K0813", "K0899")
 
 
-def is_power_wheelchair(hcpcs):
+def is_power_wheelchair(hcpcs: str) -> bool:
     first, last = POWER_WHEELCHAIR_CODES
     return bool(hcpcs) and first <= normalize_hcpcs(hcpcs) <= last and hcpcs[0] == "K"
 
 
-def capped_rental_fee(purchase_fee, number, *, power_wheelchair=False):
+def capped_rental_fee(
+    purchase_fee: Decimal, number: int, *, power_wheelchair: bool = False
+) -> Decimal:
     """Months 1-3: 10% of the purchase fee (power wheelchairs 15%); months 4-13: 7.5%
     (power wheelchairs 6%). Rounded half-up to the cent."""
     if not 1 <= number <= CAPPED_RENTAL_MONTHS:
@@ -189,7 +192,7 @@ def capped_rental_fee(purchase_fee, number, *, power_wheelchair=False):
     return (Decimal(purchase_fee) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def month_date_of_service(start_date, number):
+def month_date_of_service(start_date: datetime.date, number: int) -> datetime.date:
     """Month ``number``'s date of service: the start date plus ``number - 1`` months
     (Jan 31 + 1 month is Feb 28/29: the anniversary clamps to the month's end)."""
     return start_date + relativedelta(months=number - 1)

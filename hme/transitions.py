@@ -18,9 +18,14 @@ void are final.
 Authorizations: requested -> approved | denied; approved -> expired (past its validity).
 """
 
+from typing import TYPE_CHECKING
+
 from core.transitions import allowed_labels, check_transition
 
 from .choices import AuthorizationStatus, ClaimStatus
+
+if TYPE_CHECKING:
+    from .models import Authorization, Claim
 
 CLAIM_TRANSITIONS = {
     ClaimStatus.PENDING: {ClaimStatus.PROCESSING, ClaimStatus.VOID},
@@ -55,11 +60,13 @@ def _check(table, what, current, target):
     )
 
 
-def check_claim_transition(claim, target):
+def check_claim_transition(claim: "Claim", target: ClaimStatus) -> None:
     _check(CLAIM_TRANSITIONS, f"Claim {claim.number}", claim.status, target)
 
 
-def check_authorization_transition(authorization, target):
+def check_authorization_transition(
+    authorization: "Authorization", target: AuthorizationStatus
+) -> None:
     _check(
         AUTHORIZATION_TRANSITIONS,
         f"Authorization {authorization.number or '(requested)'}",

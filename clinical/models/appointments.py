@@ -1,6 +1,7 @@
 """Appointments: fittings, setups, follow-ups, therapy visits, telehealth."""
 
-from typing import ClassVar
+from datetime import datetime
+from typing import ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -22,10 +23,10 @@ NO_OVERLAP_CONSTRAINT = "appointment_provider_no_overlap"
 
 
 class AppointmentQuerySet(TenantQuerySet):
-    def blocking(self):
+    def blocking(self) -> Self:
         return self.filter(status__in=BLOCKING_STATUSES)
 
-    def overlapping(self, starts_at, ends_at):
+    def overlapping(self, starts_at: datetime, ends_at: datetime) -> Self:
         """Appointments sharing any moment with ``[starts_at, ends_at)``: back-to-back
         slots (one ends at 10:00, the next starts at 10:00) do not overlap."""
         return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)

@@ -2,7 +2,7 @@
 
 import datetime
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -228,7 +228,7 @@ class Patient(TenantModel):
         ):
             raise ValidationError({"primary_prescriber": "This provider is not in your company."})
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.state = self.state.upper()
         with transaction.atomic():
             if not self.number:

@@ -1,6 +1,6 @@
 """Prescribers and clinicians."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -98,6 +98,6 @@ class Provider(TenantModel):
                 {"license_number": "Give the licence number along with its state."}
             )
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.license_state = self.license_state.upper()
         super().save(*args, **kwargs)

@@ -27,7 +27,7 @@ SIGNATURE_MAX_BYTES = 256 * 1024
 _DATA_URL_RE = re.compile(r"^data:image/(png|jpeg|svg\+xml);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
 
 
-def validate_signature_image(value):
+def validate_signature_image(value: str | None) -> None:
     """A ``data:image/png;base64,...`` (or jpeg/svg) URL of at most 256 KB."""
     if not value:
         return

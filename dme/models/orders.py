@@ -1,6 +1,6 @@
 """Orders for equipment and their lines."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -142,7 +142,7 @@ class Order(TenantModel):
                 if related is not None and related.company_id != self.company_id:
                     raise ValidationError({field: "This record is not in your company."})
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         with transaction.atomic():
             if not self.number:
                 self.number = format_order_number(OrderNumberCounter.next_number(self.company_id))
@@ -308,7 +308,7 @@ class OrderLine(TenantModel):
             return "A purchase line cannot carry RR."
         return None
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.unit_price is None and self.equipment_id:
             self.unit_price = self.catalogue_price()
         if self.company_id is None and self.order_id:

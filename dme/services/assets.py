@@ -4,26 +4,37 @@ Asset rows change under ``select_for_update`` and through ``save()``, so each ch
 lands in the asset's audit history; the stock level moves with them.
 """
 
+import datetime
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Location, User
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
 
 from ..choices import AssetStatus, MaintenanceKind
-from ..models import MaintenanceRecord
+from ..models import Asset, MaintenanceRecord
 from ..transitions import ASSET_TRANSITIONS
 from .stock import add_stock, change_stock
 
 
-def _who(user):
+def _who(user: User | None) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.email
 
 
-def _set_status(asset, status, **fields):
+def _location(asset: Asset) -> Location:
+    """The unit's location: a unit in stock, reserved or in maintenance always has one
+    (constraint ``asset_at_location_has_location``)."""
+    assert asset.location is not None
+    return asset.location
+
+
+def _set_status(asset: Asset, status: AssetStatus, **fields: Any) -> None:
     check_transition(ASSET_TRANSITIONS, asset.status, status, what=f"Unit {asset.serial_number}")
     asset.status = status
     for name, value in fields.items():
@@ -31,7 +42,7 @@ def _set_status(asset, status, **fields):
     asset.save(update_fields=["status", *fields])
 
 
-def register_asset(asset):
+def register_asset(asset: Asset) -> Asset:
     """Save a new unit, in stock at its location, and count it on hand there."""
     if not asset._state.adding:
         raise ServiceError("This unit is already registered.", code="already_registered")
@@ -50,7 +61,15 @@ def register_asset(asset):
     return asset
 
 
-def log_maintenance(asset, *, performed_on, kind, work_done, performed_by="", technician=None):
+def log_maintenance(
+    asset: Asset,
+    *,
+    performed_on: datetime.date,
+    kind: str,
+    work_done: str,
+    performed_by: str = "",
+    technician: User | None = None,
+) -> MaintenanceRecord:
     """Add an entry to the unit's maintenance log (any status but retired)."""
     if asset.status == AssetStatus.RETIRED:
         raise ServiceError(f"Unit {asset.serial_number} is retired.", code="retired")
@@ -69,7 +88,7 @@ def log_maintenance(asset, *, performed_on, kind, work_done, performed_by="", te
     )
 
 
-def send_to_maintenance(asset, *, work_done, user=None):
+def send_to_maintenance(asset: Asset, *, work_done: str, user: User | None = None) -> Asset:
     """Take a unit in stock out for maintenance: it stops counting as on hand.
 
     Only from stock: a unit with a patient comes back through the rental's return
@@ -95,7 +114,7 @@ def send_to_maintenance(asset, *, work_done, user=None):
         if (
             change_stock(
                 asset.equipment_id,
-                asset.location_id,
+                _location(asset).pk,
                 on_hand=-1,
                 reason=f"Unit {asset.serial_number} sent to maintenance",
             )
@@ -103,7 +122,7 @@ def send_to_maintenance(asset, *, work_done, user=None):
         ):
             raise ServiceError(
                 f"Unit {asset.serial_number} cannot leave the stock: every unit on hand at "
-                f"{asset.location.name} is reserved.",
+                f"{_location(asset).name} is reserved.",
                 code="insufficient_stock",
             )
         _set_status(asset, AssetStatus.IN_MAINTENANCE)
@@ -117,7 +136,12 @@ def send_to_maintenance(asset, *, work_done, user=None):
     return asset
 
 
-def return_to_stock(asset, *, user=None, work_done="Cleaned, checked and back in stock."):
+def return_to_stock(
+    asset: Asset,
+    *,
+    user: User | None = None,
+    work_done: str = "Cleaned, checked and back in stock.",
+) -> Asset:
     """A unit out of maintenance (cleaned after a return, repaired) is free again."""
     with transaction.atomic():
         asset = lock_row(asset, "equipment", "location")
@@ -125,7 +149,7 @@ def return_to_stock(asset, *, user=None, work_done="Cleaned, checked and back in
         add_stock(
             asset.company_id,
             asset.equipment_id,
-            asset.location_id,
+            _location(asset).pk,
             1,
             reason=f"Unit {asset.serial_number} back in stock",
         )
@@ -139,7 +163,7 @@ def return_to_stock(asset, *, user=None, work_done="Cleaned, checked and back in
     return asset
 
 
-def retire_asset(asset, *, reason, user=None):
+def retire_asset(asset: Asset, *, reason: str, user: User | None = None) -> Asset:
     """Take a unit out of service for good (broken beyond repair, lost, recalled)."""
     if not reason or not reason.strip():
         raise ServiceError("Say why the unit is retired.", fields={"reason": ["Required."]})
@@ -153,7 +177,7 @@ def retire_asset(asset, *, reason, user=None):
             was_in_stock
             and change_stock(
                 asset.equipment_id,
-                asset.location_id,
+                _location(asset).pk,
                 on_hand=-1,
                 reason=f"Unit {asset.serial_number} retired",
             )
@@ -161,7 +185,7 @@ def retire_asset(asset, *, reason, user=None):
         ):
             raise ServiceError(
                 f"Unit {asset.serial_number} cannot be retired: every unit on hand at "
-                f"{asset.location.name} is reserved.",
+                f"{_location(asset).name} is reserved.",
                 code="insufficient_stock",
             )
         log_maintenance(

@@ -1,7 +1,11 @@
 """Deliveries: schedule, cancel, complete with the proof of delivery."""
 
+import datetime
 import re
+import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,6 +14,7 @@ from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 from accounts.models import User
+from clinical.models import Patient
 from core.exceptions import ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
@@ -22,7 +27,7 @@ from ..choices import (
     OrderStatus,
     SignerRelationship,
 )
-from ..models import Asset, Delivery, DeliveryItem, Rental
+from ..models import Asset, Delivery, DeliveryItem, Order, OrderLine, Rental
 from ..models.deliveries import validate_signature_image
 from ..transitions import DELIVERY_TRANSITIONS, check_order_transition
 from .orders import lock_order
@@ -30,13 +35,16 @@ from .stock import change_stock
 
 # Relationship values clients send for staff: refused with the rule, not "invalid".
 STAFF_RELATIONSHIPS = {"supplier_staff", "supplier", "staff", "employee", "driver", "technician"}
+# One checked proof-of-delivery item: its order line, the quantity as sent (equal to the
+# line's reserved quantity once the proof is accepted) and the serial numbers.
+CheckedItem = tuple[OrderLine, Any, list[str]]
 SUPPLIER_STAFF_MESSAGE = (
     "Supplier staff may never sign a proof of delivery as the patient's designee: "
     "the patient or their designee (a relative, caregiver, guardian or facility staff) signs."
 )
 
 
-def patient_address(patient):
+def patient_address(patient: Patient) -> str:
     """The patient's address on file as label lines ("" when there is none)."""
     street = ", ".join(part for part in (patient.address_line1, patient.address_line2) if part)
     place = " ".join(part for part in (patient.state, patient.postal_code) if part)
@@ -45,18 +53,18 @@ def patient_address(patient):
 
 
 def schedule_delivery(
-    order,
+    order: Order,
     *,
-    scheduled_date,
-    window_start=None,
-    window_end=None,
-    method=DeliveryMethod.DRIVER,
-    driver=None,
-    address="",
-    carrier="",
-    tracking_number="",
-    instructions="",
-):
+    scheduled_date: datetime.date,
+    window_start: datetime.time | None = None,
+    window_end: datetime.time | None = None,
+    method: str = DeliveryMethod.DRIVER,
+    driver: User | None = None,
+    address: str | None = "",
+    carrier: str | None = "",
+    tracking_number: str | None = "",
+    instructions: str | None = "",
+) -> Delivery:
     """Plan the delivery of a confirmed order: confirmed -> scheduled.
 
     The address defaults to the patient's address on file.
@@ -103,7 +111,7 @@ def schedule_delivery(
     return delivery
 
 
-def ensure_delivery_editable(delivery):
+def ensure_delivery_editable(delivery: Delivery) -> None:
     if delivery.status != DeliveryStatus.SCHEDULED:
         raise ServiceError(
             f"This delivery is {delivery.get_status_display().lower()}: it can no longer change.",
@@ -111,7 +119,7 @@ def ensure_delivery_editable(delivery):
         )
 
 
-def cancel_delivery(delivery):
+def cancel_delivery(delivery: Delivery) -> Delivery:
     """Call off a scheduled delivery; the order goes back to confirmed and keeps
     its reserved stock, ready for a new date."""
     with transaction.atomic():
@@ -129,11 +137,11 @@ def cancel_delivery(delivery):
     return delivery
 
 
-def _normalize_name(name):
+def _normalize_name(name: str | None) -> str:
     return " ".join(re.sub(r"[^\w\s'-]", " ", name or "").lower().split())
 
 
-def is_staff_name(company_id, name, *also):
+def is_staff_name(company_id: uuid.UUID, name: str | None, *also: User | None) -> bool:
     """Whether ``name`` is the name of one of the company's staff (or of ``also``)."""
     normalized = _normalize_name(name)
     if not normalized:
@@ -141,17 +149,24 @@ def is_staff_name(company_id, name, *also):
     for user in also:
         if user is not None and _normalize_name(user.get_full_name()) == normalized:
             return True
-    return (
+    staff: bool = (
         User.objects.filter(memberships__company_id=company_id, memberships__is_active=True)
         .annotate(full_name=Lower(Concat("first_name", Value(" "), "last_name")))
         .filter(full_name=normalized)
         .exists()
     )
+    return staff
 
 
-def _check_signer(delivery, order, signer_name, relationship, user):
+def _check_signer(
+    delivery: Delivery,
+    order: Order,
+    signer_name: str | None,
+    relationship: str | None,
+    user: User | None,
+) -> tuple[str, str, dict[str, list[str]]]:
     """The patient or a designee signs; supplier staff never do."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     signer_name = (signer_name or "").strip()
     relationship = (relationship or "").strip()
     if relationship.lower() in STAFF_RELATIONSHIPS:
@@ -176,14 +191,19 @@ def _check_signer(delivery, order, signer_name, relationship, user):
     return signer_name, relationship, errors
 
 
-def _check_items(order, lines, items, reserved_serials):
+def _check_items(
+    order: Order,
+    lines: Sequence[OrderLine],
+    items: Sequence[Mapping[str, Any]],
+    reserved_serials: Mapping[uuid.UUID | None, list[str]],
+) -> tuple[list[CheckedItem], dict[str, list[Any]]]:
     """Every line exactly once, with its full quantity and its reserved units."""
     by_id = {str(line.pk): line for line in lines}
-    seen = set()
-    item_errors = []
-    checked = []
+    seen: set[str] = set()
+    item_errors: list[dict[str, list[str]]] = []
+    checked: list[CheckedItem] = []
     for item in items:
-        errors = {}
+        errors: dict[str, list[str]] = {}
         line_ref = item.get("order_line")
         line_id = str(getattr(line_ref, "pk", line_ref))
         line = by_id.get(line_id)
@@ -210,9 +230,10 @@ def _check_items(order, lines, items, reserved_serials):
             elif serials:
                 errors["serial_numbers"] = [f"{line.equipment.name} is not serialized."]
         item_errors.append(errors)
-        checked.append((line, quantity, sorted(serials)))
+        if line is not None:
+            checked.append((line, quantity, sorted(serials)))
     missing = [line for line in lines if str(line.pk) not in seen]
-    fields = {}
+    fields: dict[str, list[Any]] = {}
     if any(item_errors):
         fields["items"] = item_errors
     if missing:
@@ -226,17 +247,17 @@ def _check_items(order, lines, items, reserved_serials):
 
 
 def complete_delivery(
-    delivery,
+    delivery: Delivery,
     *,
-    delivered_on,
-    items,
-    signer_name="",
-    signer_relationship="",
-    signed_at=None,
-    signature_image="",
-    tracking_number="",
-    user=None,
-):
+    delivered_on: datetime.date,
+    items: Sequence[Mapping[str, Any]] | None,
+    signer_name: str | None = "",
+    signer_relationship: str | None = "",
+    signed_at: datetime.datetime | None = None,
+    signature_image: str | None = "",
+    tracking_number: str | None = "",
+    user: User | None = None,
+) -> Delivery:
     """Record the proof of delivery and hand the order over: the stock leaves the
     warehouse (on hand and reserved both go down), reserved units go with the patient,
     a rental starts for every rental line (from the delivery date, the date of
@@ -251,7 +272,7 @@ def complete_delivery(
             DELIVERY_TRANSITIONS, delivery.status, DeliveryStatus.DELIVERED, what="This delivery"
         )
         check_order_transition(order, OrderStatus.DELIVERED)
-        errors = {}
+        errors: dict[str, list[Any]] = {}
         today = timezone.localdate()
         if delivered_on > today:
             errors["delivered_on"] = ["The date received cannot be in the future."]
@@ -274,7 +295,7 @@ def complete_delivery(
             .filter(reserved_for__in=[line.pk for line in lines])
             .order_by("serial_number")
         )
-        reserved_serials = defaultdict(list)
+        reserved_serials: defaultdict[uuid.UUID | None, list[str]] = defaultdict(list)
         for asset in assets:
             reserved_serials[asset.reserved_for_id].append(asset.serial_number)
         checked, item_fields = _check_items(order, lines, items or [], reserved_serials)
@@ -304,8 +325,15 @@ def complete_delivery(
     return delivery
 
 
-def _hand_over(order, delivery, lines, assets, checked, delivered_on):
-    demand = defaultdict(int)
+def _hand_over(
+    order: Order,
+    delivery: Delivery,
+    lines: Sequence[OrderLine],
+    assets: Sequence[Asset],
+    checked: Sequence[CheckedItem],
+    delivered_on: datetime.date,
+) -> None:
+    demand: defaultdict[uuid.UUID, int] = defaultdict(int)
     for line in lines:
         demand[line.equipment_id] += line.reserved_quantity
     reason = f"Delivered to the patient of order {order.number}"
@@ -319,7 +347,7 @@ def _hand_over(order, delivery, lines, assets, checked, delivered_on):
                 "ask an administrator to check the stock levels.",
                 code="stock_mismatch",
             )
-    units_by_line = defaultdict(list)
+    units_by_line: defaultdict[uuid.UUID | None, list[Asset]] = defaultdict(list)
     for asset in assets:
         units_by_line[asset.reserved_for_id].append(asset)
         asset.status = AssetStatus.WITH_PATIENT
@@ -336,7 +364,7 @@ def _hand_over(order, delivery, lines, assets, checked, delivered_on):
             quantity=quantity,
             serial_numbers=serials,
         )
-    rentals = []
+    rentals: list[Rental] = []
     for line in lines:
         if line.kind == LineKind.RENTAL:
             common = {
@@ -361,7 +389,7 @@ def _hand_over(order, delivery, lines, assets, checked, delivered_on):
         rental.save()  # one by one: each start is in the audit history
 
 
-def _describe(line):
+def _describe(line: OrderLine) -> str:
     modifiers = "-".join(line.modifiers or [])
     text = line.equipment.item_description
     return f"{text} [{modifiers}]" if modifiers else text

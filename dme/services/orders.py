@@ -5,22 +5,25 @@ status inside the lock, so two confirmations of one order can never both pass; t
 stock levels in a fixed order (by equipment id), so two orders never deadlock.
 """
 
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import Location
 from core.exceptions import ServiceError
 from core.locks import lock_row
 
 from ..choices import AssetStatus, DeliveryStatus, OrderStatus
-from ..models import Asset
+from ..models import Asset, Equipment, Order, OrderLine
 from ..transitions import check_order_transition
 from .stock import change_stock, free_quantity
 
 
-def lock_order(order, *related):
+def lock_order(order: Order, *related: str) -> Order:
     """The order's row, locked until the transaction ends, with fresh values (and its
     location, patient, prescriber and any ``related``). Every service that changes an
     order, or the rows under it (lines, deliveries, rentals, their claims), takes this
@@ -28,11 +31,11 @@ def lock_order(order, *related):
     return lock_row(order, "location", "patient", "prescriber", *related)
 
 
-def _lines(order):
+def _lines(order: Order) -> list[OrderLine]:
     return list(order.lines.select_related("equipment").order_by("created_at", "id"))
 
 
-def create_order(order, lines):
+def create_order(order: Order, lines: Sequence[OrderLine]) -> Order:
     """Save a new order with its lines (unsaved ``OrderLine`` objects) in one
     transaction; the order number is drawn inside it."""
     if not lines:
@@ -46,7 +49,7 @@ def create_order(order, lines):
     return order
 
 
-def order_problems(order, lines=None):
+def order_problems(order: Order, lines: Sequence[OrderLine] | None = None) -> list[str]:
     """What keeps the order from being verified, in words (empty when nothing).
 
     The standard written order must be complete (docs/domain/dme.md): patient, order
@@ -72,7 +75,7 @@ def order_problems(order, lines=None):
     return problems
 
 
-def verify_order(order):
+def verify_order(order: Order) -> Order:
     """Record that staff checked the written order: received -> verified."""
     with transaction.atomic():
         order = lock_order(order)
@@ -89,14 +92,20 @@ def verify_order(order):
     return order
 
 
-def _short(equipment, location, requested, available, what="available"):
+def _short(
+    equipment: Equipment,
+    location: Location,
+    requested: int,
+    available: int,
+    what: str = "available",
+) -> str:
     return (
         f"Not enough {equipment.name} {equipment.hcpcs_code} at {location.name}: "
         f"{requested} requested, {available} {what}."
     )
 
 
-def _pick_assets(line, location_id):
+def _pick_assets(line: OrderLine, location_id: uuid.UUID) -> list[Asset]:
     """Lock ``quantity`` free units of the line's item at the location.
 
     ``skip_locked`` on PostgreSQL: a unit another transaction is taking is skipped,
@@ -110,7 +119,7 @@ def _pick_assets(line, location_id):
     return list(queryset[: line.quantity])
 
 
-def confirm_order(order):
+def confirm_order(order: Order) -> Order:
     """Reserve the stock of every line, and units for serialized lines: verified ->
     confirmed. All or nothing: a short line raises ``ServiceError`` naming it
     (code ``insufficient_stock``) and nothing stays reserved."""
@@ -120,8 +129,8 @@ def confirm_order(order):
         lines = _lines(order)
         if not lines:
             raise ServiceError(f"Order {order.number} has no lines.", code="no_lines")
-        demand = defaultdict(int)
-        equipment = {}
+        demand: defaultdict[uuid.UUID, int] = defaultdict(int)
+        equipment: dict[uuid.UUID, Equipment] = {}
         for line in lines:
             demand[line.equipment_id] += line.quantity
             equipment[line.equipment_id] = line.equipment
@@ -159,9 +168,9 @@ def confirm_order(order):
     return order
 
 
-def release_reservations(order, lines, reason):
+def release_reservations(order: Order, lines: Sequence[OrderLine], reason: str) -> None:
     """Give back what ``confirm_order`` reserved for these lines (stock and units)."""
-    demand = defaultdict(int)
+    demand: defaultdict[uuid.UUID, int] = defaultdict(int)
     for line in lines:
         demand[line.equipment_id] += line.reserved_quantity
     for equipment_id in sorted(demand, key=str):
@@ -185,7 +194,7 @@ def release_reservations(order, lines, reason):
             line.save(update_fields=["reserved_quantity"])
 
 
-def cancel_order(order, *, reason=""):
+def cancel_order(order: Order, *, reason: str | None = "") -> Order:
     """Cancel an order not yet delivered, releasing its reservations and cancelling
     its scheduled delivery."""
     with transaction.atomic():
@@ -207,7 +216,7 @@ def cancel_order(order, *, reason=""):
     return order
 
 
-def ensure_lines_editable(order):
+def ensure_lines_editable(order: Order) -> None:
     """Lines change only before stock is reserved (received or verified orders)."""
     if not order.is_editable:
         raise ServiceError(
@@ -217,7 +226,7 @@ def ensure_lines_editable(order):
         )
 
 
-def save_line(line):
+def save_line(line: OrderLine) -> OrderLine:
     """Add or change a line of an order still being prepared. A verified order goes
     back to received: the change needs verifying again."""
     with transaction.atomic():
@@ -229,7 +238,7 @@ def save_line(line):
     return line
 
 
-def delete_line(line):
+def delete_line(line: OrderLine) -> None:
     with transaction.atomic():
         order = lock_order(line.order)
         ensure_lines_editable(order)
@@ -238,7 +247,7 @@ def delete_line(line):
         _unverify(order)
 
 
-def _unverify(order):
+def _unverify(order: Order) -> None:
     if order.status == OrderStatus.VERIFIED:
         check_order_transition(order, OrderStatus.RECEIVED)
         order.status = OrderStatus.RECEIVED

@@ -8,6 +8,8 @@ row's newest version after waiting for its lock, so 20 confirmations racing for 
 units reserve exactly 5.
 """
 
+import uuid
+
 from auditlog import get_logentry_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -20,7 +22,7 @@ from ..models import StockLevel
 ON_HAND_MAX = 2**31 - 1
 
 
-def _audit(level, before, reason):
+def _audit(level: StockLevel, before: dict[str, int], reason: str) -> None:
     """Write the move to the stock level's audit history (``F()`` updates send no
     save signal, so auditlog would not see them)."""
     changes = {
@@ -39,7 +41,14 @@ def _audit(level, before, reason):
         )
 
 
-def change_stock(equipment_id, location_id, *, on_hand=0, reserved=0, reason):
+def change_stock(
+    equipment_id: uuid.UUID,
+    location_id: uuid.UUID,
+    *,
+    on_hand: int = 0,
+    reserved: int = 0,
+    reason: str,
+) -> StockLevel | None:
     """Add ``on_hand`` and ``reserved`` (either may be negative) to a stock level.
 
     Returns the updated :class:`StockLevel`, or None when the row does not exist or
@@ -54,7 +63,7 @@ def change_stock(equipment_id, location_id, *, on_hand=0, reserved=0, reason):
     )
     if not updated:
         return None
-    level = StockLevel.objects.select_related("equipment", "location").get(
+    level: StockLevel = StockLevel.objects.select_related("equipment", "location").get(
         equipment_id=equipment_id, location_id=location_id
     )
     _audit(
@@ -63,7 +72,14 @@ def change_stock(equipment_id, location_id, *, on_hand=0, reserved=0, reason):
     return level
 
 
-def add_stock(company_id, equipment_id, location_id, quantity, *, reason):
+def add_stock(
+    company_id: uuid.UUID,
+    equipment_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    *,
+    reason: str,
+) -> StockLevel | None:
     """Put ``quantity`` units on hand, creating the stock level on first receipt."""
     level = change_stock(equipment_id, location_id, on_hand=quantity, reason=reason)
     if level is not None:
@@ -78,7 +94,7 @@ def add_stock(company_id, equipment_id, location_id, quantity, *, reason):
     return change_stock(equipment_id, location_id, on_hand=quantity, reason=reason)
 
 
-def free_quantity(equipment_id, location_id):
+def free_quantity(equipment_id: uuid.UUID, location_id: uuid.UUID) -> int:
     """On hand minus reserved right now (0 with no stock level): for messages."""
     row = (
         StockLevel.objects.filter(equipment_id=equipment_id, location_id=location_id)
@@ -88,7 +104,7 @@ def free_quantity(equipment_id, location_id):
     return row[0] - row[1] if row else 0
 
 
-def adjust_stock(level, delta, *, reason):
+def adjust_stock(level: StockLevel, delta: int, *, reason: str) -> StockLevel:
     """Correct the quantity on hand after a count, a receipt or a loss.
 
     Serialized items are counted by their assets (register or retire units instead).

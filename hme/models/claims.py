@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -319,7 +319,7 @@ class Claim(TenantModel):
         active = set(self.patient.diagnoses.active().values_list("code", flat=True))
         return [code for code in self.diagnosis_codes if code not in active]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.coverage_id and not self.payer_id:
             self.payer_id = self.coverage.payer_id
         with transaction.atomic():

@@ -1,6 +1,7 @@
 """Payers, the patients' policies with them (coverage), and prior authorizations."""
 
-from typing import ClassVar
+from datetime import date
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -103,7 +104,7 @@ class Payer(TenantModel):
         super().clean()
         self.state = self.state.upper()
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.state = self.state.upper()
         super().save(*args, **kwargs)
 
@@ -112,7 +113,7 @@ class CoverageQuerySet(TenantQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def in_force_on(self, day):
+    def in_force_on(self, day: date) -> Self:
         """Policies whose period includes ``day`` (termination date inclusive)."""
         return self.filter(effective_date__lte=day).filter(
             Q(termination_date__isnull=True) | Q(termination_date__gte=day)
@@ -265,7 +266,7 @@ class Coverage(TenantModel):
         end = self.termination_date.isoformat() if self.termination_date else "open"
         return f"{self.effective_date.isoformat()} to {end}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalize()
         self.is_active = in_force(self.effective_date, self.termination_date, timezone.localdate())
         update_fields = kwargs.get("update_fields")
@@ -374,7 +375,7 @@ class Authorization(TenantModel):
         if errors:
             raise ValidationError(errors)
 
-    def covers(self, hcpcs, day):
+    def covers(self, hcpcs: str, day: date) -> bool:
         return hcpcs in (self.hcpcs_codes or []) and (
             self.valid_from is not None
             and self.valid_to is not None

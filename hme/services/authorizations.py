@@ -1,5 +1,8 @@
 """Prior authorizations: decisions, expiry, and drawing units for claims."""
 
+import datetime
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -9,12 +12,19 @@ from core.exceptions import ServiceError
 from core.locks import lock_row
 
 from ..choices import AuthorizationStatus
-from ..models import Authorization
+from ..models import Authorization, Coverage
 from ..rules import default_auth_end, requires_prior_auth
 from ..transitions import check_authorization_transition
 
 
-def approve_authorization(authorization, *, number, units_approved, valid_from, valid_to=None):
+def approve_authorization(
+    authorization: Authorization,
+    *,
+    number: str | None,
+    units_approved: int | None,
+    valid_from: datetime.date,
+    valid_to: datetime.date | None = None,
+) -> Authorization:
     """Record the payer's approval: its number (UTN), units and validity.
 
     ``valid_to`` defaults to the end of the prior-authorization window of the codes
@@ -40,7 +50,7 @@ def approve_authorization(authorization, *, number, units_approved, valid_from, 
             raise ServiceError(
                 "Approve at least one unit.", fields={"units_approved": ["At least 1."]}
             )
-        authorization.number = number.strip()
+        authorization.number = (number or "").strip()
         authorization.units_approved = units_approved
         authorization.valid_from = valid_from
         authorization.valid_to = valid_to
@@ -51,7 +61,7 @@ def approve_authorization(authorization, *, number, units_approved, valid_from, 
     return authorization
 
 
-def deny_authorization(authorization, *, note=""):
+def deny_authorization(authorization: Authorization, *, note: str = "") -> Authorization:
     with transaction.atomic():
         authorization = lock_row(authorization)
         check_authorization_transition(authorization, AuthorizationStatus.DENIED)
@@ -63,7 +73,7 @@ def deny_authorization(authorization, *, note=""):
     return authorization
 
 
-def expire_authorizations(as_of=None):
+def expire_authorizations(as_of: datetime.date | None = None) -> int:
     """Approved authorizations whose validity ended before ``as_of`` become expired.
     Returns how many."""
     as_of = as_of or timezone.localdate()
@@ -81,7 +91,7 @@ def expire_authorizations(as_of=None):
     return expired
 
 
-def _full_clean(authorization):
+def _full_clean(authorization: Authorization) -> None:
     try:
         authorization.full_clean()
     except ValidationError as error:
@@ -91,7 +101,17 @@ def _full_clean(authorization):
         ) from error
 
 
-def find_authorization(coverage, hcpcs, day, units):
+def _validity(auth: Authorization) -> tuple[datetime.date, datetime.date]:
+    """The dates of an approved (or since expired) authorization: an approved one has
+    both (constraint ``authorization_approved_complete``) and expiring keeps them."""
+    assert auth.valid_from is not None
+    assert auth.valid_to is not None
+    return auth.valid_from, auth.valid_to
+
+
+def find_authorization(
+    coverage: Coverage, hcpcs: str, day: datetime.date, units: int
+) -> Authorization | None:
     """The approved authorization of ``coverage`` that covers ``units`` of ``hcpcs`` on
     ``day``, or None when the code needs none. Raises ServiceError (code
     ``authorization_required``) saying whether it is missing, expired, used up or only
@@ -99,7 +119,7 @@ def find_authorization(coverage, hcpcs, day, units):
     rule = requires_prior_auth(hcpcs)
     if rule is None:
         return None
-    candidates = [
+    candidates: list[Authorization] = [
         auth
         for auth in Authorization.objects.filter(coverage=coverage).order_by("valid_to")
         if hcpcs in (auth.hcpcs_codes or [])
@@ -123,16 +143,16 @@ def find_authorization(coverage, hcpcs, day, units):
             f"{what}: authorization {usable[0].number} has {left} unit(s) left of "
             f"{usable[0].units_approved}, and this claim bills {units}. Ask the payer for more."
         )
-    elif ended := [a for a in decided if a.valid_to < day]:
+    elif ended := [a for a in decided if _validity(a)[1] < day]:
         last = ended[-1]
         message = (
-            f"{what}: authorization {last.number} expired on {last.valid_to.isoformat()}, "
+            f"{what}: authorization {last.number} expired on {_validity(last)[1].isoformat()}, "
             f"before the date of service {day.isoformat()}. Request a new one."
         )
     elif decided:
         message = (
             f"{what}: authorization {decided[0].number} is valid from "
-            f"{decided[0].valid_from.isoformat()}, after the date of service {day.isoformat()}."
+            f"{_validity(decided[0])[0].isoformat()}, after the date of service {day.isoformat()}."
         )
     elif candidates:
         message = (
@@ -144,7 +164,7 @@ def find_authorization(coverage, hcpcs, day, units):
     raise ServiceError(message, code="authorization_required")
 
 
-def draw_units(authorization, units):
+def draw_units(authorization: Authorization, units: int) -> None:
     """Use ``units`` of an authorization, race-free: one conditional UPDATE with F()."""
     drawn = Authorization.objects.filter(
         pk=authorization.pk,
@@ -160,7 +180,7 @@ def draw_units(authorization, units):
         )
 
 
-def return_units(authorization_id, units):
+def return_units(authorization_id: uuid.UUID, units: int) -> None:
     """Give units back (a voided claim, a replaced line)."""
     Authorization.objects.filter(pk=authorization_id, units_used__gte=units).update(
         units_used=F("units_used") - units

@@ -5,13 +5,19 @@ Reads the ``dme`` models and calls its rental services (``record_billed_month``,
 ``hme.services.claims.create_claim``.
 """
 
+import datetime
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
+from clinical.models import Patient
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
@@ -20,7 +26,7 @@ from dme.services.orders import lock_order
 from dme.services.rentals import cap_rental, record_billed_month
 
 from ..choices import ClaimStatus
-from ..models import Claim, ClaimLine
+from ..models import Authorization, Claim, ClaimLine
 from ..models.claims import MAX_DIAGNOSES, MAX_POINTERS
 from ..rules import (
     CAPPED_RENTAL_MONTH_MODIFIERS,
@@ -36,7 +42,7 @@ from .coverage import coverage_on
 MAX_MODIFIERS = 4
 
 
-def _diagnoses(patient):
+def _diagnoses(patient: Patient) -> list[str]:
     """The patient's active ICD-10 codes in the order they were recorded (the first is
     the primary), at most 12; refused when there is none."""
     codes = list(
@@ -51,11 +57,11 @@ def _diagnoses(patient):
     return codes
 
 
-def _pointers(codes):
+def _pointers(codes: Sequence[str]) -> list[int]:
     return list(range(1, min(MAX_POINTERS, len(codes)) + 1))
 
 
-def create_claim_for_delivery(order):
+def create_claim_for_delivery(order: Order) -> Claim:
     """Bill the purchases of a delivered order: one claim, one line per delivered
     purchase line (its NU/UE modifiers, the delivered quantity at the line's price),
     date of service = the delivery date, to the patient's primary coverage in force that
@@ -139,19 +145,19 @@ class RentalBillingRun:
     """What :func:`bill_rental_months` did: the claims made and, per rental that
     stopped early, why (messages name the order, never the patient)."""
 
-    as_of: object
-    claims: list = field(default_factory=list)
-    errors: list = field(default_factory=list)  # (rental id, message)
-    capped: list = field(default_factory=list)  # rental ids capped in this run
+    as_of: datetime.date
+    claims: list[Claim] = field(default_factory=list)
+    errors: list[tuple[uuid.UUID, str]] = field(default_factory=list)  # (rental id, message)
+    capped: list[uuid.UUID] = field(default_factory=list)  # rental ids capped in this run
 
-    def summary(self):
+    def summary(self) -> str:
         return (
             f"Billed {len(self.claims)} rental month(s) as of {self.as_of.isoformat()}; "
             f"{len(self.capped)} rental(s) capped; {len(self.errors)} rental(s) with errors."
         )
 
 
-def rental_month_charge(rental, number):
+def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal]:
     """(modifiers, charge) of month ``number`` of ``rental``.
 
     Capped rentals: RR + KH/KI/KJ and 10% (months 1-3) / 7.5% (4-13) of the purchase
@@ -177,7 +183,7 @@ def rental_month_charge(rental, number):
     return modifiers, fee * rental.quantity
 
 
-def _month_authorization(rental):
+def _month_authorization(rental: Rental) -> Authorization | None:
     """Month 1's authorization: later months bill under it without drawing units."""
     line = (
         ClaimLine.objects.filter(claim__rental=rental, claim__rental_month=1)
@@ -188,7 +194,7 @@ def _month_authorization(rental):
     return line.authorization if line else None
 
 
-def bill_next_rental_month(rental, as_of):
+def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None:
     """Bill the rental's next unbilled month if its date of service is on or before
     ``as_of``; return the claim, or None when there is nothing (more) to bill.
 
@@ -218,7 +224,7 @@ def bill_next_rental_month(rental, as_of):
         coverage = coverage_on(rental.patient, day)
         codes = _diagnoses(rental.patient)
         modifiers, charge = rental_month_charge(rental, number)
-        line = {
+        line: dict[str, Any] = {
             "date_of_service": day,
             "hcpcs": rental.equipment.hcpcs_code,
             "modifiers": modifiers,
@@ -246,7 +252,7 @@ def bill_next_rental_month(rental, as_of):
     return claim
 
 
-def bill_rental_months(as_of=None):
+def bill_rental_months(as_of: datetime.date | None = None) -> RentalBillingRun:
     """Bill every active rental's months whose date of service is on or before
     ``as_of`` (default today) and that are not billed yet; stop at the cap (13 months,
     oxygen 36), which marks the rental capped.

@@ -6,19 +6,25 @@ biller can act on, having changed nothing.
 """
 
 import datetime
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
 from accounts.choices import Role
+from accounts.models import Company, Location, User
+from clinical.models import Patient, Provider
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc, normalize_carc, validate_carc
-from ..models import Adjustment, Claim, ClaimLine, PaymentAllocation
+from ..models import Adjustment, Claim, ClaimLine, Coverage, PaymentAllocation
 from ..models.claims import EDITABLE_STATUSES, ZERO
 from ..transitions import check_claim_transition
 from .authorizations import draw_units, find_authorization, return_units
@@ -39,13 +45,13 @@ LINE_FIELDS = (
 )
 
 
-def _error_from_validation(error, prefix=""):
+def _error_from_validation(error: ValidationError, prefix: str = "") -> ServiceError:
     fields = getattr(error, "message_dict", None) or {"non_field_errors": error.messages}
     message = " ".join(error.messages)
     return ServiceError(f"{prefix}{message}", fields=fields)
 
 
-def money(value, label="amount"):
+def money(value: object, label: str = "amount") -> Decimal:
     """A Decimal of whole cents, never negative; ServiceError otherwise."""
     try:
         amount = Decimal(str(value))
@@ -65,15 +71,15 @@ def money(value, label="amount"):
 
 def create_claim(
     *,
-    company,
-    patient,
-    coverage,
-    billing_location,
-    diagnosis_codes,
-    lines,
-    referring_provider=None,
-    **links,
-):
+    company: Company,
+    patient: Patient,
+    coverage: Coverage,
+    billing_location: Location,
+    diagnosis_codes: Iterable[str] | None,
+    lines: Sequence[Mapping[str, Any]],
+    referring_provider: Provider | None = None,
+    **links: Any,
+) -> Claim:
     """Create a pending claim with its lines (dicts of ``LINE_FIELDS``); number drawn,
     totals computed, prior-authorization units drawn for items that need them.
 
@@ -106,7 +112,7 @@ def create_claim(
     return claim
 
 
-def _add_lines(claim, lines, first_number=1):
+def _add_lines(claim: Claim, lines: Iterable[Mapping[str, Any]], first_number: int = 1) -> None:
     for number, data in enumerate(lines, start=first_number):
         data = dict(data)
         authorization = data.pop("authorization", None)
@@ -133,7 +139,7 @@ def _add_lines(claim, lines, first_number=1):
         line.save()
 
 
-def _release_authorizations(lines):
+def _release_authorizations(lines: Iterable[ClaimLine]) -> None:
     """Give back the units lines drew (void, replaced lines). Rental months after the
     first bill under month 1's authorization without drawing: they give nothing back."""
     for line in lines:
@@ -141,7 +147,9 @@ def _release_authorizations(lines):
             return_units(line.authorization_id, line.units)
 
 
-def update_claim(claim, *, lines=None, **fields):
+def update_claim(
+    claim: Claim, *, lines: Sequence[Mapping[str, Any]] | None = None, **fields: Any
+) -> Claim:
     """Correct a pending or denied claim: header fields (``CORRECTABLE_FIELDS``) and,
     when ``lines`` is given, all of its lines (replaced, renumbered, authorizations
     drawn again)."""
@@ -187,7 +195,7 @@ def update_claim(claim, *, lines=None, **fields):
     return claim
 
 
-def recalculate_claim(claim):
+def recalculate_claim(claim: Claim) -> Claim:
     """Derive the claim's money from its lines and allocations, and save it.
 
     total charge = sum of line charges; allowed = sum of line allowed amounts;
@@ -212,11 +220,12 @@ def recalculate_claim(claim):
 # Timely filing -----------------------------------------------------------------------
 
 
-def earliest_date_of_service(claim):
-    return claim.lines.aggregate(first=Min("date_of_service"))["first"]
+def earliest_date_of_service(claim: Claim) -> datetime.date | None:
+    first: datetime.date | None = claim.lines.aggregate(first=Min("date_of_service"))["first"]
+    return first
 
 
-def filing_deadline(claim):
+def filing_deadline(claim: Claim) -> datetime.date | None:
     """The last day the payer accepts the claim: earliest date of service + the payer's
     limit in days (Medicare: 365)."""
     first = earliest_date_of_service(claim)
@@ -225,19 +234,20 @@ def filing_deadline(claim):
     return first + datetime.timedelta(days=claim.payer.timely_filing_days)
 
 
-def may_override_timely_filing(user, company_id):
+def may_override_timely_filing(user: User | AnonymousUser | None, company_id: uuid.UUID) -> bool:
     from accounts.models import Membership
 
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return (
+    allowed: bool = (
         Membership.objects.active()
         .filter(user_id=user.pk, company_id=company_id, role__in=TIMELY_FILING_OVERRIDE_ROLES)
         .exists()
     )
+    return allowed
 
 
-def _check_timely_filing(claim, user, override_reason):
+def _check_timely_filing(claim: Claim, user: User | None, override_reason: str | None) -> None:
     deadline = filing_deadline(claim)
     today = timezone.localdate()
     if deadline is None or today <= deadline:
@@ -276,7 +286,7 @@ SUBMIT_FIELDS = [
 ]
 
 
-def _send(claim, user, override_reason):
+def _send(claim: Claim, user: User | None, override_reason: str | None) -> None:
     if not claim.lines.exists():
         raise ServiceError(f"Claim {claim.number} has no lines to bill.")
     _check_timely_filing(claim, user, override_reason)
@@ -284,7 +294,9 @@ def _send(claim, user, override_reason):
     claim.submission_count += 1
 
 
-def submit_claim(claim, user=None, override_reason=None):
+def submit_claim(
+    claim: Claim, user: User | None = None, override_reason: str | None = None
+) -> Claim:
     """Send a pending claim to the payer: ``submitted_at`` is set and the claim stays
     pending until the payer acknowledges it (``mark_processing``).
 
@@ -311,7 +323,7 @@ def submit_claim(claim, user=None, override_reason=None):
     return claim
 
 
-def mark_processing(claim):
+def mark_processing(claim: Claim) -> Claim:
     """The payer acknowledged a submitted claim: pending -> processing."""
     with transaction.atomic():
         claim = lock_row(claim)
@@ -328,11 +340,12 @@ def mark_processing(claim):
     return claim
 
 
-def _split(total, lines):
+def _split(total: Decimal, lines: Sequence[ClaimLine]) -> list[Decimal]:
     """``total`` spread over the lines in proportion to their charges, in cents; the
     rounding remainder goes to the last line so the parts add up exactly."""
     charges = sum((line.charge for line in lines), ZERO)
-    parts, left = [], total
+    parts: list[Decimal] = []
+    left = total
     for index, line in enumerate(lines):
         if index == len(lines) - 1:
             parts.append(left)
@@ -344,7 +357,9 @@ def _split(total, lines):
     return parts
 
 
-def approve_claim(claim, allowed=None, line_allowed=None):
+def approve_claim(
+    claim: Claim, allowed: object = None, line_allowed: Mapping[Any, object] | None = None
+) -> Claim:
     """The payer approved a processing claim: processing -> approved.
 
     Give ``allowed`` (the claim's allowed total, spread over the lines by charge) or
@@ -407,7 +422,7 @@ def approve_claim(claim, allowed=None, line_allowed=None):
     return claim
 
 
-def deny_claim(claim, group, code, text=""):
+def deny_claim(claim: Claim, group: str | None, code: str | None, text: str | None = "") -> Claim:
     """The payer denied a processing claim: processing -> denied, with the CARC group
     and code (CO-50...) and the payer's words (the code's description by default)."""
     code = normalize_carc(code)
@@ -438,7 +453,12 @@ def deny_claim(claim, group, code, text=""):
     return claim
 
 
-def resubmit_claim(claim, correction_note, user=None, override_reason=None):
+def resubmit_claim(
+    claim: Claim,
+    correction_note: str | None,
+    user: User | None = None,
+    override_reason: str | None = None,
+) -> Claim:
     """Send a corrected denied claim again: denied -> pending, submitted now.
 
     ``correction_note`` says what was corrected (correct the claim first with
@@ -474,7 +494,7 @@ def resubmit_claim(claim, correction_note, user=None, override_reason=None):
     return claim
 
 
-def void_claim(claim, reason=""):
+def void_claim(claim: Claim, reason: str | None = "") -> Claim:
     """Cancel an open claim (pending, processing, approved or denied): -> void.
 
     Refused once a payment is posted to it. Prior-authorization units it drew are given

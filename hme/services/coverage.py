@@ -1,9 +1,13 @@
 """Coverage: eligibility verification, and keeping "in force today" current."""
 
+import datetime
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinical.models import Patient
 from core.exceptions import ServiceError
 from core.locks import lock_row
 
@@ -11,8 +15,10 @@ from ..choices import CoveragePriority
 from ..models import Coverage
 
 
-def verify_coverage(coverage, user):
-    """Record that ``user`` checked the patient's eligibility with the payer, now."""
+def verify_coverage(coverage: Coverage, user: Any) -> Coverage:
+    """Record that ``user`` checked the patient's eligibility with the payer, now.
+
+    ``user`` is whatever the request has (an anonymous user records no one)."""
     with transaction.atomic():
         coverage = lock_row(coverage)
         coverage.verified_at = timezone.now()
@@ -21,7 +27,7 @@ def verify_coverage(coverage, user):
     return coverage
 
 
-def refresh_coverage_status(as_of=None):
+def refresh_coverage_status(as_of: datetime.date | None = None) -> dict[str, int]:
     """Set ``is_active`` (in force on ``as_of``, default today) on every coverage whose
     flag is stale: policies that ended are turned off, policies whose effective date
     came are turned on. Returns ``{"activated", "deactivated", "conflicts"}``;
@@ -44,9 +50,11 @@ def refresh_coverage_status(as_of=None):
     return {"activated": activated, "deactivated": deactivated, "conflicts": conflicts}
 
 
-def coverage_on(patient, day, priority=CoveragePriority.PRIMARY):
+def coverage_on(
+    patient: Patient, day: datetime.date, priority: str = CoveragePriority.PRIMARY
+) -> Coverage:
     """The patient's policy of ``priority`` in force on ``day``; ServiceError if none."""
-    coverage = (
+    coverage: Coverage | None = (
         Coverage.objects.filter(patient=patient, priority=priority)
         .in_force_on(day)
         .select_related("payer")

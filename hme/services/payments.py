@@ -1,15 +1,22 @@
 """Payments (remittances) and posting them to claims."""
 
+import datetime
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.models import Company
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 
 from ..choices import ClaimStatus, normalize_carc, validate_carc
-from ..models import Adjustment, Claim, ClaimLine, Payment, PaymentAllocation
+from ..models import Adjustment, Claim, ClaimLine, Payer, Payment, PaymentAllocation
 from ..models.claims import ZERO
 from ..transitions import check_claim_transition
 from .claims import _error_from_validation, money, recalculate_claim
@@ -20,8 +27,16 @@ POSTABLE_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.PAID)
 
 
 def record_payment(
-    *, company, payer, number, paid_date, amount, method=None, note="", allocations=()
-):
+    *,
+    company: Company,
+    payer: Payer,
+    number: str | None,
+    paid_date: datetime.date,
+    amount: object,
+    method: str | None = None,
+    note: str | None = "",
+    allocations: Sequence[Mapping[str, Any]] = (),
+) -> Payment:
     """Record a payment from ``payer`` and post its ``allocations`` (see
     :func:`post_payment`) in one transaction: a refused allocation records nothing."""
     with transaction.atomic():
@@ -45,7 +60,7 @@ def record_payment(
     return payment
 
 
-def is_covered(claim):
+def is_covered(claim: Claim) -> bool:
     """Payments cover the allowed amount: what the payer paid plus what it assigned to
     the patient (PR adjustments: deductible, coinsurance, copay) reaches the allowed
     amount. The payer's part is then settled; the patient's part is billed to the
@@ -55,7 +70,9 @@ def is_covered(claim):
     )
 
 
-def _clean_allocation(payment, index, data):
+def _clean_allocation(
+    payment: Payment, index: int, data: Mapping[str, Any]
+) -> tuple[Claim, ClaimLine | None, Decimal, list[tuple[str, str, Decimal]]]:
     """Check one allocation dict; return (claim, line, amount, adjustments)."""
     where = f"Allocation {index}"
     claim = data.get("claim")
@@ -75,7 +92,7 @@ def _clean_allocation(payment, index, data):
             fields={"claim_line": ["Not on this claim."]},
         )
     amount = money(data.get("amount", ZERO), f"amount of allocation {index}")
-    adjustments = []
+    adjustments: list[tuple[str, str, Decimal]] = []
     for item in data.get("adjustments") or ():
         group = str(item.get("group", "")).strip().upper()
         code = normalize_carc(item.get("code"))
@@ -92,11 +109,11 @@ def _clean_allocation(payment, index, data):
     return claim, line, amount, adjustments
 
 
-def _dollars(value):
+def _dollars(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
-def post_payment(payment, allocations):
+def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> Payment:
     """Allocate ``payment`` to claims (or their lines), with adjustments.
 
     ``allocations``: dicts with ``claim``, optional ``claim_line``, ``amount`` and
@@ -137,7 +154,7 @@ def post_payment(payment, allocations):
                     "post to approved claims (approve it with its allowed amount first).",
                     code="claim_not_approved",
                 )
-        lines_touched = set()
+        lines_touched: set[uuid.UUID] = set()
         for claim, line, amount, adjustments in cleaned:
             allocation = PaymentAllocation(
                 company_id=payment.company_id,
