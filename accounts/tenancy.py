@@ -4,7 +4,15 @@
 ``core.tenancy``, through which core and the other apps ask for it.
 """
 
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
 from core.tenancy import get_active_company  # noqa: F401  (one definition, in core)
+
+if TYPE_CHECKING:
+    from .models import User
 
 _MISSING = object()
 SESSION_KEY = "active_company_id"
@@ -35,3 +43,12 @@ def get_active_membership(user):
     membership = memberships.order_by("created_at").first()
     user.__dict__["_active_membership"] = membership
     return membership
+
+
+def signed_in_user(request: HttpRequest) -> "User":
+    """The user behind a request that the admin site (or an authenticated view) let in:
+    the staff member acting, for services that record who did something."""
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied
+    return user

@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from accounts.tenancy import signed_in_user
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
 from core.exceptions import ServiceError
@@ -128,7 +129,7 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         description="Retire (out of service for good)",
         form_class=forms.ReasonForm,
         service=lambda asset, data, request: services.retire_asset(
-            asset, reason=data["reason"], user=request.user
+            asset, reason=data["reason"], user=signed_in_user(request)
         ),
         done="unit(s) retired",
         title="Retire units",

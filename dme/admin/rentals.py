@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from accounts.tenancy import signed_in_user
 from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import TenantAdmin
 from core.admin_actions import FormAction
@@ -66,7 +67,7 @@ class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
             rental,
             returned_on=data["returned_on"],
             location=data["location"],
-            picked_up_by=data["picked_up_by"] or request.user,
+            picked_up_by=data["picked_up_by"] or signed_in_user(request),
             notes=data["notes"],
         ),
         done="rental(s) returned",

@@ -9,6 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.tenancy import signed_in_user
 from core.admin import TenantAdmin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
 
@@ -289,7 +290,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         description="Submit past the timely filing limit (override, Billing)...",
         form_class=OverrideForm,
         service=lambda claim, data, request: services.submit_claim(
-            claim, request.user, override_reason=data["override_reason"]
+            claim, signed_in_user(request), override_reason=data["override_reason"]
         ),
         done="claim(s) submitted",
         title="Submit past the timely filing limit",
@@ -331,7 +332,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         service=lambda claim, data, request: services.resubmit_claim(
             claim,
             data["correction_note"],
-            request.user,
+            signed_in_user(request),
             override_reason=data["override_reason"] or None,
         ),
         done="claim(s) resubmitted",
