@@ -271,6 +271,15 @@ def test_the_schema_allows_a_claim_with_no_denial_group(committed_schema):
     assert "BlankEnum" in refs
 
 
+@pytest.mark.parametrize("component", ["Delivery", "DeliveryDetail"])
+def test_the_schema_allows_a_delivery_with_no_signer_yet(committed_schema, component):
+    relationship = committed_schema["components"]["schemas"][component]["properties"][
+        "signer_relationship"
+    ]
+    refs = {choice["$ref"].rsplit("/", 1)[1] for choice in relationship["oneOf"]}
+    assert "BlankEnum" in refs
+
+
 def test_the_maintenance_log_is_the_plain_list_the_schema_says(
     company, admin_user, api_client_for, committed_schema
 ):
