@@ -15,6 +15,7 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -55,6 +56,54 @@ schema = schemathesis.openapi.from_path(SCHEMA_PATH, config=CONFIG)
 schema.app = get_wsgi_application()
 
 
+# The seeded companies, for the path-parameter hook below (set by the ``seeded`` fixture).
+SEEDED = {}
+
+
+def _record_ids(path):
+    """The first record of the demo company and of the other company that the
+    operation's ``{id}`` names (none when the view has no model queryset)."""
+    from django.urls import Resolver404, resolve
+
+    from accounts.models import Company, User
+
+    try:
+        match = resolve(path.replace("{id}", "00000000-0000-0000-0000-000000000000"))
+    except Resolver404:
+        return []
+    queryset = getattr(getattr(match.func, "cls", None), "queryset", None)
+    if queryset is None:
+        return []
+    model = queryset.model
+    ids = []
+    for company in (SEEDED["seeded"].company, SEEDED["seeded"].other_company):
+        if model is Company:
+            records = model.objects.filter(pk=company.pk)
+        elif model is User:
+            records = model.objects.filter(memberships__company=company)
+        elif any(field.name == "company" for field in model._meta.get_fields()):
+            records = model._default_manager.filter(company=company)
+        else:
+            return []
+        pk = records.order_by("pk").values_list("pk", flat=True).first()
+        if pk is not None:
+            ids.append(str(pk))
+    return ids
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    """An ``{id}`` is the generated value, a record of the caller's company, or one of
+    the other company's (which must be a 404): random uuids alone would reach no record."""
+    if not path_parameters or "id" not in path_parameters or not SEEDED:
+        return st.just(path_parameters)
+    ids = _record_ids(context.operation.path)
+    # Hypothesis tries the first choices first: the real records lead.
+    return st.sampled_from([*ids, path_parameters["id"]]).map(
+        lambda value: {**path_parameters, "id": value}
+    )
+
+
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
     """Two companies with every model, seeded once for the module and rolled back after."""
@@ -68,8 +117,10 @@ def seeded(django_db_setup, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            yield seed_two_companies()
+            SEEDED["seeded"] = seed_two_companies()
+            yield SEEDED["seeded"]
         finally:
+            SEEDED.clear()
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
             signals.request_started.connect(close_old_connections)
