@@ -53,7 +53,8 @@ BY_METHOD = {
     "post": _WRITE,
     "put": _WRITE,
     "patch": _WRITE,
-    "delete": ("401", "403", "404", "406", "409", "429"),
+    # A service rule can refuse a delete (a line of a confirmed order): a 400.
+    "delete": ("400", "401", "403", "404", "406", "409", "429"),
 }
 
 

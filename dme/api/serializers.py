@@ -17,7 +17,7 @@ from core.api.serializers import (
 from core.validators import normalize_hcpcs
 
 from .. import services
-from ..choices import LineKind, MaintenanceKind
+from ..choices import LineKind, MaintenanceKind, SignerRelationship
 from ..models import (
     Asset,
     Delivery,
@@ -337,6 +337,14 @@ class DeliverySerializer(TenantModelSerializer):
     has_signature = serializers.SerializerMethodField()
     address = serializers.CharField(
         required=False, allow_blank=True, help_text="Empty: the patient's address on file."
+    )
+    # "" until the proof of delivery is recorded: declared, since DRF drops allow_blank on
+    # read-only fields.
+    signer_relationship = serializers.ChoiceField(
+        choices=SignerRelationship.choices,
+        allow_blank=True,
+        read_only=True,
+        label="Signer's relationship to the patient",
     )
 
     class Meta:

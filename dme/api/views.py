@@ -104,7 +104,7 @@ class AssetViewSet(TenantNoDeleteViewSet):
     @extend_schema(
         methods=["POST"],
         request=serializers.MaintenanceEntrySerializer,
-        responses=serializers.MaintenanceRecordSerializer,
+        responses={201: serializers.MaintenanceRecordSerializer},
     )
     # The log is one plain list: no pagination, no filters of the asset list.
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])

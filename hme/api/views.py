@@ -206,7 +206,7 @@ class ClaimViewSet(TenantNoDeleteViewSet):
         return self._respond(services.void_claim(self.get_object(), reason))
 
     @extend_schema(
-        request=serializers.FromDeliverySerializer, responses=serializers.ClaimSerializer
+        request=serializers.FromDeliverySerializer, responses={201: serializers.ClaimSerializer}
     )
     @action(detail=False, methods=["post"], url_path="from-delivery")
     @idempotent

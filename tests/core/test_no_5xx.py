@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from dme.choices import AssetStatus
+from dme.choices import AssetStatus, OrderStatus
 from tests.clinical.factories import (
     AIModelFactory,
     AppointmentFactory,
@@ -15,7 +15,12 @@ from tests.clinical.factories import (
     PredictionLogFactory,
     ProviderFactory,
 )
-from tests.dme.factories import AssetFactory, EquipmentFactory, StockLevelFactory
+from tests.dme.factories import (
+    AssetFactory,
+    EquipmentFactory,
+    OrderLineFactory,
+    StockLevelFactory,
+)
 from tests.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
@@ -269,6 +274,45 @@ def test_the_schema_allows_a_claim_with_no_denial_group(committed_schema):
     group = committed_schema["components"]["schemas"]["Claim"]["properties"]["denial_group"]
     refs = {choice["$ref"].rsplit("/", 1)[1] for choice in group["oneOf"]}
     assert "BlankEnum" in refs
+
+
+@pytest.mark.parametrize("component", ["Delivery", "DeliveryDetail"])
+def test_the_schema_allows_a_delivery_with_no_signer_yet(committed_schema, component):
+    relationship = committed_schema["components"]["schemas"][component]["properties"][
+        "signer_relationship"
+    ]
+    refs = {choice["$ref"].rsplit("/", 1)[1] for choice in relationship["oneOf"]}
+    assert "BlankEnum" in refs
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/assets/{id}/maintenance/", "/api/v1/claims/from-delivery/"]
+)
+def test_the_schema_gives_the_201_these_posts_answer(committed_schema, path):
+    responses = committed_schema["paths"][path]["post"]["responses"]
+    assert "201" in responses
+    assert "200" not in responses
+
+
+def test_a_maintenance_entry_answers_the_201_the_schema_gives(company, admin_user, api_client_for):
+    asset = AssetFactory(company=company)
+    response = api_client_for(admin_user).post(
+        reverse("api:asset-maintenance", args=[asset.pk]),
+        {"kind": "cleaning", "work_done": "Wiped down"},
+        format="json",
+    )
+    assert response.status_code == 201
+
+
+def test_a_refused_delete_answers_the_400_the_schema_gives(
+    company, admin_user, api_client_for, committed_schema
+):
+    operation = committed_schema["paths"]["/api/v1/order-lines/{id}/"]["delete"]
+    assert "400" in operation["responses"]
+    line = OrderLineFactory(company=company, order__status=OrderStatus.CONFIRMED)
+    response = api_client_for(admin_user).delete(reverse("api:orderline-detail", args=[line.pk]))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "order_locked"
 
 
 def test_the_maintenance_log_is_the_plain_list_the_schema_says(
