@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Debian packages our Python libraries need at run time, installed when missing:
-# WeasyPrint (the access report's PDF) needs Pango. Called by `make install` and .ci/run.
+# WeasyPrint (the access report's PDF) needs Pango and HarfBuzz-Subset. Called by `make install` and .ci/run.
 # Without root or apt it only says what is missing, and the PDF export answers an error.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
