@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from .access import record_access
 from .admin_filters import TenantListFilterMixin
+from .admin_types import InlineAdminBase, MixinAdminBase, ModelAdminBase
 from .choices import AccessAction, AccessVia
 from .exceptions import ServiceError
 from .models import TenantModel
@@ -24,14 +25,6 @@ if TYPE_CHECKING:
     from django import forms
     from django.db.models import ForeignKey, ManyToManyField, QuerySet
     from django.db.models.fields.related import RelatedField
-
-    _ModelAdmin = admin.ModelAdmin[Any]
-    _MixinAdminBase = admin.ModelAdmin[Any]
-    _InlineAdmin = admin.options.InlineModelAdmin[Any, Any]
-else:
-    _ModelAdmin = admin.ModelAdmin
-    # The mixins' hosts, for the type checker only.
-    _MixinAdminBase = _InlineAdmin = object
 
 
 def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = None) -> None:
@@ -48,7 +41,7 @@ def assign_company(request: HttpRequest, obj: Model, *, parent: Model | None = N
     obj.company = get_active_company(request.user)
 
 
-class TenantAdminMixin(TenantListFilterMixin, _MixinAdminBase):
+class TenantAdminMixin(TenantListFilterMixin, MixinAdminBase):
     """Scope a ModelAdmin to the user's company and fill the company on create.
 
     - relation filters of ``list_filter`` list only the company's records;
@@ -221,11 +214,11 @@ def run_service(
     report_results(modeladmin, request, succeeded, refused, done, shown=shown)
 
 
-class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, _ModelAdmin):
+class TenantAdmin(TenantAdminMixin, AuditHistoryMixin, ModelAdminBase):
     """ModelAdmin for a company-owned model."""
 
 
-class TenantInlineMixin(_InlineAdmin):
+class TenantInlineMixin(InlineAdminBase):
     """Inlines: scope their foreign-key choices like the parent admin does."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -244,6 +237,23 @@ class TenantInlineMixin(_InlineAdmin):
         exclude = list(super().get_exclude(request, obj) or [])
         exclude.append("company")
         return exclude
+
+
+class EditableWhileParentMixin(InlineAdminBase):
+    """Inline rows that can be added, changed or deleted only while their parent says
+    ``is_editable`` (an order before confirmation, a claim that can be corrected)."""
+
+    def _editable(self, obj: Any) -> bool:
+        return obj is None or bool(obj.is_editable)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
 class ReadOnlyAdminMixin:

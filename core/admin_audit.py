@@ -30,6 +30,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
 
 from .admin import ReadOnlyAdminMixin
+from .admin_types import MixinAdminBase, ModelAdminBase
 from .models import (
     AccessLog,
     AuditEntry,
@@ -42,15 +43,6 @@ from .tenancy import get_active_company_id
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-    _ModelAdmin = admin.ModelAdmin[Any]
-    _TabularInline = admin.TabularInline[Any, Any]
-    _MixinAdminBase = admin.ModelAdmin[Any]
-else:
-    _ModelAdmin = admin.ModelAdmin
-    _TabularInline = admin.TabularInline
-    # The mixins' hosts, for the type checker only.
-    _MixinAdminBase = object
-
 
 class NotFoundMixin:
     """A missing (or another company's) id is a 404, not Django's redirect to the
@@ -62,7 +54,7 @@ class NotFoundMixin:
         raise Http404
 
 
-class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, _ModelAdmin):
+class CompanyTrailAdmin(NotFoundMixin, ReadOnlyAdminMixin, ModelAdminBase):
     """A trail with a ``company`` column: the active company's rows for its staff,
     everything for operators."""
 
@@ -201,7 +193,7 @@ class EmergencyAccessAdmin(CompanyTrailAdmin):
         return obj.in_force
 
 
-class PatientTrailAdminMixin(_MixinAdminBase):
+class PatientTrailAdminMixin(MixinAdminBase):
     """Two buttons on a patient's page: "Emergency access" (core.emergency) and the
     "Access report" as CSV or PDF (core.access_report). Both start from the admin's
     scoped queryset: another company's patient is a 404."""

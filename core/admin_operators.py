@@ -5,7 +5,7 @@ only operators (superusers) see them; a company's staff get a 403.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -25,21 +25,12 @@ from django_celery_beat.models import (
 )
 
 from .admin import ReadOnlyAdminMixin
+from .admin_types import MixinAdminBase, ModelAdminBase, TabularInlineBase
 from .backups.progress import human_size
 from .models import Backup, DataQualityFinding, DataQualityRun
 
-if TYPE_CHECKING:
-    _ModelAdmin = admin.ModelAdmin[Any]
-    _TabularInline = admin.TabularInline[Any, Any]
-    _MixinAdminBase = admin.ModelAdmin[Any]
-else:
-    _ModelAdmin = admin.ModelAdmin
-    _TabularInline = admin.TabularInline
-    # The mixins' hosts, for the type checker only.
-    _MixinAdminBase = object
 
-
-class OperatorOnlyMixin(_MixinAdminBase):
+class OperatorOnlyMixin(MixinAdminBase):
     """Operators' pages (superusers): a company's staff, whatever their role's
     permissions, neither see them in the index nor open them (403)."""
 
@@ -60,7 +51,7 @@ class OperatorOnlyMixin(_MixinAdminBase):
 
 
 @admin.register(Backup)
-class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, _ModelAdmin):
+class BackupAdmin(OperatorOnlyMixin, ReadOnlyAdminMixin, ModelAdminBase):
     """The history of backups: written by ``core.backups`` only, never edited here.
     Global, operators only (the rows hold no PHI, but they are not a company's)."""
 
@@ -127,7 +118,7 @@ _RUN_FIELDS = (
 )
 
 
-class DataQualityFindingInline(_TabularInline):
+class DataQualityFindingInline(TabularInlineBase):
     model = DataQualityFinding
     extra = 0
     can_delete = False
@@ -165,7 +156,7 @@ class DataQualityFindingInline(_TabularInline):
 
 
 @admin.register(DataQualityRun)
-class DataQualityRunAdmin(OperatorOnlyMixin, _ModelAdmin):
+class DataQualityRunAdmin(OperatorOnlyMixin, ModelAdminBase):
     """Data-quality runs across every company: operators' page."""
 
     list_display = [

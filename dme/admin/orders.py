@@ -6,7 +6,7 @@ import re
 from django.contrib import admin
 
 from clinical.admin_search import PatientLinkedSearchMixin
-from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin import EditableWhileParentMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction
 
 from .. import forms, services
@@ -15,7 +15,7 @@ from ..models import Delivery, Order, OrderLine
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
 
-class OrderLineInline(TenantInlineMixin, admin.TabularInline):
+class OrderLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline):
     """Lines, editable while the order is received or verified."""
 
     model = OrderLine
@@ -35,18 +35,6 @@ class OrderLineInline(TenantInlineMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("equipment")
-
-    def _editable(self, obj):
-        return obj is None or obj.is_editable
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None else 0

@@ -3,13 +3,13 @@ saved through ``ClaimAdmin.save_related``) and the payments posted to it."""
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdminMixin, TenantInlineMixin
+from core.admin import EditableWhileParentMixin, ReadOnlyAdminMixin, TenantInlineMixin
 
 from ..forms import ClaimLineAdminForm
 from ..models import ClaimLine, PaymentAllocation
 
 
-class ClaimLineInline(TenantInlineMixin, admin.TabularInline):
+class ClaimLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline):
     """The lines: editable while the claim can be corrected (pending or denied); saved
     through ``update_claim`` / ``create_claim``, never directly."""
 
@@ -33,18 +33,6 @@ class ClaimLineInline(TenantInlineMixin, admin.TabularInline):
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None else 0
-
-    def _editable(self, obj):
-        return obj is None or obj.is_editable
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
 ALLOCATION_ON_CLAIM_FIELDS = ("payment", "claim_line", "amount", "adjustments_display")
