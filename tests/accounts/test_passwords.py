@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
 from accounts import services
@@ -16,7 +18,7 @@ from core.choices import ComplianceKind
 from core.exceptions import ServiceError
 from core.models import AuditEntry as LogEntry
 from core.models import ComplianceEvent
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, member
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 ME_PASSWORD = "/api/v1/me/password/"
@@ -196,3 +198,16 @@ def test_the_admins_own_password_page_is_audited(client, personas):
     event = ComplianceEvent.objects.get(kind=ComplianceKind.PASSWORD_CHANGED)
     assert event.actor == user
     assert event.detail == {"by": "self"}
+
+
+@pytest.mark.django_db
+def test_the_published_demo_password_never_signs_in_with_debug_off(company):
+    user = member(company, Role.INTAKE, email="old-demo@a.test")
+    user.set_password("aries-demo-2026")
+    user.save()
+    request = RequestFactory().post("/admin/login/")
+    credentials = {"username": "old-demo@a.test", "password": "aries-demo-2026"}
+    with override_settings(DEBUG=True):
+        assert authenticate(request, **credentials) == user
+    with override_settings(DEBUG=False):
+        assert authenticate(request, **credentials) is None
