@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import BasePermission
 from rest_framework.routers import DefaultRouter
@@ -53,6 +54,12 @@ admin.site.site_title = "AriesOne staff"
 admin.site.index_title = "Operations"
 
 urlpatterns = [
+    # The admin's sign-in page shows "Forgotten your password?" when this name exists.
+    path(
+        "admin/password-reset/",
+        RedirectView.as_view(pattern_name="accounts:password-reset"),
+        name="admin_password_reset",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include((build_api_urls(), "api"), namespace="api")),

@@ -211,3 +211,10 @@ def test_the_published_demo_password_never_signs_in_with_debug_off(company):
         assert authenticate(request, **credentials) == user
     with override_settings(DEBUG=False):
         assert authenticate(request, **credentials) is None
+
+
+@pytest.mark.django_db
+def test_the_admin_sign_in_page_links_the_password_reset(client):
+    page = client.get(reverse("admin:login"))
+    assert reverse("admin_password_reset").encode() in page.content
+    assert client.get(reverse("admin_password_reset")).url == reverse("accounts:password-reset")
