@@ -61,6 +61,17 @@ class DeliveryInline(TenantInlineMixin, admin.TabularInline):
         return False
 
 
+# Set by the services as the order moves on: shown, never edited.
+PROGRESS_FIELDS = (
+    "ready_to_verify",
+    "verified_at",
+    "confirmed_at",
+    "delivered_on",
+    "cancelled_at",
+    "cancellation_reason",
+)
+
+
 @admin.register(Order)
 class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
@@ -76,32 +87,11 @@ class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
     search_help_text = "Order number (O-000123), or the patient search: names, P-number, DOB."
     autocomplete_fields = ["patient", "prescriber"]
     list_select_related = ["patient", "prescriber", "location"]
-    readonly_fields = [
-        "number",
-        "status",
-        "ready_to_verify",
-        "verified_at",
-        "confirmed_at",
-        "delivered_on",
-        "cancelled_at",
-        "cancellation_reason",
-    ]
+    readonly_fields = ["number", "status", *PROGRESS_FIELDS]
     fieldsets = [
         (None, {"fields": ["number", "status", "patient", "prescriber", "location"]}),
         ("Written order", {"fields": ["written_order_date", "prescriber_signed_on", "notes"]}),
-        (
-            "Progress",
-            {
-                "fields": [
-                    "ready_to_verify",
-                    "verified_at",
-                    "confirmed_at",
-                    "delivered_on",
-                    "cancelled_at",
-                    "cancellation_reason",
-                ]
-            },
-        ),
+        ("Progress", {"fields": PROGRESS_FIELDS}),
     ]
     inlines = [OrderLineInline, DeliveryInline]
     actions = ["verify", "confirm", "schedule", "cancel"]
