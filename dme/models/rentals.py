@@ -164,8 +164,10 @@ class Rental(TenantModel):
         return f"{self.equipment.name}{unit} rented from {self.start_date}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self._state.adding and self.next_bill_date is None and (
-            self.status == RentalStatus.ACTIVE
+        if (
+            self._state.adding
+            and self.next_bill_date is None
+            and (self.status == RentalStatus.ACTIVE)
         ):
             # Month 1 is due on the start date (the date of delivery).
             self.next_bill_date = self.start_date

@@ -194,7 +194,9 @@ def cap_rental(rental: Rental, *, on: datetime.date | None = None) -> Rental:
     return rental
 
 
-def record_rental_month(rental: Rental, *, as_of: datetime.date | None = None) -> RentalMonth | None:
+def record_rental_month(
+    rental: Rental, *, as_of: datetime.date | None = None
+) -> RentalMonth | None:
     """Record the rental's next month if its date of service is on or before ``as_of``
     (any date when None) and within the rental; return it, or None when nothing is due.
 

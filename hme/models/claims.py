@@ -425,9 +425,7 @@ class ClaimLine(TenantModel):
         help_text="The fee schedule allowable for all units; empty when none is known.",
         **MONEY,
     )
-    expected_basis = models.CharField(
-        "expected from", max_length=200, blank=True, editable=False
-    )
+    expected_basis = models.CharField("expected from", max_length=200, blank=True, editable=False)
 
     access_logged = True
 

@@ -49,7 +49,15 @@ class FeeScheduleEntry(TenantModel):
         ordering = ["payer", "hcpcs", "band", "-effective_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["payer", "hcpcs", "modifier", "modifier2", "band", "state", "effective_from"],
+                fields=[
+                    "payer",
+                    "hcpcs",
+                    "modifier",
+                    "modifier2",
+                    "band",
+                    "state",
+                    "effective_from",
+                ],
                 name="fee_entry_uniq",
                 violation_error_message="This payer already has this fee from this date.",
             ),

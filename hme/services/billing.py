@@ -27,7 +27,6 @@ from dme.models import Order, OrderLine, Rental, RentalMonth
 from dme.services.orders import lock_order
 from dme.services.rentals import cap_rental, record_rental_month
 
-from ..choices import ClaimStatus
 from ..models import Authorization, Claim, ClaimLine
 from ..models.claims import MAX_DIAGNOSES, MAX_POINTERS
 from ..rules import (
@@ -162,7 +161,7 @@ def create_claim_for_delivery(order: Order) -> Claim:
 
 
 def bill_delivery(order: Order, as_of: datetime.date | None = None) -> list[Claim]:
-    """"Bill this delivery": the order's purchases (:func:`create_claim_for_delivery`,
+    """ "Bill this delivery": the order's purchases (:func:`create_claim_for_delivery`,
     when any is left to bill) and the first month of each of its rentals
     (:func:`bill_next_rental_month` as of the delivery date, so only month 1). Each in
     its own transaction; refused only when nothing at all could be billed, with the
@@ -347,7 +346,7 @@ def _bill_month(rental: Rental, order: Order, month: RentalMonth) -> Claim:
 
 
 def bill_rental_month(month: RentalMonth) -> Claim:
-    """"Bill this rental month" for a month recorded but not billed to the primary
+    """ "Bill this rental month" for a month recorded but not billed to the primary
     payer on a live claim (its claim was voided, or billing stopped on an error): one
     claim for it. Refused when it is billed already or is an unpaid oxygen month."""
     with transaction.atomic():
@@ -366,15 +365,14 @@ def bill_rental_month(month: RentalMonth) -> Claim:
         billed = ClaimLine.objects.filter(rental_month=month, live=True).first()
         if billed is not None:
             raise Conflict(
-                f"Rental month {month.number} is already billed on claim "
-                f"{billed.claim.number}.",
+                f"Rental month {month.number} is already billed on claim {billed.claim.number}.",
                 code="already_billed",
             )
         return _bill_month(rental, order, month)
 
 
 def bill_rental(rental: Rental, as_of: datetime.date | None = None) -> list[Claim]:
-    """"Bill this rental month" on a rental: its months recorded but unbilled (voided
+    """ "Bill this rental month" on a rental: its months recorded but unbilled (voided
     claims), then every month due up to ``as_of`` (today). Refused with the reason when
     nothing could be billed."""
     as_of = as_of or timezone.localdate()

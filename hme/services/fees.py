@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 
 from accounts.models import Company
 from core.exceptions import ServiceError
-from core.validators import normalize_hcpcs
+from core.validators import normalize_hcpcs, validate_hcpcs
 
 from ..models import Claim, ClaimLine, FeeBand, FeeScheduleEntry, Payer, SupplierCharge
 from ..models.claims import ZERO
@@ -117,9 +118,7 @@ def expected_for(
     if band == FeeBand.RENTAL_4_13 and capped:
         base = fee_in_force(payer, hcpcs, FeeBand.RENTAL_1_3, day, state, modifiers)
         if base is not None:
-            ratio = (
-                POWER_WHEELCHAIR_4_13_RATIO if is_power_wheelchair(hcpcs) else MONTHS_4_13_RATIO
-            )
+            ratio = POWER_WHEELCHAIR_4_13_RATIO if is_power_wheelchair(hcpcs) else MONTHS_4_13_RATIO
             amount = (base.allowable * ratio).quantize(CENT, rounding=ROUND_HALF_UP)
             return Expected(
                 (amount * units).quantize(CENT),
@@ -145,7 +144,9 @@ def expected_for(
 def supplier_charge(company_id: object, hcpcs: str, band: str) -> Decimal | None:
     """The supplier's own charge for one unit, or None when its charge list has none."""
     charge: Decimal | None = (
-        SupplierCharge.objects.filter(company_id=company_id, hcpcs=normalize_hcpcs(hcpcs), band=band)
+        SupplierCharge.objects.filter(
+            company_id=company_id, hcpcs=normalize_hcpcs(hcpcs), band=band
+        )
         .values_list("charge", flat=True)
         .first()
     )
@@ -229,9 +230,6 @@ def read_fee_rows(
 ) -> tuple[list[tuple[int, str, str, str, str, Decimal]], int]:
     """Parse the file: ``([(row, hcpcs, mod, mod2, band, fee)], skipped)``. Every bad
     row is refused with its row number (counting the header as row 1), all at once."""
-    from core.validators import validate_hcpcs
-    from django.core.exceptions import ValidationError
-
     reader = csv.DictReader(handle)
     header = [name.strip() for name in (reader.fieldnames or [])]
     upper = {name.upper(): name for name in reader.fieldnames or []}
@@ -283,7 +281,8 @@ def read_fee_rows(
         rows.append((number, hcpcs, mod, mod2, band, fee))
     if errors:
         shown = "; ".join(errors[:MAX_ERRORS_SHOWN])
-        more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
+        extra = len(errors) - MAX_ERRORS_SHOWN
+        more = f" (and {extra} more)" if extra > 0 else ""
         raise ServiceError(
             f"{len(errors)} bad row(s), nothing imported: {shown}{more}.", code="bad_rows"
         )
@@ -316,15 +315,13 @@ def import_fee_schedule(
                 "nothing imported.",
                 code="already_imported",
             )
-        closed = (
-            FeeScheduleEntry.objects.filter(
-                payer=payer,
-                state=state,
-                effective_to__isnull=True,
-                effective_from__lt=effective_from,
-                hcpcs__in={row[1] for row in rows},
-            ).update(effective_to=day_before)
-        )
+        closed = FeeScheduleEntry.objects.filter(
+            payer=payer,
+            state=state,
+            effective_to__isnull=True,
+            effective_from__lt=effective_from,
+            hcpcs__in={row[1] for row in rows},
+        ).update(effective_to=day_before)
         FeeScheduleEntry.objects.bulk_create(
             [
                 FeeScheduleEntry(
