@@ -127,8 +127,8 @@ def test_bad_arguments_are_one_readable_line(tmp_path, payer):
         )
     with pytest.raises(CommandError, match="Not a CMS DMEPOS fee schedule file"):
         run(write(tmp_path, "CODE,FEE\nE0601,1\n", "other.csv"), payer, state="OH")
+    run(path, payer, state="OH")
     with pytest.raises(CommandError, match="already has OH fees"):
-        run(path, payer, state="OH")
         run(path, payer, state="OH")
 
 
