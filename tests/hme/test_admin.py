@@ -15,7 +15,7 @@ from accounts.choices import Role
 from core.models import AccessLog
 from hme import services
 from hme.choices import ClaimStatus
-from hme.models import Claim, ClaimLine, Payment, PaymentAllocation
+from hme.models import Claim, Payment, PaymentAllocation
 from tests.clinical.factories import DiagnosisFactory
 from tests.hme.factories import ClaimFactory, CoverageFactory, PaymentFactory, claim_line
 
