@@ -46,6 +46,9 @@ class AssetStatus(models.TextChoices):
     WITH_PATIENT = "with_patient", "With patient"
     IN_MAINTENANCE = "in_maintenance", "In maintenance"
     RETIRED = "retired", "Retired"
+    # A capped-rental unit whose title passed to the patient after 13 paid months
+    # (42 CFR 414.229(f)(2)): the patient's property, out of the rentable fleet.
+    PATIENT_OWNED = "patient_owned", "Patient-owned (title passed)"
 
 
 class MaintenanceKind(models.TextChoices):

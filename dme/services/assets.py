@@ -197,3 +197,14 @@ def retire_asset(asset: Asset, *, reason: str, user: User | None = None) -> Asse
         )
         _set_status(asset, AssetStatus.RETIRED)
     return asset
+
+
+def transfer_title(asset: Asset, patient: Any) -> Asset:
+    """The title of a capped rental's unit passes to the patient after the 13th paid
+    month (42 CFR 414.229(f)(2)): the unit becomes patient-owned and leaves the rentable
+    fleet (it is never reserved or rented again). Called by ``dme.services.rentals``
+    inside the rental's transaction."""
+    with transaction.atomic():
+        asset = lock_row(asset)
+        _set_status(asset, AssetStatus.PATIENT_OWNED, patient=patient, location=None)
+    return asset

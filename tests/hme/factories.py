@@ -11,7 +11,16 @@ from factory.django import DjangoModelFactory
 from dme.choices import OrderStatus
 from hme import services
 from hme.choices import AuthorizationStatus, CoveragePriority, PayerKind
-from hme.models import Authorization, Claim, Coverage, Payer, Payment
+from hme.models import (
+    Authorization,
+    Claim,
+    Coverage,
+    FeeBand,
+    FeeScheduleEntry,
+    Payer,
+    Payment,
+    SupplierCharge,
+)
 from tests.clinical.factories import DiagnosisFactory, PatientFactory, ProviderFactory
 from tests.dme.factories import OrderFactory, OrderLineFactory
 from tests.factories import CompanyFactory, LocationFactory
@@ -91,7 +100,10 @@ def claim_line(**fields):
 class ClaimFactory(DjangoModelFactory):
     """A pending claim made by ``hme.services.create_claim`` (number, totals, checks).
 
-    ``lines`` (a list of ``claim_line()`` dicts) defaults to one CPAP purchase."""
+    ``lines`` (a list of ``claim_line()`` dicts) defaults to one CPAP purchase. Every
+    claim line bills something: a line given without ``order_line``/``rental_month``
+    gets a delivered purchase line of its own, on one delivered order of the patient
+    (the claim's order)."""
 
     class Meta:
         model = Claim
@@ -114,7 +126,25 @@ class ClaimFactory(DjangoModelFactory):
         for code in kwargs["diagnosis_codes"]:
             if not patient.diagnoses.filter(code=code, is_active=True).exists():
                 DiagnosisFactory(company=kwargs["company"], patient=patient, code=code)
-        return services.create_claim(lines=lines or [claim_line()], **kwargs)
+        lines = [dict(line) for line in (lines or [claim_line()])]
+        bare = [line for line in lines if not (line.get("order_line") or line.get("rental_month"))]
+        if bare and "order" not in kwargs:
+            kwargs["order"] = DeliveredOrderFactory(
+                company=kwargs["company"],
+                patient=patient,
+                location=kwargs["billing_location"],
+                prescriber=kwargs["referring_provider"]
+                or ProviderFactory(company=kwargs["company"]),
+            )
+        for line in bare:
+            line["order_line"] = DeliveredLineFactory(
+                order=kwargs["order"],
+                modifiers=["NU"],
+                equipment__company=kwargs["company"],
+                equipment__billing_kind="purchase",
+                equipment__hcpcs_code=line.get("hcpcs", "E0601"),
+            )
+        return services.create_claim(lines=lines, **kwargs)
 
 
 class PaymentFactory(DjangoModelFactory):
@@ -144,3 +174,29 @@ class DeliveredLineFactory(OrderLineFactory):
     company = factory.SelfAttribute("order.company")
     order = factory.SubFactory(DeliveredOrderFactory)
     delivered_quantity = factory.SelfAttribute("quantity")
+
+
+class FeeScheduleEntryFactory(DjangoModelFactory):
+    """Medicare's allowable for a new CPAP (E0601-NU) in Ohio from 2026-01-01."""
+
+    class Meta:
+        model = FeeScheduleEntry
+
+    company = factory.SubFactory(CompanyFactory)
+    payer = factory.SubFactory(PayerFactory, company=factory.SelfAttribute("..company"))
+    hcpcs = "E0601"
+    modifier = "NU"
+    band = FeeBand.NEW_PURCHASE
+    state = "OH"
+    allowable = Decimal("700.00")
+    effective_from = datetime.date(2026, 1, 1)
+
+
+class SupplierChargeFactory(DjangoModelFactory):
+    class Meta:
+        model = SupplierCharge
+
+    company = factory.SubFactory(CompanyFactory)
+    hcpcs = factory.Sequence(lambda n: f"E{1000 + n % 8000:04d}")
+    band = FeeBand.NEW_PURCHASE
+    charge = Decimal("900.00")
