@@ -46,6 +46,13 @@ class AssetStatus(models.TextChoices):
     WITH_PATIENT = "with_patient", "With patient"
     IN_MAINTENANCE = "in_maintenance", "In maintenance"
     RETIRED = "retired", "Retired"
+    # The unit's whole life (issue 20): see dme.transitions.UNIT_LIFE_TRANSITIONS.
+    IN_TRANSIT = "in_transit", "In transit between our locations"
+    ON_LOAN = "on_loan", "On loan"
+    SOLD = "sold", "Sold (title passed or purchased)"
+    LOST = "lost", "Lost"
+    JUNKED = "junked", "Junked"
+    TRANSFERRED_OUT = "transferred_out", "Transferred out of the company"
 
 
 class MaintenanceKind(models.TextChoices):
@@ -112,3 +119,37 @@ class RentalStatus(models.TextChoices):
     # months reached; the supplier still owns and maintains the equipment.
     CAPPED = "capped", "Purchased / capped"
     RETURNED = "returned", "Returned"
+
+
+# Purchasing, receiving, transfers, counts (issue 20) ---------------------------------
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent to the vendor"
+    PARTLY_RECEIVED = "partly_received", "Partly received (rest backordered)"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CountSheetStatus(models.TextChoices):
+    OPEN = "open", "Open (counting)"
+    POSTED = "posted", "Posted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MovementKind(models.TextChoices):
+    """What moved stock, in the movement ledger (``dme.StockMovement``)."""
+
+    RECEIPT = "receipt", "Received from a vendor"
+    TRANSFER_OUT = "transfer_out", "Shipped to another location"
+    TRANSFER_IN = "transfer_in", "Received from another location"
+    COUNT = "count", "Cycle count adjustment"
+    UNIT_STATUS = "unit_status", "Unit status change"

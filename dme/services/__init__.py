@@ -33,6 +33,31 @@ from .orders import (
 from .rentals import cap_rental, record_billed_month, return_rental
 from .stock import add_stock, adjust_stock, change_stock
 
+# Purchasing, receiving, transfers, unit life, counts (issue 20).
+from .assets import change_unit_life, lookup_serial, recalled_units, recalls_for  # noqa: E402, I001
+from .counts import (  # noqa: E402
+    cancel_count_sheet,
+    open_count_sheet,
+    post_count_sheet,
+    record_count,
+)
+from .purchasing import (  # noqa: E402
+    ReceiveItem,
+    cancel_purchase_order,
+    create_purchase_order,
+    receive_purchase_order,
+    save_po_line,
+    send_purchase_order,
+    suggest_purchase_orders,
+)
+from .transfers import (  # noqa: E402
+    cancel_transfer,
+    create_transfer,
+    receive_transfer,
+    ship_transfer,
+    transfer_now,
+)
+
 __all__ = [
     "add_stock",
     "adjust_stock",
@@ -58,4 +83,25 @@ __all__ = [
     "schedule_delivery",
     "send_to_maintenance",
     "verify_order",
+    # issue 20
+    "ReceiveItem",
+    "cancel_count_sheet",
+    "cancel_purchase_order",
+    "cancel_transfer",
+    "change_unit_life",
+    "create_purchase_order",
+    "create_transfer",
+    "lookup_serial",
+    "open_count_sheet",
+    "post_count_sheet",
+    "recalled_units",
+    "recalls_for",
+    "receive_purchase_order",
+    "receive_transfer",
+    "record_count",
+    "save_po_line",
+    "send_purchase_order",
+    "ship_transfer",
+    "suggest_purchase_orders",
+    "transfer_now",
 ]
