@@ -50,6 +50,7 @@ class AssetAdminForm(ServiceErrorFormMixin, forms.ModelForm):
             "location",
             "purchase_date",
             "purchase_cost",
+            "warranty_ends_on",
             "notes",
         ]
 

@@ -2,5 +2,6 @@
 state change is an action (or the proof-of-delivery page) that calls ``dme.services``."""
 
 from . import assets, catalogue, deliveries, orders, rentals
+from . import inventory, purchasing  # issue 20  # noqa: I001
 
-__all__ = ["assets", "catalogue", "deliveries", "orders", "rentals"]
+__all__ = ["assets", "catalogue", "deliveries", "inventory", "orders", "purchasing", "rentals"]

@@ -86,6 +86,10 @@ class Transfer(TenantModel):
     def __str__(self):
         return self.number or "New transfer"
 
+    @property
+    def is_editable(self):
+        return self.status == TransferStatus.DRAFT
+
     def clean(self):
         super().clean()
         if self.from_location_id and self.from_location_id == self.to_location_id:
@@ -223,6 +227,10 @@ class CountSheet(TenantModel):
 
     def __str__(self):
         return self.number or "New count sheet"
+
+    @property
+    def is_editable(self):
+        return self.status == CountSheetStatus.OPEN
 
 
 class CountLine(TenantModel):

@@ -164,6 +164,15 @@ class PurchaseOrder(TenantModel):
     def __str__(self):
         return self.number or "New purchase order"
 
+    @property
+    def is_editable(self):
+        """Lines change only while the order is a draft."""
+        return self.status == PurchaseOrderStatus.DRAFT
+
+    @property
+    def is_receivable(self):
+        return self.status in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTLY_RECEIVED)
+
     def clean(self):
         super().clean()
         if self.company_id:

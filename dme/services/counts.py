@@ -35,6 +35,7 @@ def open_count_sheet(
     equipment_ids: Iterable[uuid.UUID] | None = None,
     user: User | None = None,
     notes: str = "",
+    sheet: CountSheet | None = None,
 ) -> CountSheet:
     """A count sheet for the location's stock levels (of the given items, else all its
     non-serialized ones), each line expecting the quantity on hand now."""
@@ -44,15 +45,16 @@ def open_count_sheet(
     if equipment_ids is not None:
         levels = levels.filter(equipment_id__in=list(equipment_ids))
     with transaction.atomic():
-        sheet = CountSheet.objects.create(
-            company_id=location.company_id,
-            location=location,
-            notes=notes,
-            number=(
-                f"{COUNT_SHEET_NUMBER_PREFIX}"
-                f"{CountSheetNumberCounter.next_number(location.company_id):0{NUMBER_DIGITS}d}"
-            ),
+        sheet = sheet or CountSheet()
+        sheet.company_id = location.company_id
+        sheet.location = location
+        sheet.notes = notes or sheet.notes
+        sheet.status = CountSheetStatus.OPEN
+        sheet.number = (
+            f"{COUNT_SHEET_NUMBER_PREFIX}"
+            f"{CountSheetNumberCounter.next_number(location.company_id):0{NUMBER_DIGITS}d}"
         )
+        sheet.save()
         lines = [
             CountLine(
                 company_id=location.company_id,

@@ -90,21 +90,50 @@ def create_purchase_order(
             f"Vendor {vendor.name} is inactive.", fields={"vendor": ["Inactive vendor."]}
         )
     with transaction.atomic():
-        po = PurchaseOrder(
-            company_id=vendor.company_id,
-            vendor=vendor,
-            location=location,
-            notes=notes,
-            suggested=suggested,
-            number=_number(
-                PURCHASE_ORDER_NUMBER_PREFIX,
-                PurchaseOrderNumberCounter.next_number(vendor.company_id),
-            ),
+        po = save_new_purchase_order(
+            PurchaseOrder(
+                company_id=vendor.company_id,
+                vendor=vendor,
+                location=location,
+                notes=notes,
+                suggested=suggested,
+            )
         )
-        po.save()
         for index, data in enumerate(lines):
             _save_po_line(po, PurchaseOrderLine(purchase_order=po, **data), index)
     return po
+
+
+def save_new_purchase_order(po: PurchaseOrder) -> PurchaseOrder:
+    """Save a new draft (the admin's add page, :func:`create_purchase_order`) with the
+    next number of its company."""
+    if not po._state.adding:
+        raise ServiceError("This purchase order is already saved.", code="already_saved")
+    if po.vendor.company_id != po.company_id or po.location.company_id != po.company_id:
+        raise ServiceError(
+            "The vendor and the location must be of your company.",
+            fields={"vendor": ["Not in your company."]},
+        )
+    with transaction.atomic():
+        po.status = PurchaseOrderStatus.DRAFT
+        po.number = _number(
+            PURCHASE_ORDER_NUMBER_PREFIX, PurchaseOrderNumberCounter.next_number(po.company_id)
+        )
+        po.save()
+    return po
+
+
+def delete_po_line(line: PurchaseOrderLine) -> None:
+    """Remove a line of a draft purchase order."""
+    with transaction.atomic():
+        po = lock_row(line.purchase_order)
+        if not po.is_editable:
+            raise ServiceError(
+                f"Purchase order {po.number} is {po.get_status_display().lower()}: only a "
+                "draft's lines change.",
+                code="not_draft",
+            )
+        line.delete()
 
 
 def _vendor_cost(vendor_id: uuid.UUID, equipment_id: uuid.UUID) -> Decimal:
@@ -229,6 +258,7 @@ def suggest_purchase_orders(
     *,
     user: User | None = None,
     locations: Sequence[Location] | None = None,
+    vendors: Sequence[Vendor] | None = None,
     progress: Any = None,
 ) -> SuggestionRun:
     """Draft purchase orders for every stock level at or below its reorder point (free
@@ -240,12 +270,13 @@ def suggest_purchase_orders(
     ).select_related("equipment", "location")
     if locations is not None:
         levels = levels.filter(location__in=list(locations))
-    preferred = {
-        item.equipment_id: item
-        for item in VendorItem.objects.filter(
-            company=company, is_preferred=True, vendor__is_active=True
-        ).select_related("vendor")
-    }
+    sources = VendorItem.objects.filter(
+        company=company, is_preferred=True, vendor__is_active=True
+    ).select_related("vendor")
+    if vendors is not None:
+        sources = sources.filter(vendor__in=list(vendors))
+        levels = levels.filter(equipment__in=sources.values("equipment"))
+    preferred = {item.equipment_id: item for item in sources}
     with transaction.atomic():
         waiting = on_order(company.pk)
         groups: defaultdict[tuple[uuid.UUID, uuid.UUID], list[dict[str, Any]]] = defaultdict(

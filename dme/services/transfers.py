@@ -42,12 +42,14 @@ def create_transfer(
     *,
     from_location: Location,
     to_location: Location,
-    lines: Iterable[dict[str, Any]],
+    lines: Iterable[dict[str, Any]] = (),
     notes: str = "",
     user: User | None = None,
+    transfer: Transfer | None = None,
 ) -> Transfer:
-    """A draft transfer. Each line is ``{"equipment": ..., "quantity": n}`` for a supply
-    or ``{"asset": unit}`` for a serialized unit."""
+    """A draft transfer (``transfer``: the admin's unsaved one). Each line is
+    ``{"equipment": ..., "quantity": n}`` for a supply or ``{"asset": unit}`` for a
+    serialized unit; lines may also be added while it is a draft (:func:`add_transfer_line`)."""
     if from_location.company_id != to_location.company_id:
         raise ServiceError(
             "Both locations must be of one company.", fields={"to_location": ["Not yours."]}
@@ -62,23 +64,39 @@ def create_transfer(
         )
     company_id = from_location.company_id
     with transaction.atomic():
-        transfer = Transfer.objects.create(
-            company_id=company_id,
-            from_location=from_location,
-            to_location=to_location,
-            notes=notes,
-            number=(
-                f"{TRANSFER_NUMBER_PREFIX}"
-                f"{TransferNumberCounter.next_number(company_id):0{NUMBER_DIGITS}d}"
-            ),
+        transfer = transfer or Transfer()
+        transfer.company_id = company_id
+        transfer.from_location = from_location
+        transfer.to_location = to_location
+        transfer.notes = notes or transfer.notes
+        transfer.status = TransferStatus.DRAFT
+        transfer.number = (
+            f"{TRANSFER_NUMBER_PREFIX}"
+            f"{TransferNumberCounter.next_number(company_id):0{NUMBER_DIGITS}d}"
         )
-        count = 0
+        transfer.save()
         for index, data in enumerate(lines):
             _add_line(transfer, index, **data)
-            count += 1
-        if not count:
-            raise ServiceError("Say what to transfer.", fields={"lines": ["At least one."]})
     return transfer
+
+
+def add_transfer_line(transfer: Transfer, line: TransferLine) -> TransferLine:
+    """Add a line (from the admin's inline) to a draft transfer."""
+    with transaction.atomic():
+        transfer = lock_row(transfer)
+        if not transfer.is_editable:
+            raise ServiceError(
+                f"Transfer {transfer.number} is {transfer.get_status_display().lower()}: its "
+                "lines no longer change.",
+                code="not_draft",
+            )
+        return _add_line(
+            transfer,
+            0,
+            equipment=line.equipment if line.equipment_id else None,
+            quantity=line.quantity,
+            asset=line.asset if line.asset_id else None,
+        )
 
 
 def _add_line(
@@ -91,6 +109,11 @@ def _add_line(
 ) -> TransferLine:
     prefix = f"lines.{index}."
     if asset is not None:
+        if equipment is not None and equipment.pk != asset.equipment_id:
+            raise ServiceError(
+                f"Unit {asset.serial_number} is not a {equipment.name}.",
+                fields={f"{prefix}asset": ["Another item's unit."]},
+            )
         if asset.company_id != transfer.company_id:
             raise ServiceError("Not your unit.", fields={f"{prefix}asset": ["Not found."]})
         return TransferLine.objects.create(
@@ -122,6 +145,10 @@ def _ship(transfer: Transfer, user: User | None) -> None:
     moment = timezone.now()
     source = transfer.from_location
     lines = list(transfer.lines.select_related("equipment", "asset").order_by("created_at", "id"))
+    if not lines:
+        raise ServiceError(
+            f"Transfer {transfer.number} has no lines: say what to send.", code="empty"
+        )
     averages = dict(
         StockLevel.objects.filter(
             location=source, equipment_id__in=[line.equipment_id for line in lines]
