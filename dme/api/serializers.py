@@ -73,6 +73,9 @@ class StockLevelSerializer(TenantModelSerializer):
 
     available = serializers.IntegerField(read_only=True)
     is_low = serializers.BooleanField(read_only=True)
+    value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text="On hand x average cost."
+    )
 
     class Meta:
         model = StockLevel
@@ -86,6 +89,10 @@ class StockLevelSerializer(TenantModelSerializer):
             "available",
             "reorder_point",
             "is_low",
+            # PAR level and valuation (issue 20).
+            "reorder_quantity",
+            "average_cost",
+            "value",
         ]
 
     def get_fields(self):
