@@ -53,6 +53,9 @@ class AssetStatus(models.TextChoices):
     LOST = "lost", "Lost"
     JUNKED = "junked", "Junked"
     TRANSFERRED_OUT = "transferred_out", "Transferred out of the company"
+    # A capped-rental unit whose title passed to the patient after 13 paid months
+    # (42 CFR 414.229(f)(2)): the patient's property, out of the rentable fleet.
+    PATIENT_OWNED = "patient_owned", "Patient-owned (title passed)"
 
 
 class MaintenanceKind(models.TextChoices):
@@ -78,6 +81,17 @@ class LineKind(models.TextChoices):
 
     PURCHASE = "purchase", "Purchase"
     RENTAL = "rental", "Rental"
+    # The kinds the legacy system (DMEWorks) billed too (issue 20); their billing rules
+    # are in hme/services/line_kinds.py, documented in docs/domain/dme.md "Line kinds".
+    ONE_TIME_RENTAL = "one_time_rental", "One-time rental (billed once)"
+    RENT_TO_PURCHASE = "rent_to_purchase", "Rent to purchase (months credited)"
+    RECURRING_SALE = "recurring_sale", "Recurring sale"
+
+
+# Line kinds that rent the item (a Rental starts at delivery; RR modifier) and those
+# that sell it (NU or UE), issue 20.
+RENTED_LINE_KINDS = (LineKind.RENTAL, LineKind.ONE_TIME_RENTAL, LineKind.RENT_TO_PURCHASE)
+SOLD_LINE_KINDS = (LineKind.PURCHASE, LineKind.RECURRING_SALE)
 
 
 # The pricing modifier a DME line must carry (docs/domain/dme.md).

@@ -36,7 +36,15 @@ class OrderLineForm(forms.ModelForm):
     )
 
     class Meta:
-        fields = ["equipment", "quantity", "kind", "modifiers", "unit_price"]
+        fields = [
+            "equipment",
+            "quantity",
+            "kind",
+            "modifiers",
+            "unit_price",
+            "rent_to_purchase_price",
+            "recurrence_months",
+        ]
 
 
 class AssetAdminForm(ServiceErrorFormMixin, forms.ModelForm):
@@ -187,3 +195,14 @@ class ProofOfDeliveryForm(forms.Form):
                 self.add_error(name, messages)
             else:
                 self.add_error(None, messages)
+
+
+class NewMedicalNeedForm(forms.Form):
+    """The prescriber's new order that starts a new rental period after a break in need
+    (42 CFR 414.230)."""
+
+    documented_on = forms.DateField(
+        label="New order dated",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Date of the prescriber's new order documenting the new medical need.",
+    )

@@ -40,16 +40,20 @@ RENTAL_TRANSITIONS = {
     RentalStatus.ACTIVE: {RentalStatus.CAPPED, RentalStatus.RETURNED},
     # Only oxygen equipment is picked up after capping: the supplier still owns it.
     # Capped rentals' title passed to the patient (services check the billing kind).
-    RentalStatus.CAPPED: {RentalStatus.RETURNED},
+    # Oxygen only: after the 60-month reasonable useful lifetime a new 36-month
+    # rental period starts (42 CFR 414.226(g)), and billing resumes.
+    RentalStatus.CAPPED: {RentalStatus.RETURNED, RentalStatus.ACTIVE},
     RentalStatus.RETURNED: set(),
 }
 
 ASSET_TRANSITIONS = {
     AssetStatus.IN_STOCK: {AssetStatus.RESERVED, AssetStatus.IN_MAINTENANCE, AssetStatus.RETIRED},
     AssetStatus.RESERVED: {AssetStatus.IN_STOCK, AssetStatus.WITH_PATIENT},
-    AssetStatus.WITH_PATIENT: {AssetStatus.IN_MAINTENANCE},
+    # Title passes to the patient at the end of a capped rental (42 CFR 414.229(f)(2)).
+    AssetStatus.WITH_PATIENT: {AssetStatus.IN_MAINTENANCE, AssetStatus.PATIENT_OWNED},
     AssetStatus.IN_MAINTENANCE: {AssetStatus.IN_STOCK, AssetStatus.RETIRED},
     AssetStatus.RETIRED: set(),
+    AssetStatus.PATIENT_OWNED: set(),
 }
 
 # What the refusal says, by target status: "Cannot <verb> order O-000012: it is ...".

@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from clinical.demo import demo_patients
+from clinical.models import Provider
 from core.exceptions import ServiceError
-from dme.choices import RentalStatus
-from dme.models import Order, Rental
+from dme.choices import BillingKind, EquipmentCategory, LineKind, OrderStatus, RentalStatus
+from dme.models import Equipment, Order, OrderLine, Rental
 
 from . import services
 from .choices import AuthorizationStatus, ClaimStatus, CoveragePriority, PayerKind
@@ -222,6 +223,52 @@ def seed_claims(context):
     return sorted(claims, key=lambda claim: claim.number)
 
 
+def _delivered_for(context, patient, day, lines):
+    """A delivered order of ``patient`` holding one purchase line per claim line (its
+    catalogue item by HCPCS code, made when missing), so every demo claim line bills a
+    delivered order line; returns (order, lines with their ``order_line``)."""
+    order = Order(
+        company=context.company,
+        patient=patient,
+        prescriber=patient.primary_prescriber
+        or Provider.objects.filter(company=context.company).order_by("npi").first(),
+        location=context.locations[0],
+        written_order_date=day - datetime.timedelta(days=3),
+        prescriber_signed_on=day - datetime.timedelta(days=3),
+        status=OrderStatus.DELIVERED,
+        delivered_on=day,
+    )
+    order.save()
+    billed = []
+    for line in lines:
+        kind = BillingKind.SUPPLY if line["hcpcs"].startswith("A") else BillingKind.PURCHASE
+        equipment = Equipment.objects.filter(
+            company=context.company, hcpcs_code=line["hcpcs"]
+        ).first() or Equipment.objects.create(
+            company=context.company,
+            name=line["description"],
+            hcpcs_code=line["hcpcs"],
+            category=EquipmentCategory.OTHER,
+            manufacturer="Demo",
+            model_number=f"DEMO-{line['hcpcs']}",
+            billing_kind=kind,
+            purchase_price=line["charge"],
+        )
+        order_line = OrderLine(
+            company=context.company,
+            order=order,
+            equipment=equipment,
+            quantity=line["units"],
+            kind=LineKind.PURCHASE,
+            modifiers=list(line["modifiers"]),
+            unit_price=line["charge"] / line["units"],
+            delivered_quantity=line["units"],
+        )
+        order_line.save()
+        billed.append({**line, "order_line": order_line})
+    return order, billed
+
+
 def seed_late_claim(context):
     """A walker delivered 380 days ago and never billed: submitted past Medicare's
     limit with a Billing override (retroactive eligibility)."""
@@ -240,16 +287,14 @@ def seed_late_claim(context):
     codes = list(coverage.patient.diagnoses.active().values_list("code", flat=True)[:1])
     if not codes:
         return []
-    claim = services.create_claim(
-        company=context.company,
-        patient=coverage.patient,
-        coverage=coverage,
-        billing_location=context.locations[0],
-        referring_provider=coverage.patient.primary_prescriber,
-        diagnosis_codes=codes,
-        lines=[
+    day = timezone.localdate() - datetime.timedelta(days=380)
+    order, lines = _delivered_for(
+        context,
+        coverage.patient,
+        day,
+        [
             {
-                "date_of_service": timezone.localdate() - datetime.timedelta(days=380),
+                "date_of_service": day,
                 "hcpcs": "E0143",
                 "modifiers": ["NU"],
                 "description": "Folding walker with wheels",
@@ -258,6 +303,16 @@ def seed_late_claim(context):
                 "diagnosis_pointers": [1],
             }
         ],
+    )
+    claim = services.create_claim(
+        company=context.company,
+        patient=coverage.patient,
+        coverage=coverage,
+        billing_location=context.locations[0],
+        referring_provider=coverage.patient.primary_prescriber,
+        diagnosis_codes=codes,
+        lines=lines,
+        order=order,
     )
     services.submit_claim(
         claim,
@@ -356,14 +411,11 @@ def seed_commercial_claim(context):
     patient = coverage.patient
     code = patient.diagnoses.active().order_by("created_at").values_list("code", flat=True)[0]
     day = timezone.localdate() - datetime.timedelta(days=21)
-    claim = services.create_claim(
-        company=context.company,
-        patient=patient,
-        coverage=coverage,
-        billing_location=context.locations[0],
-        referring_provider=patient.primary_prescriber,
-        diagnosis_codes=[code],
-        lines=[
+    order, lines = _delivered_for(
+        context,
+        patient,
+        day,
+        [
             {
                 "date_of_service": day,
                 "hcpcs": hcpcs,
@@ -378,6 +430,16 @@ def seed_commercial_claim(context):
                 ("A7037", "Standard CPAP tubing", "32.00"),
             )
         ],
+    )
+    claim = services.create_claim(
+        company=context.company,
+        patient=patient,
+        coverage=coverage,
+        billing_location=context.locations[0],
+        referring_provider=patient.primary_prescriber,
+        diagnosis_codes=[code],
+        lines=lines,
+        order=order,
     )
     biller = context.users.get(Role.BILLING)
     services.submit_claim(claim, biller)

@@ -26,8 +26,8 @@ from accounts.choices import Role
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
 from core.seeding import each_batch, insert, money, weighted
-from dme.choices import LineKind, OrderStatus, RentalStatus
-from dme.models import Order, OrderLine, Rental
+from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
+from dme.models import Order, OrderLine, Rental, RentalMonth
 
 from .choices import (
     AdjustmentGroup,
@@ -167,7 +167,7 @@ def _seed_batch(context, state, patients):
     coverages = {patient["id"]: _coverage(context, state, patient) for patient in patients}
     insert(context, Coverage, list(coverages.values()), "coverages")
     codes = scaled_diagnoses(ids)
-    rows = SimpleNamespace(claims=[], lines=[], paid=[], rentals=[])
+    rows = SimpleNamespace(claims=[], lines=[], paid=[], rentals=[], months=[])
     orders = Order.objects.filter(patient_id__in=ids, status=OrderStatus.DELIVERED).only(
         "id", "number", "company_id", "patient_id", "prescriber_id", "location_id", "delivered_on"
     )
@@ -203,16 +203,21 @@ def _seed_batch(context, state, patients):
     for rental in rentals:
         if codes.get(rental.patient_id):
             _bill_months(context, state, rows, rental, coverages[rental.patient_id], codes)
+        rental.next_bill_date = _next_bill_date(rental)
+        rows.rentals.append(rental)
     for claim, claim_lines in rows.claims:
         _adjudicate(state, rows, claim, claim_lines)
     payments, allocations, adjustments = _pay(context, state, rows.paid)
+    insert(context, RentalMonth, rows.months, "rental months")
     insert(context, Claim, [claim for claim, _ in rows.claims], "claims")
     insert(context, ClaimLine, rows.lines, "claim lines")
     insert(context, Payment, payments, "payments")
     insert(context, PaymentAllocation, allocations, "payment allocations")
     insert(context, Adjustment, adjustments, "adjustments")
     if rows.rentals:
-        Rental.objects.bulk_update(rows.rentals, ["months_billed", "status", "capped_on"], 500)
+        Rental.objects.bulk_update(
+            rows.rentals, ["months_billed", "status", "capped_on", "next_bill_date"], 500
+        )
 
 
 def _coverage(context, state, patient):
@@ -287,6 +292,16 @@ def _bill_months(context, state, rows, rental, coverage, codes):
             break
         number += 1
         modifiers, charge = rental_month_charge(rental, number)
+        month = RentalMonth(
+            company_id=rental.company_id,
+            rental=rental,
+            sequence=number,
+            period=1,
+            number=number,
+            date_of_service=day,
+            paid=True,
+        )
+        rows.months.append(month)
         _claim(
             context,
             state,
@@ -307,7 +322,7 @@ def _bill_months(context, state, rows, rental, coverage, codes):
             description=f"{rental.equipment.name[:180]}, rental month {number}",
             units=rental.quantity,
             charge=charge,
-            order_line=rental.order_line,
+            rental_month=month,
         )
     if not number:
         return
@@ -315,7 +330,19 @@ def _bill_months(context, state, rows, rental, coverage, codes):
     if rental.status == RentalStatus.ACTIVE and number == rental.cap_months:
         rental.status = RentalStatus.CAPPED
         rental.capped_on = month_date_of_service(rental.start_date, number)
-    rows.rentals.append(rental)
+
+
+def _next_bill_date(rental):
+    """The next month due, as ``dme.services`` keeps it (None: no more months)."""
+    oxygen = rental.equipment.billing_kind == BillingKind.OXYGEN_RENTAL
+    if rental.status == RentalStatus.RETURNED or (
+        rental.status == RentalStatus.CAPPED and not oxygen
+    ):
+        return None
+    day = month_date_of_service(rental.start_date, rental.months_billed + 1)
+    if rental.end_date is not None and day > rental.end_date:
+        return None
+    return day
 
 
 def _at(day, hour, now):
@@ -336,6 +363,8 @@ def _adjudicate(state, rows, claim, lines):
         claim.status = ClaimStatus.VOID
         claim.voided_at = _at(first_day + datetime.timedelta(days=rng.randint(2, 30)), 15, now)
         claim.void_reason = "Billed to the wrong coverage."
+        for line in lines:
+            line.live = False
         return
     submitted = first_day + datetime.timedelta(days=rng.randint(1, 4))
     claim.submitted_at = _at(submitted, 9, now)

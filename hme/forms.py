@@ -288,6 +288,13 @@ class ResubmitForm(forms.Form):
     )
 
 
+class ReplaceForm(forms.Form):
+    reason = forms.CharField(
+        label="What the replacement corrects",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
 class VoidForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 

@@ -17,6 +17,7 @@ from core.exceptions import ServiceError
 from .. import forms, services
 from ..choices import AssetStatus, DeliveryStatus
 from ..models import Asset, Delivery, DeliveryItem
+from .tools import ObjectToolsMixin
 
 DELIVERY_ITEM_FIELDS = ("description", "quantity", "serial_numbers")
 
@@ -61,7 +62,7 @@ PROOF_FIELDS = (
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(TenantAdmin):
+class DeliveryAdmin(ObjectToolsMixin, TenantAdmin):
     """Deliveries are created by scheduling an order; the proof of delivery is
     recorded on its own page (the "Record proof of delivery" link)."""
 
@@ -89,6 +90,11 @@ class DeliveryAdmin(TenantAdmin):
 
     def has_add_permission(self, request):
         return False  # Deliveries are scheduled from orders.
+
+    def has_delete_permission(self, request, obj=None):
+        # A delivery is cancelled, never deleted: a completed one holds the proof of
+        # delivery billing relies on (kept 7 years).
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -11,6 +11,7 @@ from core.admin_actions import FormAction
 
 from .. import forms, services
 from ..models import Delivery, Order, OrderLine
+from .tools import ObjectToolsMixin
 
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
@@ -27,6 +28,8 @@ class OrderLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.Tabular
         "kind",
         "modifiers",
         "unit_price",
+        "rent_to_purchase_price",
+        "recurrence_months",
         "reserved_quantity",
         "delivered_quantity",
     ]
@@ -73,7 +76,7 @@ PROGRESS_FIELDS = (
 
 
 @admin.register(Order)
-class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class OrderAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
         "number",
         "patient",
@@ -105,6 +108,11 @@ class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
             if obj.is_closed:
                 fields += ["prescriber", "written_order_date", "prescriber_signed_on"]
         return fields
+
+    def has_delete_permission(self, request, obj=None):
+        # Orders are the written order behind claims: cancelled, never deleted
+        # (a delivered order is billable history; docs/domain/hme-billing.md).
+        return False
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

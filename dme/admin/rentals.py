@@ -5,11 +5,12 @@ from django.contrib import admin
 
 from accounts.tenancy import signed_in_user
 from clinical.admin_search import PatientLinkedSearchMixin
-from core.admin import TenantAdmin
+from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
 from core.admin_actions import FormAction
 
 from .. import forms, services
-from ..models import Rental
+from ..models import Rental, RentalMonth
+from .tools import ObjectToolsMixin
 
 RENTAL_FIELDS = (
     "patient",
@@ -29,11 +30,25 @@ RENTAL_FIELDS = (
     "picked_up_by",
     "return_location",
     "return_notes",
+    "next_bill_date",
+    "continues",
+    "new_medical_need_on",
 )
 
 
+class RentalMonthInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
+    """The months recorded (what billing bills), read-only."""
+
+    model = RentalMonth
+    extra = 0
+    fields = ["sequence", "period", "number", "date_of_service", "paid"]
+    readonly_fields = fields
+    ordering = ["sequence"]
+    verbose_name_plural = "months recorded"
+
+
 @admin.register(Rental)
-class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class RentalAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
     """Rentals start when deliveries complete; billing counts their months. Staff
     record pickups with the "Record return" action."""
 
@@ -51,13 +66,28 @@ class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
     list_select_related = ["equipment", "asset", "patient"]
     fields = RENTAL_FIELDS
     readonly_fields = [name for name in RENTAL_FIELDS if name != "return_notes"]
-    actions = ["record_return"]
+    actions = ["record_return", "record_new_medical_need"]
+    inlines = [RentalMonthInline]
 
     def has_add_permission(self, request):
         return False  # Rentals start when a delivery is completed.
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    record_new_medical_need = FormAction(
+        description="Record new medical need (new order after a break)",
+        form_class=forms.NewMedicalNeedForm,
+        service=lambda rental, data, request: services.record_new_medical_need(
+            rental, data["documented_on"]
+        ),
+        done="rental(s) updated",
+        title="Record a new medical need",
+        intro="After a break in use longer than 60 days plus the rest of the rental month, "
+        "a restarted rental starts a new rental period only with a new order documenting "
+        "a new medical need (42 CFR 414.230). Give the date of that order.",
+        select_related=["equipment", "asset"],
+    )
 
     record_return = FormAction(
         description="Record return (pickup)",

@@ -17,7 +17,7 @@ from core.api.serializers import (
 from core.validators import normalize_hcpcs
 
 from .. import services
-from ..choices import LineKind, MaintenanceKind, SignerRelationship
+from ..choices import RENTED_LINE_KINDS, LineKind, MaintenanceKind, SignerRelationship
 from ..models import (
     Asset,
     Delivery,
@@ -171,6 +171,8 @@ class MaintenanceRecordSerializer(TenantModelSerializer):
             "asset",
             "performed_on",
             "kind",
+            "rent_to_purchase_price",
+            "recurrence_months",
             "work_done",
             "performed_by",
             "technician",
@@ -219,6 +221,8 @@ class OrderLineSerializer(TenantModelSerializer):
             "equipment",
             "quantity",
             "kind",
+            "rent_to_purchase_price",
+            "recurrence_months",
             "modifiers",
             "unit_price",
             "amount",
@@ -238,7 +242,7 @@ class OrderLineSerializer(TenantModelSerializer):
         if "unit_price" not in attrs and equipment is not None and self.instance is None:
             attrs["unit_price"] = (
                 equipment.monthly_rental_fee
-                if kind == LineKind.RENTAL
+                if kind in RENTED_LINE_KINDS
                 else equipment.purchase_price
             )
         return super().validate(attrs)

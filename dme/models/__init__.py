@@ -6,7 +6,7 @@ Split by topic; import models from here (``from dme.models import Order``).
 from .catalogue import Equipment
 from .deliveries import Delivery, DeliveryItem
 from .orders import Order, OrderLine, OrderNumberCounter
-from .rentals import Rental
+from .rentals import Rental, RentalMonth
 from .stock import Asset, MaintenanceRecord, StockLevel
 
 # Purchasing, receiving, lots, recalls, transfers, counts (issue 20).
@@ -41,6 +41,7 @@ __all__ = [
     "OrderLine",
     "OrderNumberCounter",
     "Rental",
+    "RentalMonth",
     "StockLevel",
     # issue 20
     "CountLine",

@@ -1,6 +1,6 @@
 """Rentals: equipment a patient keeps and the payer pays for month by month."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -76,6 +76,34 @@ class Rental(TenantModel):
     return_notes = models.TextField(
         "return notes", blank=True, help_text="Condition of the equipment; no patient information."
     )
+    # Billing continuity (42 CFR 414.230, docs/domain/hme-billing.md). -----------------
+    next_bill_date = models.DateField(
+        "next month due",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Date of service of the next month to record; empty when no month is due "
+        "any more (capped, returned). Kept by dme.services; the daily run reads it.",
+    )
+    continues = models.ForeignKey(
+        "self",
+        verbose_name="continues the rental",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="continued_by",
+        help_text="The earlier rental of the same item whose month count this one goes on "
+        "with (a break of use within 60 days plus the rest of the rental month).",
+    )
+    new_medical_need_on = models.DateField(
+        "new medical need documented on",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Date of the prescriber's new order documenting a new medical need: after "
+        "a longer break a new rental period starts only with it.",
+    )
 
     objects: ClassVar = RentalQuerySet.as_manager()
     access_logged = True
@@ -123,14 +151,77 @@ class Rental(TenantModel):
             models.Index(fields=["company", "status", "start_date"], name="rental_status_idx"),
             # A patient's rentals (?patient=, "same or similar" checks).
             models.Index(fields=["company", "patient"], name="rental_patient_idx"),
+            # The daily billing run: rentals with a month due, whatever the company.
+            models.Index(
+                fields=["next_bill_date"],
+                condition=Q(next_bill_date__isnull=False),
+                name="rental_next_bill_idx",
+            ),
         ]
 
     def __str__(self):
         unit = f" #{self.asset.serial_number}" if self.asset_id else ""
         return f"{self.equipment.name}{unit} rented from {self.start_date}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if (
+            self._state.adding
+            and self.next_bill_date is None
+            and (self.status == RentalStatus.ACTIVE)
+        ):
+            # Month 1 is due on the start date (the date of delivery).
+            self.next_bill_date = self.start_date
+        super().save(*args, **kwargs)
+
     @property
     def months_remaining(self):
         if self.cap_months is None:
             return None
         return self.cap_months - self.months_billed
+
+
+class RentalMonth(TenantModel):
+    """One month of a rental furnished to the patient: what billing bills (a claim line
+    points at it) and what continuity counts.
+
+    ``sequence`` is the month of this rental (1 = the start date; the date of service is
+    the start date plus ``sequence - 1`` months). ``period`` and ``number`` are the
+    rental period and its month (1-13 for capped rentals, 1-60 for oxygen): a rental
+    that continues an earlier one (``Rental.continues``) goes on with its period and
+    numbers, so the modifiers and the fee band follow ``number``. ``paid`` is False for
+    oxygen months 37-60, furnished without payment (42 CFR 414.226).
+    """
+
+    rental = models.ForeignKey(Rental, on_delete=models.PROTECT, related_name="months")
+    sequence = models.PositiveSmallIntegerField("month of this rental")
+    period = models.PositiveSmallIntegerField("rental period", default=1)
+    number = models.PositiveSmallIntegerField("month of the period")
+    date_of_service = models.DateField("date of service")
+    paid = models.BooleanField("paid month", default=True)
+
+    access_logged = True
+    location_field = "rental__order__location"
+    patient_field = "rental__patient_id"
+
+    class Meta:
+        ordering = ["rental", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rental", "sequence"],
+                name="rentalmonth_rental_sequence_uniq",
+                violation_error_message="This month of the rental is already recorded.",
+            ),
+            models.UniqueConstraint(
+                fields=["rental", "period", "number"],
+                name="rentalmonth_period_number_uniq",
+                violation_error_message="This month of the rental period is already recorded.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1) & Q(period__gte=1) & Q(number__gte=1),
+                name="rentalmonth_numbers_positive",
+                violation_error_message="Rental months are counted from 1.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Rental month {self.number} (period {self.period}), {self.date_of_service}"

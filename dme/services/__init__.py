@@ -30,7 +30,13 @@ from .orders import (
     save_line,
     verify_order,
 )
-from .rentals import cap_rental, record_billed_month, return_rental
+from .rentals import (
+    cap_rental,
+    record_billed_month,
+    record_new_medical_need,
+    record_rental_month,
+    return_rental,
+)
 from .stock import add_stock, adjust_stock, change_stock
 
 # Purchasing, receiving, transfers, unit life, counts (issue 20).
@@ -75,6 +81,8 @@ __all__ = [
     "order_problems",
     "patient_address",
     "record_billed_month",
+    "record_new_medical_need",
+    "record_rental_month",
     "register_asset",
     "retire_asset",
     "return_rental",

@@ -370,3 +370,14 @@ def recalled_units(recall: Recall) -> list[Asset]:
         equipment__model_number__iexact=recall.model_number,
     ).select_related("equipment", "location")
     return [asset for asset in candidates if recall.covers(asset.serial_number)]
+
+
+def transfer_title(asset: Asset, patient: Any) -> Asset:
+    """The title of a capped rental's unit passes to the patient after the 13th paid
+    month (42 CFR 414.229(f)(2)): the unit becomes patient-owned and leaves the rentable
+    fleet (it is never reserved or rented again). Called by ``dme.services.rentals``
+    inside the rental's transaction."""
+    with transaction.atomic():
+        asset = lock_row(asset)
+        _set_status(asset, AssetStatus.PATIENT_OWNED, patient=patient, location=None)
+    return asset

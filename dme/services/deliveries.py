@@ -23,7 +23,7 @@ from ..choices import (
     AssetStatus,
     DeliveryMethod,
     DeliveryStatus,
-    LineKind,
+    RENTED_LINE_KINDS,
     OrderStatus,
     SignerRelationship,
 )
@@ -366,7 +366,7 @@ def _hand_over(
         )
     rentals: list[Rental] = []
     for line in lines:
-        if line.kind == LineKind.RENTAL:
+        if line.kind in RENTED_LINE_KINDS:
             common = {
                 "company_id": order.company_id,
                 "patient_id": order.patient_id,

@@ -26,13 +26,38 @@ class ClaimLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.Tabular
         "description",
         "allowed_amount",
         "paid_amount",
+        "expected",
+        "bills",
         "authorization",
     ]
-    readonly_fields = ["allowed_amount", "paid_amount", "authorization"]
+    readonly_fields = ["allowed_amount", "paid_amount", "expected", "bills", "authorization"]
     ordering = ["line_number"]
 
     def get_extra(self, request, obj=None, **kwargs):
-        return 1 if obj is None else 0
+        return 0
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("order_line__order", "rental_month", "authorization")
+        )
+
+    @admin.display(description="expected")
+    def expected(self, obj):
+        if obj.expected_amount is None:
+            return obj.expected_basis or "-"
+        return f"{obj.expected_amount} ({obj.expected_basis})"
+
+    @admin.display(description="bills")
+    def bills(self, obj):
+        """What the line bills: the order line or the rental month."""
+        if obj.order_line_id:
+            return f"Order {obj.order_line.order.number}, delivered item"
+        if obj.rental_month_id:
+            month = obj.rental_month
+            return f"Rental month {month.number} ({month.date_of_service:%m/%d/%Y})"
+        return "nothing (typed by hand before billing traced lines)"
 
 
 ALLOCATION_ON_CLAIM_FIELDS = ("payment", "claim_line", "amount", "adjustments_display")

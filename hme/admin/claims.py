@@ -21,12 +21,14 @@ from ..forms import (
     ClaimLineAdminForm,
     DenyForm,
     OverrideForm,
+    ReplaceForm,
     ResubmitForm,
     VoidForm,
 )
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
 from ..services.claims import CORRECTABLE_FIELDS
+from .billing import billing_urls
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
 from .filters import PATIENT_SEARCH_HELP, AgeBucketFilter, DenialCodeFilter, search_by_patient
 
@@ -62,6 +64,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "age",
         "denial",
         "filing",
+        "underpaid",
     ]
     list_filter = ["status", "payer", AgeBucketFilter, DenialCodeFilter]
     list_select_related = ["patient", "payer"]
@@ -76,6 +79,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "approve",
         "deny",
         "resubmit",
+        "replace",
         "void",
     ]
     READONLY = [
@@ -99,6 +103,9 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "order",
         "rental",
         "rental_month",
+        "replaces",
+        "expected_amount",
+        "underpaid_amount",
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -119,6 +126,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
                     "fields": [
                         ("total_charge", "allowed_amount"),
                         ("paid_amount", "patient_responsibility"),
+                        ("expected_amount", "underpaid_amount"),
                     ]
                 },
             ),
@@ -137,7 +145,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
                     ]
                 },
             ),
-            ("Billed from", {"fields": ["order", "rental", "rental_month"]}),
+            ("Billed from", {"fields": ["order", "rental", "rental_month", "replaces"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -167,9 +175,18 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             return queryset.filter(number=term.upper()), False
         return search_by_patient(request, queryset, term), False
 
+    def has_add_permission(self, request):
+        # Claims come from what they bill: "Bill this delivery" / "Bill this rental
+        # month" on the order, delivery and rental pages, the rental run, or a
+        # replacement of an existing claim (docs/domain/hme-billing.md).
+        return False
+
     def has_delete_permission(self, request, obj=None):
         # Claims are kept 7 years: void instead.
         return False
+
+    def get_urls(self):
+        return [*billing_urls(), *super().get_urls()]
 
     # Columns ------------------------------------------------------------------------
 
@@ -215,6 +232,16 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             return format_html('<span style="color:#b26b00">due {}</span>', deadline)
         return ""
 
+    @admin.display(description="underpaid", ordering="underpaid_amount")
+    def underpaid(self, obj):
+        if not obj.underpaid_amount:
+            return ""
+        return format_html(
+            '<strong style="color:#ba2121" title="Paid below the expected reimbursement">'
+            "short ${}</strong>",
+            obj.underpaid_amount,
+        )
+
     @admin.display(description="timely filing override")
     def timely_filing_override(self, obj):
         if not obj.timely_filing_override_reason:
@@ -241,24 +268,18 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             if f.cleaned_data and not lines_formset._should_delete_form(f)
         ]
         lines = [
-            {name: f.cleaned_data[name] for name in ClaimLineAdminForm.Meta.fields}
+            {
+                **{name: f.cleaned_data[name] for name in ClaimLineAdminForm.Meta.fields},
+                # What the line bills stays with it; a row typed in points at nothing and
+                # the service refuses it (line_bills_nothing).
+                "order_line": f.instance.order_line if f.instance.pk else None,
+                "rental_month": f.instance.rental_month if f.instance.pk else None,
+                "expected_amount": f.instance.expected_amount if f.instance.pk else None,
+                "expected_basis": f.instance.expected_basis if f.instance.pk else "",
+            }
             for f in sorted(line_forms, key=lambda f: f.instance.line_number or 10_000)
         ]
         obj = form.instance
-        if not change:
-            self.assign_company(request, obj)
-            claim = services.create_claim(
-                company=obj.company,
-                patient=obj.patient,
-                coverage=obj.coverage,
-                billing_location=obj.billing_location,
-                referring_provider=obj.referring_provider,
-                diagnosis_codes=obj.diagnosis_codes,
-                lines=lines,
-            )
-            # The admin goes on with ``obj`` (messages, history, redirect).
-            obj.pk, obj.number, obj._state.adding = claim.pk, claim.number, False
-            return
         if not obj.is_editable:
             return
         fields = {
@@ -340,6 +361,18 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         intro="Correct each claim first (open it and edit its lines or diagnoses); the "
         "note says what was corrected.",
         submit_label="Resubmit",
+    )
+
+    replace = ClaimFormAction(
+        description="Replace with a corrected claim...",
+        form_class=ReplaceForm,
+        service=lambda claim, data, request: services.replace_claim(claim, data["reason"]),
+        done="claim(s) replaced",
+        title="Replace with corrected claims",
+        intro="Each claim is voided and a new pending claim with the same lines (each "
+        "still billing its delivered item or rental month) replaces it; correct the new "
+        "claim, then submit it. Claims with payments posted cannot be replaced.",
+        submit_label="Replace",
     )
 
     void = ClaimFormAction(

@@ -16,7 +16,7 @@ from core.api.serializers import (
 )
 from core.money import MONEY
 from core.validators import format_icd10
-from dme.models import Order
+from dme.models import Order, Rental
 
 from ..choices import AdjustmentGroup, describe_carc
 from ..models import (
@@ -165,6 +165,9 @@ class ClaimLineSerializer(ModelSerializer):
         child=serializers.CharField(max_length=2), required=False, default=list
     )
     diagnosis_pointers = serializers.ListField(child=serializers.IntegerField())
+    # In a PATCH, the id of an existing line of the claim: the corrected line goes on
+    # billing what it billed. A line without one points at nothing and is refused.
+    id = serializers.UUIDField(required=False)
 
     class Meta:
         model = ClaimLine
@@ -182,6 +185,10 @@ class ClaimLineSerializer(ModelSerializer):
             "paid_amount",
             "authorization",
             "order_line",
+            "rental_month",
+            "payer_sequence",
+            "expected_amount",
+            "expected_basis",
         ]
         read_only_fields = [
             "line_number",
@@ -189,6 +196,10 @@ class ClaimLineSerializer(ModelSerializer):
             "paid_amount",
             "authorization",
             "order_line",
+            "rental_month",
+            "payer_sequence",
+            "expected_amount",
+            "expected_basis",
         ]
 
     def validate(self, attrs):
@@ -255,6 +266,9 @@ class ClaimSerializer(TenantModelSerializer):
             "order",
             "rental",
             "rental_month",
+            "replaces",
+            "expected_amount",
+            "underpaid_amount",
             "lines",
         ]
         read_only_fields = [
@@ -301,15 +315,22 @@ class ClaimSerializer(TenantModelSerializer):
             attrs["lines"] = lines
         return attrs
 
-    def create(self, validated_data):
-        from .. import services
-
-        return services.create_claim(**validated_data)
-
     def update(self, instance, validated_data):
         from .. import services
 
         lines = validated_data.pop("lines", None)
+        if lines is not None:
+            existing = {line.pk: line for line in instance.lines.all()}
+            kept = []
+            for line in lines:
+                line = dict(line)
+                old = existing.get(line.pop("id", None))
+                line["order_line"] = old.order_line if old else None
+                line["rental_month"] = old.rental_month if old else None
+                line["expected_amount"] = old.expected_amount if old else None
+                line["expected_basis"] = old.expected_basis if old else ""
+                kept.append(line)
+            lines = kept
         return services.update_claim(instance, lines=lines, **validated_data)
 
 
@@ -358,6 +379,17 @@ class ResubmitSerializer(SubmitSerializer):
 
 class VoidSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReplaceSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="What the replacement claim corrects.")
+
+
+class FromRentalSerializer(ScopedSerializer):
+    rental = serializers.PrimaryKeyRelatedField(
+        queryset=Rental.objects.all(),
+        help_text="A rental: its months recorded but unbilled, then every month due today.",
+    )
 
 
 class FromDeliverySerializer(ScopedSerializer):

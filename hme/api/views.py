@@ -6,6 +6,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 
 from core.access import record_access
@@ -123,7 +124,9 @@ CLAIM_ACTIONS = (
     "deny",
     "resubmit",
     "void",
+    "replace",
     "from_delivery",
+    "from_rental",
 )
 
 
@@ -143,6 +146,18 @@ class ClaimViewSet(TenantNoDeleteViewSet):
     permission_classes = [ActionPermission]
     action_permissions = {name: ["hme.change_claim"] for name in CLAIM_ACTIONS}
     action_permissions["from_delivery"] = ["hme.add_claim"]
+    action_permissions["from_rental"] = ["hme.add_claim"]
+    action_permissions["replace"] = ["hme.add_claim"]
+
+    def create(self, request, *args, **kwargs):
+        """Claims are not typed: they come from ``from-delivery``, ``from-rental``, the
+        rental run, or ``replace`` of an existing claim."""
+        raise MethodNotAllowed(
+            "POST",
+            detail="Claims are not entered by hand: bill a delivery "
+            "(POST /claims/from-delivery/) or a rental (POST /claims/from-rental/), or "
+            "replace an existing claim (POST /claims/{id}/replace/).",
+        )
 
     def _respond(self, claim, *, created=False):
         claim = self.get_queryset().get(pk=claim.pk)
@@ -204,6 +219,34 @@ class ClaimViewSet(TenantNoDeleteViewSet):
     def void(self, request, pk=None):
         reason = self._body(serializers.VoidSerializer).validated_data["reason"]
         return self._respond(services.void_claim(self.get_object(), reason))
+
+    @extend_schema(
+        request=serializers.ReplaceSerializer, responses={201: serializers.ClaimSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def replace(self, request, pk=None):
+        """A corrected/replacement claim: the claim is voided and a new pending one with
+        the same lines (each still billing its item) replaces it (``replace_claim``)."""
+        reason = self._body(serializers.ReplaceSerializer).validated_data["reason"]
+        claim = services.replace_claim(self.get_object(), reason)
+        return self._respond(claim, created=True)
+
+    @extend_schema(
+        request=serializers.FromRentalSerializer,
+        responses={201: serializers.ClaimSerializer(many=True)},
+    )
+    @action(detail=False, methods=["post"], url_path="from-rental")
+    @idempotent
+    def from_rental(self, request):
+        """Bill a rental's months due (``bill_rental``): 409 ``already_billed`` when
+        nothing is left to bill."""
+        body = serializers.FromRentalSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        claims = services.bill_rental(body.validated_data["rental"])
+        queryset = self.get_queryset().filter(pk__in=[claim.pk for claim in claims])
+        data = self.get_serializer(queryset.order_by("created_at", "id"), many=True).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=serializers.FromDeliverySerializer, responses={201: serializers.ClaimSerializer}

@@ -4,6 +4,7 @@ Split by topic; import models from here (``from hme.models import Claim``).
 """
 
 from .claims import Claim, ClaimLine, ClaimNumberCounter
+from .fees import FeeBand, FeeScheduleEntry, SupplierCharge
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
 
@@ -14,7 +15,10 @@ __all__ = [
     "ClaimLine",
     "ClaimNumberCounter",
     "Coverage",
+    "FeeBand",
+    "FeeScheduleEntry",
     "Payer",
     "Payment",
     "PaymentAllocation",
+    "SupplierCharge",
 ]

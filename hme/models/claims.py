@@ -17,7 +17,7 @@ from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
 from core.money import MONEY
 from core.validators import format_icd10, normalize_hcpcs
 
-from ..choices import AdjustmentGroup, ClaimStatus, describe_carc
+from ..choices import AdjustmentGroup, ClaimStatus, CoveragePriority, describe_carc
 from ..rules import clean_modifiers
 from .payers import same_company_errors
 
@@ -126,7 +126,37 @@ class Claim(TenantModel):
         related_name="claims",
     )
     rental_month = models.PositiveSmallIntegerField(
-        "rental month", null=True, blank=True, editable=False, help_text="1 = the first month."
+        "rental month",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The month of the rental period billed (1 = the first month).",
+    )
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name="replaces claim",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="replacements",
+        help_text="The claim this corrected/replacement claim replaces (it was voided).",
+    )
+    expected_amount = models.DecimalField(
+        "expected reimbursement",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Sum of the lines' expected reimbursement (fee schedule allowable).",
+        **MONEY,
+    )
+    underpaid_amount = models.DecimalField(
+        "underpaid by",
+        default=ZERO,
+        editable=False,
+        help_text="Expected reimbursement less what the payer paid plus the patient's "
+        "share, when a payment posted below it; 0 otherwise.",
+        **MONEY,
     )
     diagnosis_codes = models.JSONField(
         "diagnosis codes",
@@ -196,20 +226,8 @@ class Claim(TenantModel):
                 name="claim_company_number_uniq",
                 violation_error_message="This company already has a claim with this number.",
             ),
-            # A rental month is billed once and only once, voided or not
-            # (docs/domain/hme-billing.md).
-            models.UniqueConstraint(
-                fields=["rental", "rental_month"],
-                name="claim_rental_month_uniq",
-                violation_error_message="This rental month is already billed.",
-            ),
-            # One live claim per delivered order's purchases (rental months have their own).
-            models.UniqueConstraint(
-                fields=["order"],
-                condition=Q(rental__isnull=True) & ~Q(status=ClaimStatus.VOID),
-                name="claim_one_open_per_order",
-                violation_error_message="This order's purchases are already billed.",
-            ),
+            # What is billed once (a delivered order line, a rental month) is held on
+            # the lines: ClaimLine's partial unique constraints.
             models.CheckConstraint(
                 condition=(Q(rental__isnull=True) & Q(rental_month__isnull=True))
                 | (Q(rental__isnull=False) & Q(rental_month__gte=1)),
@@ -260,6 +278,10 @@ class Claim(TenantModel):
 
     def __str__(self):
         return self.number or "new claim"
+
+    @property
+    def is_underpaid(self):
+        return self.underpaid_amount > 0
 
     @property
     def is_open(self):
@@ -334,7 +356,7 @@ class ClaimLine(TenantModel):
     claim's diagnoses by position. ``allowed_amount`` comes from adjudication,
     ``paid_amount`` from posted payments."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="lines")
     line_number = models.PositiveSmallIntegerField("line", validators=[MinValueValidator(1)])
     date_of_service = models.DateField("date of service")
     hcpcs = HCPCSCodeField("HCPCS")
@@ -371,12 +393,65 @@ class ClaimLine(TenantModel):
         editable=False,
         related_name="claim_lines",
     )
+    rental_month = models.ForeignKey(
+        "dme.RentalMonth",
+        verbose_name="rental month",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="claim_lines",
+    )
+    # The claim's payer sequence (its coverage's priority), copied so the database can
+    # hold "billed once per payer sequence".
+    payer_sequence = models.CharField(
+        "payer sequence",
+        max_length=16,
+        choices=CoveragePriority.choices,
+        default=CoveragePriority.PRIMARY,
+        editable=False,
+    )
+    # False once the claim is void (or replaced, which voids it): the line no longer
+    # counts as billing its item, which may then be billed again.
+    live = models.BooleanField(default=True, editable=False)
+    # Lines typed by hand before every line had to trace to what it bills; the
+    # data-quality check hme.claimline_bills_nothing lists them. Never set on new lines.
+    legacy = models.BooleanField(default=False, editable=False)
+    expected_amount = models.DecimalField(
+        "expected reimbursement",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The fee schedule allowable for all units; empty when none is known.",
+        **MONEY,
+    )
+    expected_basis = models.CharField("expected from", max_length=200, blank=True, editable=False)
 
     access_logged = True
 
     class Meta:
         ordering = ["claim", "line_number"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(legacy=True)
+                | Q(order_line__isnull=False, rental_month__isnull=True)
+                | Q(order_line__isnull=True, rental_month__isnull=False),
+                name="claimline_bills_one_item",
+                violation_error_message="A claim line bills a delivered order line or a "
+                "rental month, exactly one of them.",
+            ),
+            models.UniqueConstraint(
+                fields=["order_line", "payer_sequence"],
+                condition=Q(live=True, order_line__isnull=False),
+                name="claimline_order_line_billed_once",
+                violation_error_message="This delivered item is already billed to this payer.",
+            ),
+            models.UniqueConstraint(
+                fields=["rental_month", "payer_sequence"],
+                condition=Q(live=True, rental_month__isnull=False),
+                name="claimline_rental_month_billed_once",
+                violation_error_message="This rental month is already billed to this payer.",
+            ),
             models.UniqueConstraint(
                 fields=["claim", "line_number"],
                 name="claimline_claim_number_uniq",

@@ -15,7 +15,10 @@ from .authorizations import (
 )
 from .billing import (
     RentalBillingRun,
+    bill_delivery,
     bill_next_rental_month,
+    bill_rental,
+    bill_rental_month,
     bill_rental_months,
     create_claim_for_delivery,
     rental_month_charge,
@@ -25,14 +28,17 @@ from .claims import (
     create_claim,
     deny_claim,
     filing_deadline,
+    find_duplicate,
     mark_processing,
     recalculate_claim,
+    replace_claim,
     resubmit_claim,
     submit_claim,
     update_claim,
     void_claim,
 )
 from .coverage import coverage_on, refresh_coverage_status, verify_coverage
+from .fees import expected_for, flag_underpayment, import_fee_schedule, read_fee_rows
 from .payments import is_covered, post_payment, record_payment
 
 __all__ = [
@@ -41,7 +47,10 @@ __all__ = [
     "RentalBillingRun",
     "approve_authorization",
     "approve_claim",
+    "bill_delivery",
     "bill_next_rental_month",
+    "bill_rental",
+    "bill_rental_month",
     "bill_rental_months",
     "coverage_on",
     "create_claim",
@@ -49,16 +58,22 @@ __all__ = [
     "deny_authorization",
     "deny_claim",
     "draw_units",
+    "expected_for",
     "expire_authorizations",
     "filing_deadline",
     "find_authorization",
+    "find_duplicate",
+    "flag_underpayment",
+    "import_fee_schedule",
     "is_covered",
     "mark_processing",
     "post_payment",
+    "read_fee_rows",
     "recalculate_claim",
     "record_payment",
     "refresh_coverage_status",
     "rental_month_charge",
+    "replace_claim",
     "resubmit_claim",
     "submit_claim",
     "update_claim",

@@ -1,8 +1,12 @@
 """Billing what DME delivered: purchases once, rentals month by month.
 
-Reads the ``dme`` models and calls its rental services (``record_billed_month``,
-``cap_rental``) to keep the rental's count and cap; claims are made by
-``hme.services.claims.create_claim``.
+The two entry points are :func:`create_claim_for_delivery` (a delivered order's
+purchases) and :func:`bill_next_rental_month` (a rental's next month); "Bill this
+delivery" (:func:`bill_delivery`), "Bill this rental month" (:func:`bill_rental`) and
+the daily run (:func:`bill_rental_months`) call them. Reads the ``dme`` models and calls
+its rental services (``record_rental_month``, ``cap_rental``) to keep the rental's
+months, count and cap; claims are made by ``hme.services.claims.create_claim``, each
+line pointing at the order line or rental month it bills.
 """
 
 import datetime
@@ -13,31 +17,30 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
 from clinical.models import Patient
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
-from dme.models import Order, Rental
+from dme.models import Order, OrderLine, Rental, RentalMonth
 from dme.services.orders import lock_order
-from dme.services.rentals import cap_rental, record_billed_month
+from dme.services.rentals import cap_rental, record_rental_month
 
-from ..choices import ClaimStatus
 from ..models import Authorization, Claim, ClaimLine
 from ..models.claims import MAX_DIAGNOSES, MAX_POINTERS
 from ..rules import (
     CAPPED_RENTAL_MONTH_MODIFIERS,
+    CAPPED_RENTAL_MONTHS,
     PRICING_MODIFIERS,
     capped_rental_fee,
     is_power_wheelchair,
-    month_date_of_service,
     rental_month_modifiers,
 )
+from . import line_kinds
 from .claims import create_claim
 from .coverage import coverage_on
+from .fees import band_for, expected_for, supplier_charge
 
 MAX_MODIFIERS = 4
 
@@ -61,42 +64,44 @@ def _pointers(codes: Sequence[str]) -> list[int]:
     return list(range(1, min(MAX_POINTERS, len(codes)) + 1))
 
 
+def _unbilled(lines: list[OrderLine], priority: str) -> list[OrderLine]:
+    billed = set(
+        ClaimLine.objects.filter(
+            order_line__in=lines, live=True, payer_sequence=priority
+        ).values_list("order_line_id", flat=True)
+    )
+    return [line for line in lines if line.pk not in billed]
+
+
 def create_claim_for_delivery(order: Order) -> Claim:
     """Bill the purchases of a delivered order: one claim, one line per delivered
-    purchase line (its NU/UE modifiers, the delivered quantity at the line's price),
+    purchase line not yet billed to the primary payer (its NU/UE modifiers, the
+    delivered quantity at the supplier's charge-list price, else the line's price),
     date of service = the delivery date, to the patient's primary coverage in force that
     day, pointing at the patient's active diagnoses; the prescriber is the referring
-    provider and the filling location the billing location.
+    provider and the filling location the billing location. Each line points at its
+    order line and carries the fee schedule's expected reimbursement.
 
-    Refused (nothing written) when the order is not delivered or already billed, when
-    it delivered no purchase (rentals are billed monthly by :func:`bill_rental_months`),
-    when there is no coverage, when an item needs prior authorization that is missing,
-    expired or used up, or when the patient has no diagnosis.
+    Refused (nothing written) when the order is not delivered or its purchases are all
+    billed already (``already_billed``, 409), when it delivered no purchase (rentals
+    are billed monthly by :func:`bill_next_rental_month`), when there is no coverage,
+    when an item needs prior authorization that is missing, expired or used up, or
+    when the patient has no diagnosis.
     """
     with transaction.atomic():
-        order = lock_order(order, "company")
+        order = lock_order(order, "company", "location")
         if order.status != OrderStatus.DELIVERED or order.delivered_on is None:
             raise InvalidTransition(
                 f"Order {order.number} is {order.get_status_display().lower()}: only a delivered "
                 "order is billed.",
                 code="not_delivered",
             )
-        existing = (
-            Claim.objects.filter(order=order, rental__isnull=True)
-            .exclude(status=ClaimStatus.VOID)
-            .first()
-        )
-        if existing is not None:
-            raise Conflict(
-                f"Order {order.number} is already billed on claim {existing.number}.",
-                code="already_billed",
-            )
-        lines = list(
-            order.lines.filter(kind=LineKind.PURCHASE, delivered_quantity__gt=0)
+        delivered = list(
+            order.lines.filter(kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0)
             .select_related("equipment")
             .order_by("created_at", "id")
         )
-        if not lines:
+        if not delivered:
             raise ServiceError(
                 f"Order {order.number} delivered no purchased item; its rentals are billed "
                 "month by month.",
@@ -104,37 +109,90 @@ def create_claim_for_delivery(order: Order) -> Claim:
             )
         day = order.delivered_on
         coverage = coverage_on(order.patient, day)
-        codes = _diagnoses(order.patient)
-        claim_lines = [
-            {
-                "date_of_service": day,
-                "hcpcs": line.equipment.hcpcs_code,
-                "modifiers": list(line.modifiers or []),
-                "description": line.equipment.name[:200],
-                "units": line.delivered_quantity,
-                "charge": line.unit_price * line.delivered_quantity,
-                "diagnosis_pointers": _pointers(codes),
-                "order_line": line,
-            }
-            for line in lines
-        ]
-        try:
-            with transaction.atomic():
-                return create_claim(
-                    company=order.company,
-                    patient=order.patient,
-                    coverage=coverage,
-                    billing_location=order.location,
-                    referring_provider=order.prescriber,
-                    diagnosis_codes=codes,
-                    lines=claim_lines,
-                    order=order,
-                )
-        except IntegrityError as error:
-            # The partial unique constraint caught a concurrent billing of this order.
+        lines = _unbilled(delivered, coverage.priority)
+        if not lines:
+            claim_number = (
+                ClaimLine.objects.filter(order_line__in=delivered, live=True)
+                .values_list("claim__number", flat=True)
+                .first()
+            )
             raise Conflict(
-                f"Order {order.number} is already billed.", code="already_billed"
-            ) from error
+                f"Order {order.number} is already billed on claim {claim_number}.",
+                code="already_billed",
+            )
+        codes = _diagnoses(order.patient)
+        claim_lines = []
+        for line in lines:
+            modifiers = list(line.modifiers or [])
+            band = band_for(modifiers)
+            own = supplier_charge(order.company_id, line.equipment.hcpcs_code, band)
+            expected = expected_for(
+                coverage.payer,
+                line.equipment.hcpcs_code,
+                modifiers,
+                day,
+                line.delivered_quantity,
+                state=order.location.state,
+            )
+            claim_lines.append(
+                {
+                    "date_of_service": day,
+                    "hcpcs": line.equipment.hcpcs_code,
+                    "modifiers": modifiers,
+                    "description": line.equipment.name[:200],
+                    "units": line.delivered_quantity,
+                    "charge": (own if own is not None else line.unit_price)
+                    * line.delivered_quantity,
+                    "diagnosis_pointers": _pointers(codes),
+                    "order_line": line,
+                    "expected_amount": expected.amount,
+                    "expected_basis": expected.basis[:200],
+                }
+            )
+        return create_claim(
+            company=order.company,
+            patient=order.patient,
+            coverage=coverage,
+            billing_location=order.location,
+            referring_provider=order.prescriber,
+            diagnosis_codes=codes,
+            lines=claim_lines,
+            order=order,
+        )
+
+
+def bill_delivery(order: Order, as_of: datetime.date | None = None) -> list[Claim]:
+    """ "Bill this delivery": the order's purchases (:func:`create_claim_for_delivery`,
+    when any is left to bill) and the first month of each of its rentals
+    (:func:`bill_next_rental_month` as of the delivery date, so only month 1). Each in
+    its own transaction; refused only when nothing at all could be billed, with the
+    reasons."""
+    order = Order.objects.get(pk=order.pk)
+    claims: list[Claim] = []
+    reasons: list[str] = []
+    purchases = order.lines.filter(kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0).exists()
+    if purchases:
+        try:
+            claims.append(create_claim_for_delivery(order))
+        except ServiceError as error:
+            reasons.append(error.message)
+    if order.delivered_on is not None:
+        for rental in order.rentals.filter(status=RentalStatus.ACTIVE).order_by("created_at"):
+            try:
+                claim = bill_next_rental_month(rental, order.delivered_on)
+            except ServiceError as error:
+                reasons.append(error.message)
+                continue
+            if claim is not None:
+                claims.append(claim)
+    if not claims:
+        if not reasons:
+            reasons.append(
+                f"Order {order.number} has nothing left to bill: its purchases and first "
+                "rental months are billed (later months are billed by the rental run)."
+            )
+        raise Conflict(" ".join(reasons), code="already_billed")
+    return claims
 
 
 # Rentals -----------------------------------------------------------------------------
@@ -158,12 +216,13 @@ class RentalBillingRun:
 
 
 def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal]:
-    """(modifiers, charge) of month ``number`` of ``rental``.
+    """(modifiers, charge) of month ``number`` of ``rental``'s period.
 
-    Capped rentals: RR + KH/KI/KJ and 10% (months 1-3) / 7.5% (4-13) of the purchase
-    fee, power wheelchairs 15% / 6%. Oxygen and frequently serviced items: RR and the
-    rental's monthly fee. Times the rented quantity. Other modifiers of the order line
-    (KX...) follow, up to four in all.
+    Capped rentals: RR + KH/KI/KJ and the supplier's charge list for the band, else 10%
+    (months 1-3) / 7.5% (4-13) of the purchase fee, power wheelchairs 15% / 6%. Oxygen
+    and frequently serviced items: RR and the charge list, else the rental's monthly
+    fee. Times the rented quantity. Other modifiers of the order line (KX...) follow,
+    up to four in all.
     """
     equipment = rental.equipment
     capped = equipment.billing_kind == BillingKind.CAPPED_RENTAL
@@ -172,111 +231,194 @@ def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal
         if modifier not in PRICING_MODIFIERS + CAPPED_RENTAL_MONTH_MODIFIERS:
             modifiers.append(modifier)
     modifiers = modifiers[:MAX_MODIFIERS]
-    if capped:
+    own = supplier_charge(
+        rental.company_id, equipment.hcpcs_code, band_for(modifiers, number, capped=capped)
+    )
+    if own is not None:
+        fee = own
+    elif capped:
         fee = capped_rental_fee(
             equipment.purchase_price,
-            number,
+            min(number, CAPPED_RENTAL_MONTHS),
             power_wheelchair=is_power_wheelchair(equipment.hcpcs_code),
         )
     else:
         fee = rental.monthly_fee
-    return modifiers, fee * rental.quantity
+    # The line kind's rule (rent to purchase: never past its price), issue 20.
+    return modifiers, line_kinds.rental_month_fee(rental, number, fee * rental.quantity)
 
 
 def _month_authorization(rental: Rental) -> Authorization | None:
-    """Month 1's authorization: later months bill under it without drawing units."""
+    """The first billed month's authorization: later months bill under it without
+    drawing units."""
     line = (
-        ClaimLine.objects.filter(claim__rental=rental, claim__rental_month=1)
+        ClaimLine.objects.filter(rental_month__rental=rental, live=True)
         .exclude(authorization=None)
         .select_related("authorization")
+        .order_by("rental_month__sequence")
         .first()
     )
     return line.authorization if line else None
 
 
 def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None:
-    """Bill the rental's next unbilled month if its date of service is on or before
-    ``as_of``; return the claim, or None when there is nothing (more) to bill.
+    """Record the rental's next month if its date of service is on or before ``as_of``
+    and bill it; return the claim, or None when nothing (more) is due.
 
     One transaction under the order's lock (``lock_order``, as every service that
-    changes an order or the rows under it), then the rental's: the claim, and
-    ``record_billed_month`` (which caps the rental at its cap). A month already billed
-    is refused by the database (rental + month unique), so a concurrent run cannot bill
-    it twice.
+    changes an order or the rows under it), then the rental's: the month is recorded by
+    ``dme.services.record_rental_month`` (continuity, the cap, the title passing at
+    month 13, oxygen's unpaid months 37-60 and its new period after month 60), then
+    billed on a claim whose line points at it. Unpaid oxygen months are recorded
+    without a claim and the next month is looked at. A month already billed is refused
+    by the database (one live line per rental month and payer sequence).
     """
     with transaction.atomic():
         # Parents before children, as dme's services lock them: the order, then the rental.
         order_id = Rental.objects.values_list("order_id", flat=True).get(pk=rental.pk)
-        order = lock_order(Order(pk=order_id))
+        order = lock_order(Order(pk=order_id), "location")
         rental = lock_row(rental, "equipment", "order_line", "patient")
         rental.order = order
-        if rental.status != RentalStatus.ACTIVE:
+        oxygen = rental.equipment.billing_kind == BillingKind.OXYGEN_RENTAL
+        if rental.status == RentalStatus.RETURNED or (
+            rental.status == RentalStatus.CAPPED and not oxygen
+        ):
             return None
-        billed = Claim.objects.filter(rental=rental).order_by("-rental_month").first()
-        number = (billed.rental_month if billed else 0) + 1
-        if rental.cap_months is not None and number > rental.cap_months:
-            # Every paid month is billed but the rental was left active: cap it now.
-            cap_rental(rental)
+        if not line_kinds.bills_monthly(rental):  # one-time rental, paid rent to purchase
+            line_kinds.complete_rent_to_purchase(rental)
             return None
-        day = month_date_of_service(rental.start_date, number)
-        if day > as_of or (rental.end_date is not None and day > rental.end_date):
-            return None
-        coverage = coverage_on(rental.patient, day)
-        codes = _diagnoses(rental.patient)
-        modifiers, charge = rental_month_charge(rental, number)
-        line: dict[str, Any] = {
-            "date_of_service": day,
-            "hcpcs": rental.equipment.hcpcs_code,
-            "modifiers": modifiers,
-            "description": f"{rental.equipment.name[:180]}, rental month {number}",
-            "units": rental.quantity,
-            "charge": charge,
-            "diagnosis_pointers": _pointers(codes),
-            "order_line": rental.order_line,
-        }
-        if number > 1 and (authorization := _month_authorization(rental)) is not None:
-            line["authorization"] = authorization
-        claim = create_claim(
-            company=rental.company,
-            patient=rental.patient,
-            coverage=coverage,
-            billing_location=order.location,
-            referring_provider=order.prescriber,
-            diagnosis_codes=codes,
-            lines=[line],
-            order=order,
-            rental=rental,
-            rental_month=number,
+        while True:
+            month = record_rental_month(rental, as_of=as_of)
+            if month is None:
+                rental.refresh_from_db()
+                if (
+                    rental.status == RentalStatus.ACTIVE
+                    and rental.cap_months is not None
+                    and rental.months_billed >= rental.cap_months
+                ):
+                    # Every paid month is billed but the rental was left active: cap it.
+                    cap_rental(rental)
+                return None
+            if month.paid:
+                break
+        claim = _bill_month(rental, order, month)
+        line_kinds.complete_rent_to_purchase(rental)  # the month that paid the price
+        return claim
+
+
+def _bill_month(rental: Rental, order: Order, month: RentalMonth) -> Claim:
+    day = month.date_of_service
+    coverage = coverage_on(rental.patient, day)
+    codes = _diagnoses(rental.patient)
+    modifiers, charge = rental_month_charge(rental, month.number)
+    capped = rental.equipment.billing_kind == BillingKind.CAPPED_RENTAL
+    expected = expected_for(
+        coverage.payer,
+        rental.equipment.hcpcs_code,
+        modifiers,
+        day,
+        rental.quantity,
+        state=order.location.state,
+        rental_month=month.number,
+        capped=capped,
+        purchase_price=rental.equipment.purchase_price,
+        monthly_fee=rental.monthly_fee,
+    )
+    line: dict[str, Any] = {
+        "date_of_service": day,
+        "hcpcs": rental.equipment.hcpcs_code,
+        "modifiers": modifiers,
+        "description": f"{rental.equipment.name[:180]}, rental month {month.number}",
+        "units": rental.quantity,
+        "charge": charge,
+        "diagnosis_pointers": _pointers(codes),
+        "rental_month": month,
+        "expected_amount": expected.amount,
+        "expected_basis": expected.basis[:200],
+    }
+    if (authorization := _month_authorization(rental)) is not None:
+        line["authorization"] = authorization
+    return create_claim(
+        company=rental.company,
+        patient=rental.patient,
+        coverage=coverage,
+        billing_location=order.location,
+        referring_provider=order.prescriber,
+        diagnosis_codes=codes,
+        lines=[line],
+        order=order,
+        rental=rental,
+        rental_month=month.number,
+    )
+
+
+def bill_rental_month(month: RentalMonth) -> Claim:
+    """ "Bill this rental month" for a month recorded but not billed to the primary
+    payer on a live claim (its claim was voided, or billing stopped on an error): one
+    claim for it. Refused when it is billed already or is an unpaid oxygen month."""
+    with transaction.atomic():
+        rental_id = month.rental_id
+        order_id = Rental.objects.values_list("order_id", flat=True).get(pk=rental_id)
+        order = lock_order(Order(pk=order_id), "location")
+        rental = lock_row(Rental(pk=rental_id), "equipment", "order_line", "patient")
+        rental.order = order
+        month = RentalMonth.objects.get(pk=month.pk)
+        if not month.paid:
+            raise ServiceError(
+                f"Rental month {month.number} is furnished without payment (oxygen months "
+                "37-60, 42 CFR 414.226): there is nothing to bill.",
+                code="unpaid_month",
+            )
+        billed = ClaimLine.objects.filter(rental_month=month, live=True).first()
+        if billed is not None:
+            raise Conflict(
+                f"Rental month {month.number} is already billed on claim {billed.claim.number}.",
+                code="already_billed",
+            )
+        return _bill_month(rental, order, month)
+
+
+def bill_rental(rental: Rental, as_of: datetime.date | None = None) -> list[Claim]:
+    """ "Bill this rental month" on a rental: its months recorded but unbilled (voided
+    claims), then every month due up to ``as_of`` (today). Refused with the reason when
+    nothing could be billed."""
+    as_of = as_of or timezone.localdate()
+    claims: list[Claim] = []
+    unbilled = RentalMonth.objects.filter(rental_id=rental.pk, paid=True).exclude(
+        claim_lines__live=True
+    )
+    for month in unbilled.order_by("sequence"):
+        claims.append(bill_rental_month(month))
+    while (claim := bill_next_rental_month(rental, as_of)) is not None:
+        claims.append(claim)
+    if not claims:
+        rental = Rental.objects.get(pk=rental.pk)
+        due = rental.next_bill_date
+        when = f"the next month is due on {due:%m/%d/%Y}" if due else "no more months are due"
+        raise Conflict(
+            f"Nothing to bill on this rental: every month due is billed ({when}).",
+            code="already_billed",
         )
-        record_billed_month(rental)
-    return claim
+    return claims
 
 
 def bill_rental_months(as_of: datetime.date | None = None) -> RentalBillingRun:
-    """Bill every active rental's months whose date of service is on or before
-    ``as_of`` (default today) and that are not billed yet; stop at the cap (13 months,
-    oxygen 36), which marks the rental capped.
+    """Bill every rental's months whose date of service is on or before ``as_of``
+    (default today) and that are not recorded yet; stop at the cap (13 months, oxygen
+    36 paid, then unpaid to month 60 and a new period), which marks the rental capped.
 
     Each month is its own transaction: a rental that fails (no coverage that month, no
-    diagnosis, prior authorization missing) stops there and is reported, and the others
-    go on. Idempotent: a second run the same day bills nothing.
+    diagnosis, prior authorization missing, a restart after a break in need without a
+    new order) stops there and is reported, and the others go on. Idempotent: a second
+    run the same day bills nothing.
     """
     as_of = as_of or timezone.localdate()
     run = RentalBillingRun(as_of=as_of)
-    # Month N's date of service is in calendar month start + N - 1, so a rental with
-    # months_billed >= (calendar months from its start month to as_of's) + 1 has nothing
-    # due: skip it in SQL instead of locking it (51,721 active rentals took 3 min 46 s
-    # when each was locked and committed). Rentals that pass may still have nothing due
-    # this month (day of month later than as_of's); bill_next_rental_month says so.
-    as_of_month = as_of.year * 12 + as_of.month
+    # Only rentals with a month due, through the indexed next_bill_date kept by
+    # dme.services: a run with nothing due is one query.
     rentals = (
-        Rental.objects.filter(status=RentalStatus.ACTIVE, start_date__lte=as_of)
-        .annotate(
-            start_month=ExtractYear("start_date") * 12 + ExtractMonth("start_date"),
-            months_due=Value(as_of_month + 1) - F("start_month"),
-        )
-        .filter(months_billed__lt=F("months_due"))
-        .order_by("start_date", "id")
+        Rental.objects.filter(next_bill_date__lte=as_of)
+        .order_by("next_bill_date", "id")
         .values_list("pk", "order__number")
     )
     for pk, order_number in rentals:

@@ -13,14 +13,14 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import Company, Location, User
 from clinical.models import Patient, Provider
-from core.exceptions import InvalidTransition, ServiceError
+from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 
 from ..choices import AdjustmentGroup, ClaimStatus, describe_carc, normalize_carc, validate_carc
@@ -83,6 +83,16 @@ def create_claim(
     """Create a pending claim with its lines (dicts of ``LINE_FIELDS``); number drawn,
     totals computed, prior-authorization units drawn for items that need them.
 
+    Every line names what it bills: ``order_line`` (a delivered purchase or supply) or
+    ``rental_month`` (a ``dme.RentalMonth``), exactly one; a line pointing at nothing
+    is refused (``line_bills_nothing``), and so is an item already billed to the same
+    payer sequence on a live claim (``already_billed``, held by the database) and a
+    line that repeats the patient's HCPCS code, date of service and modifiers on
+    another live claim (``duplicate_service``: the payer would deny it as CO-18). Lines
+    may carry ``expected_amount``/``expected_basis`` (the fee schedule allowable).
+    Claims are made by the billing services (``hme.services.billing``) and by
+    :func:`replace_claim`, never typed.
+
     A line dict may carry ``authorization`` to bill under that one without drawing
     units (rental months after the first); otherwise lines whose HCPCS needs prior
     authorization draw their units from an approved, valid authorization of the
@@ -112,22 +122,115 @@ def create_claim(
     return claim
 
 
+# What a line bills: a delivered order line (purchase, supply) or a rental month.
+BILLED_ITEM_FIELDS = ("order_line", "rental_month")
+LINE_EXTRA_FIELDS = ("expected_amount", "expected_basis")
+DUPLICATE_CARC = "CO-18"
+
+
+def _bills_nothing(number: int) -> ServiceError:
+    return ServiceError(
+        f"Line {number} bills nothing: every claim line comes from a delivered order line "
+        "or a rental month. Bill the delivery or the rental month instead of typing a line.",
+        code="line_bills_nothing",
+        fields={"lines": [f"Line {number} points at no delivered item or rental month."]},
+    )
+
+
+def _check_billed_item(claim: Claim, line: ClaimLine) -> None:
+    """The line's billed item is the claim's patient's, delivered (or furnished)."""
+    number = line.line_number
+    if (line.order_line_id is None) == (line.rental_month_id is None):
+        raise _bills_nothing(number)
+    if line.order_line_id is not None:
+        order_line = line.order_line
+        assert order_line is not None
+        order = order_line.order
+        if order.company_id != claim.company_id or order.patient_id != claim.patient_id:
+            raise ServiceError(
+                f"Line {number} bills an order line of another patient.", code="wrong_patient"
+            )
+        if order.delivered_on is None or order_line.delivered_quantity < 1:
+            raise ServiceError(
+                f"Line {number}: order {order.number}'s item was not delivered: only a "
+                "delivered item is billed.",
+                code="not_delivered",
+            )
+    else:
+        month = line.rental_month
+        assert month is not None
+        if month.rental.patient_id != claim.patient_id or month.company_id != claim.company_id:
+            raise ServiceError(
+                f"Line {number} bills a rental month of another patient.", code="wrong_patient"
+            )
+
+
+def _same_modifiers(a: Sequence[str] | None, b: Sequence[str] | None) -> bool:
+    return sorted(a or []) == sorted(b or [])
+
+
+def find_duplicate(claim: Claim, line: ClaimLine) -> ClaimLine | None:
+    """A line of another live claim of the patient, to the same payer sequence, with the
+    same HCPCS code, date of service and modifiers: the payer denies the second as an
+    exact duplicate (CARC 18)."""
+    candidates = (
+        ClaimLine.objects.filter(
+            company_id=claim.company_id,
+            claim__patient_id=claim.patient_id,
+            hcpcs=line.hcpcs,
+            date_of_service=line.date_of_service,
+            payer_sequence=line.payer_sequence,
+            live=True,
+        )
+        .exclude(claim_id=claim.pk)
+        .select_related("claim")
+    )
+    return next((c for c in candidates if _same_modifiers(c.modifiers, line.modifiers)), None)
+
+
+def _refuse_duplicate(claim: Claim, line: ClaimLine) -> None:
+    other = find_duplicate(claim, line)
+    if other is None:
+        return
+    modifiers = "-".join(line.modifiers or [])
+    raise Conflict(
+        f"Line {line.line_number} ({line.hcpcs}{'-' + modifiers if modifiers else ''}, "
+        f"{line.date_of_service:%m/%d/%Y}) is already billed on claim {other.claim.number}: "
+        f"the payer would deny it as an exact duplicate ({DUPLICATE_CARC}). Correct or "
+        "replace that claim instead.",
+        code="duplicate_service",
+    )
+
+
 def _add_lines(claim: Claim, lines: Iterable[Mapping[str, Any]], first_number: int = 1) -> None:
+    sequence = claim.coverage.priority
     for number, data in enumerate(lines, start=first_number):
         data = dict(data)
         authorization = data.pop("authorization", None)
         draw = authorization is None
+        unknown = set(data) - set(LINE_FIELDS) - set(BILLED_ITEM_FIELDS) - set(LINE_EXTRA_FIELDS)
+        if unknown:
+            raise ServiceError(
+                f"Line {number}: unknown field(s) {', '.join(sorted(unknown))}.",
+                fields={"lines": ["Unknown field."]},
+            )
         line = ClaimLine(
             company_id=claim.company_id,
             claim=claim,
             line_number=number,
+            payer_sequence=sequence,
             **{name: data[name] for name in LINE_FIELDS if name in data},
-            **{name: value for name, value in data.items() if name not in LINE_FIELDS},
+            **{name: data.get(name) for name in BILLED_ITEM_FIELDS},
+            **{name: data[name] for name in LINE_EXTRA_FIELDS if name in data},
         )
+        if line.expected_basis is None:
+            line.expected_basis = ""
         try:
-            line.full_clean(exclude=["claim"])
+            line.full_clean(exclude=["claim", *BILLED_ITEM_FIELDS])
         except ValidationError as error:
             raise _error_from_validation(error, prefix=f"Line {number}: ") from error
+        _check_billed_item(claim, line)
+        _refuse_duplicate(claim, line)
         if draw:
             authorization = find_authorization(
                 claim.coverage, line.hcpcs, line.date_of_service, line.units
@@ -136,7 +239,16 @@ def _add_lines(claim: Claim, lines: Iterable[Mapping[str, Any]], first_number: i
                 draw_units(authorization, line.units)
         line.authorization = authorization
         line.draws_authorization = draw and authorization is not None
-        line.save()
+        try:
+            with transaction.atomic():
+                line.save()
+        except IntegrityError as error:
+            what = "rental month" if line.rental_month_id else "delivered item"
+            raise Conflict(
+                f"Line {number}: this {what} is already billed to the "
+                f"{claim.coverage.get_priority_display().lower()} payer on another claim.",
+                code="already_billed",
+            ) from error
 
 
 def _release_authorizations(lines: Iterable[ClaimLine]) -> None:
@@ -183,6 +295,8 @@ def update_claim(
             claim.lines.all().delete()
             _add_lines(claim, lines)
         else:
+            if "coverage" in fields:
+                claim.lines.update(payer_sequence=claim.coverage.priority)
             # New diagnosis list: the lines' pointers must still point somewhere.
             for line in claim.lines.all():
                 try:
@@ -202,7 +316,9 @@ def recalculate_claim(claim: Claim) -> Claim:
     paid = sum of allocations; patient responsibility = sum of their PR adjustments.
     Call inside the transaction that changed the lines or allocations.
     """
-    lines = claim.lines.aggregate(charge=Sum("charge"), allowed=Sum("allowed_amount"))
+    lines = claim.lines.aggregate(
+        charge=Sum("charge"), allowed=Sum("allowed_amount"), expected=Sum("expected_amount")
+    )
     paid = PaymentAllocation.objects.filter(claim=claim).aggregate(total=Sum("amount"))["total"]
     patient = Adjustment.objects.filter(
         allocation__claim=claim, group=AdjustmentGroup.PR
@@ -211,8 +327,15 @@ def recalculate_claim(claim: Claim) -> Claim:
     claim.allowed_amount = lines["allowed"] or ZERO
     claim.paid_amount = paid or ZERO
     claim.patient_responsibility = patient or ZERO
+    claim.expected_amount = lines["expected"]
     claim.save(
-        update_fields=["total_charge", "allowed_amount", "paid_amount", "patient_responsibility"]
+        update_fields=[
+            "total_charge",
+            "allowed_amount",
+            "paid_amount",
+            "patient_responsibility",
+            "expected_amount",
+        ]
     )
     return claim
 
@@ -514,4 +637,86 @@ def void_claim(claim: Claim, reason: str | None = "") -> Claim:
         claim.voided_at = timezone.now()
         claim.void_reason = (reason or "").strip()
         claim.save(update_fields=["status", "voided_at", "void_reason"])
+        # What the lines billed may be billed again (a replacement claim, a re-bill).
+        claim.lines.update(live=False)
     return claim
+
+
+REPLACEABLE_STATUSES = (ClaimStatus.PROCESSING, ClaimStatus.APPROVED, ClaimStatus.DENIED)
+
+
+def replace_claim(
+    claim: Claim,
+    reason: str | None,
+    *,
+    line_changes: Mapping[int, Mapping[str, Any]] | None = None,
+    **fields: Any,
+) -> Claim:
+    """A corrected/replacement claim (837 frequency code 7) of a claim the payer holds
+    (processing, approved or denied, no payment posted): the original is voided
+    ("replaced by ...") and a new pending claim is made with the same lines, each still
+    billing its delivered item or rental month, with the header corrections
+    (``CORRECTABLE_FIELDS``) and line corrections (``{line number: {field: value}}``
+    of ``LINE_FIELDS``) given. The new claim names the one it replaces."""
+    note = (reason or "").strip()
+    if not note:
+        raise ServiceError(
+            "Say what the replacement corrects.", fields={"reason": ["This field is required."]}
+        )
+    unknown = set(fields) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ServiceError(f"These claim fields cannot be changed: {', '.join(sorted(unknown))}.")
+    changes = {int(k): dict(v) for k, v in (line_changes or {}).items()}
+    with transaction.atomic():
+        claim = lock_row(claim)
+        if claim.status not in REPLACEABLE_STATUSES or claim.submitted_at is None:
+            raise InvalidTransition(
+                f"Claim {claim.number} is {claim.get_status_display().lower()}: a replacement "
+                "claim replaces a submitted claim the payer holds (processing, approved or "
+                "denied); correct a pending claim directly.",
+                code="not_replaceable",
+            )
+        old_lines = list(claim.lines.order_by("line_number"))
+        missing = sorted(set(changes) - {line.line_number for line in old_lines})
+        if missing:
+            raise ServiceError(
+                f"Claim {claim.number} has no line {', '.join(map(str, missing))}.",
+                fields={"line_changes": ["Unknown line."]},
+            )
+        lines = []
+        for old in old_lines:
+            data: dict[str, Any] = {name: getattr(old, name) for name in LINE_FIELDS}
+            bad = set(changes.get(old.line_number, {})) - set(LINE_FIELDS)
+            if bad:
+                raise ServiceError(
+                    f"Line {old.line_number}: these fields cannot be changed: "
+                    f"{', '.join(sorted(bad))}.",
+                    fields={"line_changes": ["Unknown field."]},
+                )
+            data.update(changes.get(old.line_number, {}))
+            data["order_line"] = old.order_line
+            data["rental_month"] = old.rental_month
+            data["expected_amount"] = old.expected_amount
+            data["expected_basis"] = old.expected_basis
+            if old.authorization_id and not old.draws_authorization:
+                data["authorization"] = old.authorization
+            lines.append(data)
+        header = {name: getattr(claim, name) for name in CORRECTABLE_FIELDS}
+        header.update(fields)
+        void_claim(claim, f"Replaced: {note}")
+        replacement = create_claim(
+            company=claim.company,
+            patient=claim.patient,
+            lines=lines,
+            order=claim.order,
+            rental=claim.rental,
+            rental_month=claim.rental_month,
+            replaces=claim,
+            **header,
+        )
+        replacement.correction_note = note
+        replacement.save(update_fields=["correction_note"])
+        Claim.objects.filter(pk=claim.pk).update(
+            void_reason=f"Replaced by claim {replacement.number}: {note}"
+        )
+    return replacement

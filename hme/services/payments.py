@@ -20,6 +20,7 @@ from ..models import Adjustment, Claim, ClaimLine, Payer, Payment, PaymentAlloca
 from ..models.claims import ZERO
 from ..transitions import check_claim_transition
 from .claims import _error_from_validation, money, recalculate_claim
+from .fees import flag_underpayment
 
 # Payments post to adjudicated claims that were approved; a paid claim may still get
 # a late line payment from the same remittance run.
@@ -180,7 +181,7 @@ def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> 
         payment.allocated_amount = posted + new_total
         payment.save(update_fields=["allocated_amount"])
         for pk in claim_ids:
-            claim = recalculate_claim(claims[pk])
+            claim = flag_underpayment(recalculate_claim(claims[pk]))
             if claim.status == ClaimStatus.APPROVED and is_covered(claim):
                 check_claim_transition(claim, ClaimStatus.PAID)
                 claim.status = ClaimStatus.PAID

@@ -91,7 +91,10 @@ def claim_line(**fields):
 class ClaimFactory(DjangoModelFactory):
     """A pending claim made by ``hme.services.create_claim`` (number, totals, checks).
 
-    ``lines`` (a list of ``claim_line()`` dicts) defaults to one CPAP purchase."""
+    ``lines`` (a list of ``claim_line()`` dicts) defaults to one CPAP purchase. Every
+    claim line bills something: a line given without ``order_line``/``rental_month``
+    gets a delivered purchase line of its own, on one delivered order of the patient
+    (the claim's order)."""
 
     class Meta:
         model = Claim
@@ -114,7 +117,25 @@ class ClaimFactory(DjangoModelFactory):
         for code in kwargs["diagnosis_codes"]:
             if not patient.diagnoses.filter(code=code, is_active=True).exists():
                 DiagnosisFactory(company=kwargs["company"], patient=patient, code=code)
-        return services.create_claim(lines=lines or [claim_line()], **kwargs)
+        lines = [dict(line) for line in (lines or [claim_line()])]
+        bare = [line for line in lines if not (line.get("order_line") or line.get("rental_month"))]
+        if bare and "order" not in kwargs:
+            kwargs["order"] = DeliveredOrderFactory(
+                company=kwargs["company"],
+                patient=patient,
+                location=kwargs["billing_location"],
+                prescriber=kwargs["referring_provider"]
+                or ProviderFactory(company=kwargs["company"]),
+            )
+        for line in bare:
+            line["order_line"] = DeliveredLineFactory(
+                order=kwargs["order"],
+                modifiers=["NU"],
+                equipment__company=kwargs["company"],
+                equipment__billing_kind="purchase",
+                equipment__hcpcs_code=line.get("hcpcs", "E0601"),
+            )
+        return services.create_claim(lines=lines, **kwargs)
 
 
 class PaymentFactory(DjangoModelFactory):

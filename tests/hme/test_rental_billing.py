@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from dme.choices import BillingKind, EquipmentCategory, RentalStatus
 from hme import services
-from hme.models import Claim
+from hme.models import Claim, ClaimLine
 from hme.rules import month_date_of_service
 from tests.clinical.factories import DiagnosisFactory
 from tests.dme.factories import ConcentratorFactory, CPAPFactory, RentalFactory
@@ -94,15 +94,19 @@ def test_it_bills_nothing_before_the_month_starts(cpap_rental):
 def test_the_database_refuses_a_month_billed_twice(cpap_rental):
     services.bill_rental_months(as_of=month(1))
     first = Claim.objects.get(rental=cpap_rental)
-    duplicate = Claim(
+    line = first.lines.get()
+    assert line.rental_month.number == 1
+    duplicate = ClaimLine(
         company=first.company,
-        patient=first.patient,
-        coverage=first.coverage,
-        payer=first.payer,
-        billing_location=first.billing_location,
-        diagnosis_codes=first.diagnosis_codes,
-        rental=cpap_rental,
-        rental_month=1,
+        claim=first,
+        line_number=2,
+        date_of_service=line.date_of_service,
+        hcpcs=line.hcpcs,
+        modifiers=line.modifiers,
+        charge=line.charge,
+        diagnosis_pointers=[1],
+        rental_month=line.rental_month,
+        payer_sequence=line.payer_sequence,
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
