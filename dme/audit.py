@@ -38,16 +38,16 @@ from .models import (  # noqa: E402
     Lot,
     PurchaseOrder,
     PurchaseOrderLine,
+    Recall,
     Receipt,
     ReceiptLine,
-    Recall,
     Transfer,
     TransferLine,
     Vendor,
     VendorItem,
 )
 
-for model in (
+for inventory_model in (
     Vendor,
     VendorItem,
     PurchaseOrder,
@@ -61,4 +61,4 @@ for model in (
     CountSheet,
     CountLine,
 ):
-    audit.register(model)
+    audit.register(inventory_model)

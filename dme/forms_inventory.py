@@ -50,7 +50,9 @@ class ReceiveForm(forms.Form):
                 row["quantity"] = name
             if equipment.is_lot_tracked:
                 self.fields[f"line_{index}_lot"] = forms.CharField(
-                    label="Lot", max_length=64, required=False,
+                    label="Lot",
+                    max_length=64,
+                    required=False,
                     widget=forms.TextInput(attrs={"data-scan": "1", "autocomplete": "off"}),
                 )
                 self.fields[f"line_{index}_expiry"] = forms.DateField(
@@ -58,8 +60,12 @@ class ReceiveForm(forms.Form):
                 )
                 row["lot"], row["expiry"] = f"line_{index}_lot", f"line_{index}_expiry"
             self.fields[f"line_{index}_cost"] = forms.DecimalField(
-                label="Unit cost", min_value=0, max_digits=12, decimal_places=2,
-                initial=line.unit_cost, required=False,
+                label="Unit cost",
+                min_value=0,
+                max_digits=12,
+                decimal_places=2,
+                initial=line.unit_cost,
+                required=False,
             )
             row["cost"] = f"line_{index}_cost"
             self.rows.append(row)

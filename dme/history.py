@@ -52,11 +52,17 @@ def unit_history(asset: Asset) -> list[HistoryEvent]:
                 + f" (cost {move.unit_cost})",
             )
         )
-    entries = get_logentry_model().objects.filter(
-        content_type=ContentType.objects.get_for_model(Asset), object_pk=str(asset.pk)
-    ).select_related("actor")
+    entries = (
+        get_logentry_model()
+        .objects.filter(
+            content_type=ContentType.objects.get_for_model(Asset), object_pk=str(asset.pk)
+        )
+        .select_related("actor")
+    )
     for entry in entries:
-        text = _status_change(entry.changes_dict if hasattr(entry, "changes_dict") else entry.changes)
+        text = _status_change(
+            entry.changes_dict if hasattr(entry, "changes_dict") else entry.changes
+        )
         if entry.action == entry.Action.CREATE:
             text = "Registered" + (f" ({text})" if text else "")
         if not text:

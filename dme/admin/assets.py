@@ -10,9 +10,9 @@ from django.utils.html import format_html
 
 from accounts.tenancy import signed_in_user
 from core.access import record_access
-from core.choices import AccessAction, AccessVia
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.choices import AccessAction, AccessVia
 from core.exceptions import ServiceError
 
 from .. import forms, services

@@ -4,6 +4,7 @@ look-up), the stock ledger, cycle count sheets, and the valuation report (CSV)."
 
 import csv
 import uuid
+from decimal import Decimal
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -163,7 +164,11 @@ class RecallAdmin(TenantAdmin):
             ", ",
             '<a href="{}">{}</a> ({})',
             (
-                (reverse("admin:dme_asset_change", args=[u.pk]), u.serial_number, u.get_status_display())
+                (
+                    reverse("admin:dme_asset_change", args=[u.pk]),
+                    u.serial_number,
+                    u.get_status_display(),
+                )
                 for u in units
             ),
         )
@@ -208,7 +213,15 @@ class RecallAdmin(TenantAdmin):
 class StockMovementAdmin(ReadOnlyAdminMixin, TenantAdmin):
     """Every receipt, transfer, count adjustment and unit status change, as written."""
 
-    list_display = ["moved_at", "kind", "equipment", "location", "quantity", "unit_cost", "reference"]
+    list_display = [
+        "moved_at",
+        "kind",
+        "equipment",
+        "location",
+        "quantity",
+        "unit_cost",
+        "reference",
+    ]
     list_filter = ["kind", "location", "moved_at"]
     search_fields = ["=reference"]
     list_select_related = ["equipment", "location"]
@@ -249,12 +262,19 @@ class StockMovementAdmin(ReadOnlyAdminMixin, TenantAdmin):
             writer.writerow(VALUATION_HEADER)
             for row in rows:
                 writer.writerow(
-                    [row.location, row.hcpcs_code, row.item, row.on_hand, row.average_cost, row.value]
+                    [
+                        row.location,
+                        row.hcpcs_code,
+                        row.item,
+                        row.on_hand,
+                        row.average_cost,
+                        row.value,
+                    ]
                 )
             return response
-        totals: dict[str, object] = {}
+        totals: dict[str, Decimal] = {}
         for row in rows:
-            totals[row.location] = totals.get(row.location, 0) + row.value  # type: ignore[operator]
+            totals[row.location] = totals.get(row.location, Decimal("0")) + row.value
         company_id = get_active_company_id(request.user)
         transit = in_transit(company_id) if company_id else {}
         context = {
@@ -382,14 +402,26 @@ class CountSheetAdmin(TenantAdmin):
 
     @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request, queryset):
-        run_service(self, request, queryset, services.cancel_count_sheet, "count sheet(s) cancelled")
+        run_service(
+            self, request, queryset, services.cancel_count_sheet, "count sheet(s) cancelled"
+        )
 
     @admin.action(description="Export as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         return count_sheets_csv(queryset.select_related("location"))
 
 
-COUNT_HEADER = ["sheet", "location", "status", "hcpcs_code", "item", "expected", "counted", "variance", "reason"]
+COUNT_HEADER = [
+    "sheet",
+    "location",
+    "status",
+    "hcpcs_code",
+    "item",
+    "expected",
+    "counted",
+    "variance",
+    "reason",
+]
 
 
 def count_sheets_csv(sheets):
@@ -418,4 +450,3 @@ def count_sheets_csv(sheets):
             ]
         )
     return response
-

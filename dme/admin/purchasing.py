@@ -41,7 +41,14 @@ class VendorItemInline(TenantInlineMixin, admin.TabularInline):
 class VendorAdmin(TenantAdmin):
     """Who we buy from; the items each supplies and which vendor is preferred."""
 
-    list_display = ["name", "account_number", "contact_name", "terms", "lead_time_days", "is_active"]
+    list_display = [
+        "name",
+        "account_number",
+        "contact_name",
+        "terms",
+        "lead_time_days",
+        "is_active",
+    ]
     list_filter = ["is_active"]
     search_fields = ["^name", "=account_number"]
     inlines = [VendorItemInline]
@@ -94,14 +101,10 @@ class ReceiptLineInline(TenantInlineMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["purchase_order_line", "quantity", "unit_cost", "lot", "serial_numbers"]
-    readonly_fields = fields
+    readonly_fields = ["purchase_order_line", "quantity", "unit_cost", "lot", "serial_numbers"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("purchase_order_line__equipment", "lot")
-        )
+        return super().get_queryset(request).select_related("purchase_order_line__equipment", "lot")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -118,7 +121,7 @@ class ReceiptAdmin(TenantAdmin):
     list_select_related = ["purchase_order", "received_by"]
     search_fields = ["=number", "=purchase_order__number"]
     readonly_fields = ["number", "purchase_order", "received_at", "received_by", "packing_slip"]
-    fields = readonly_fields
+    fields = ["number", "purchase_order", "received_at", "received_by", "packing_slip"]
     inlines = [ReceiptLineInline]
 
     def has_add_permission(self, request):
@@ -133,13 +136,30 @@ class PurchaseOrderAdmin(TenantAdmin):
     """Purchase orders: draft (lines editable) -> sent -> partly received -> received,
     or cancelled; receive with the "Receive" link."""
 
-    list_display = ["number", "vendor", "location", "status", "sent_at", "suggested", "receive_link"]
+    list_display = [
+        "number",
+        "vendor",
+        "location",
+        "status",
+        "sent_at",
+        "suggested",
+        "receive_link",
+    ]
     list_filter = ["status", "vendor", "location", "suggested"]
     search_fields = ["=number"]
     list_select_related = ["vendor", "location"]
     autocomplete_fields = ["vendor"]
     readonly_fields = ["number", "status", "sent_at", "suggested", "receive_link"]
-    fields = ["number", "vendor", "location", "status", "sent_at", "suggested", "notes", "receive_link"]
+    fields = [
+        "number",
+        "vendor",
+        "location",
+        "status",
+        "sent_at",
+        "suggested",
+        "notes",
+        "receive_link",
+    ]
     inlines = [PurchaseOrderLineInline]
     actions = ["send", "cancel"]
 
@@ -238,8 +258,7 @@ class PurchaseOrderAdmin(TenantAdmin):
                 po.refresh_from_db()
                 self.message_user(
                     request,
-                    f"{receipt.number} recorded; {po.number} is "
-                    f"{po.get_status_display().lower()}.",
+                    f"{receipt.number} recorded; {po.number} is {po.get_status_display().lower()}.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)

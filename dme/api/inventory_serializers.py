@@ -22,9 +22,9 @@ from ..models import (
     Equipment,
     PurchaseOrder,
     PurchaseOrderLine,
+    Recall,
     Receipt,
     ReceiptLine,
-    Recall,
     StockMovement,
     Transfer,
     TransferLine,
@@ -212,9 +212,7 @@ class TransferLineSerializer(ModelSerializer):
 
 
 class NewTransferLineSerializer(ScopedSerializer):
-    equipment = serializers.PrimaryKeyRelatedField(
-        queryset=Equipment.objects.all(), required=False
-    )
+    equipment = serializers.PrimaryKeyRelatedField(queryset=Equipment.objects.all(), required=False)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False)
 
@@ -339,7 +337,16 @@ class CountSheetSerializer(TenantModelSerializer):
 
     class Meta:
         model = CountSheet
-        fields = [*AUDIT_FIELDS, "company", "number", "location", "status", "posted_at", "notes", "lines"]
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "number",
+            "location",
+            "status",
+            "posted_at",
+            "notes",
+            "lines",
+        ]
         read_only_fields = ["number", "status", "posted_at"]
 
     def get_fields(self):
@@ -377,5 +384,5 @@ class UnitLifeSerializer(ScopedSerializer):
 
 class HistoryEventSerializer(serializers.Serializer):
     when = serializers.DateTimeField()
-    source = serializers.CharField()
-    text = serializers.CharField()
+    what = serializers.CharField(source="source", help_text="Ledger, audit trail, rental...")
+    text = serializers.CharField(help_text="What happened (patients by number only).")

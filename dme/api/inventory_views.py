@@ -31,8 +31,8 @@ from ..models import (
     CountLine,
     CountSheet,
     PurchaseOrder,
-    Receipt,
     Recall,
+    Receipt,
     StockMovement,
     Transfer,
     Vendor,
@@ -268,9 +268,7 @@ class CountSheetViewSet(TenantNoDeleteViewSet):
     filterset_class = CountSheetFilter
     ordering_fields = ["created_at"]
     permission_classes = [ActionPermission]
-    action_permissions = {
-        name: ["dme.change_countsheet"] for name in ("count", "post", "cancel")
-    }
+    action_permissions = {name: ["dme.change_countsheet"] for name in ("count", "post", "cancel")}
 
     def _respond(self, sheet):
         return Response(self.get_serializer(self.get_queryset().get(pk=sheet.pk)).data)

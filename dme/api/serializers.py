@@ -171,8 +171,6 @@ class MaintenanceRecordSerializer(TenantModelSerializer):
             "asset",
             "performed_on",
             "kind",
-            "rent_to_purchase_price",
-            "recurrence_months",
             "work_done",
             "performed_by",
             "technician",

@@ -14,13 +14,9 @@ router.register("rentals", views.RentalViewSet, basename="rental")
 # Purchasing, receiving, transfers, recalls, the ledger, counts (issue 20).
 router.register("vendors", inventory_views.VendorViewSet, basename="vendor")
 router.register("vendor-items", inventory_views.VendorItemViewSet, basename="vendoritem")
-router.register(
-    "purchase-orders", inventory_views.PurchaseOrderViewSet, basename="purchaseorder"
-)
+router.register("purchase-orders", inventory_views.PurchaseOrderViewSet, basename="purchaseorder")
 router.register("receipts", inventory_views.ReceiptViewSet, basename="receipt")
 router.register("transfers", inventory_views.TransferViewSet, basename="transfer")
 router.register("recalls", inventory_views.RecallViewSet, basename="recall")
-router.register(
-    "stock-movements", inventory_views.StockMovementViewSet, basename="stockmovement"
-)
+router.register("stock-movements", inventory_views.StockMovementViewSet, basename="stockmovement")
 router.register("count-sheets", inventory_views.CountSheetViewSet, basename="countsheet")

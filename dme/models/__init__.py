@@ -5,13 +5,10 @@ Split by topic; import models from here (``from dme.models import Order``).
 
 from .catalogue import Equipment
 from .deliveries import Delivery, DeliveryItem
-from .orders import Order, OrderLine, OrderNumberCounter
-from .rentals import Rental, RentalMonth
-from .stock import Asset, MaintenanceRecord, StockLevel
 
 # Purchasing, receiving, lots, recalls, transfers, counts (issue 20).
-from .lots import Lot, Recall  # noqa: E402, I001
-from .movements import (  # noqa: E402
+from .lots import Lot, Recall
+from .movements import (
     CountLine,
     CountSheet,
     CountSheetNumberCounter,
@@ -20,7 +17,8 @@ from .movements import (  # noqa: E402
     TransferLine,
     TransferNumberCounter,
 )
-from .purchasing import (  # noqa: E402
+from .orders import Order, OrderLine, OrderNumberCounter
+from .purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderNumberCounter,
@@ -30,31 +28,33 @@ from .purchasing import (  # noqa: E402
     Vendor,
     VendorItem,
 )
+from .rentals import Rental, RentalMonth
+from .stock import Asset, MaintenanceRecord, StockLevel
 
 __all__ = [
     "Asset",
-    "Delivery",
-    "DeliveryItem",
-    "Equipment",
-    "MaintenanceRecord",
-    "Order",
-    "OrderLine",
-    "OrderNumberCounter",
-    "Rental",
-    "RentalMonth",
-    "StockLevel",
     # issue 20
     "CountLine",
     "CountSheet",
     "CountSheetNumberCounter",
+    "Delivery",
+    "DeliveryItem",
+    "Equipment",
     "Lot",
+    "MaintenanceRecord",
+    "Order",
+    "OrderLine",
+    "OrderNumberCounter",
     "PurchaseOrder",
     "PurchaseOrderLine",
     "PurchaseOrderNumberCounter",
+    "Recall",
     "Receipt",
     "ReceiptLine",
     "ReceiptNumberCounter",
-    "Recall",
+    "Rental",
+    "RentalMonth",
+    "StockLevel",
     "StockMovement",
     "Transfer",
     "TransferLine",

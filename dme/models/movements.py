@@ -7,7 +7,7 @@ transaction in ``dme.services.transfers``. Every receipt, transfer, count adjust
 and unit status change writes a :class:`StockMovement`; a unit's history reads them.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -139,7 +139,7 @@ class TransferLine(TenantModel):
             return str(self.asset)
         return f"{self.quantity} x {self.equipment}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.company_id is None and self.transfer_id:
             self.company_id = self.transfer.company_id
         super().save(*args, **kwargs)

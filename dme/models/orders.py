@@ -240,8 +240,7 @@ class OrderLine(TenantModel):
                 violation_error_message="A recurring sale recurs every 1 to 12 months.",
             ),
             models.CheckConstraint(
-                condition=Q(rent_to_purchase_price__isnull=True)
-                | Q(rent_to_purchase_price__gt=0),
+                condition=Q(rent_to_purchase_price__isnull=True) | Q(rent_to_purchase_price__gt=0),
                 name="orderline_rent_to_purchase_price_positive",
                 violation_error_message="The rent-to-purchase price must be above 0.",
             ),
@@ -324,9 +323,9 @@ class OrderLine(TenantModel):
         """``(field, message)`` when the legacy kinds' fields do not fit (issue 20):
         one-time rentals and rent-to-purchase rent the item, recurring sales sell it;
         only a recurring sale recurs; only rent-to-purchase has a purchase price."""
-        if self.kind in (LineKind.ONE_TIME_RENTAL, LineKind.RENT_TO_PURCHASE):
-            if not equipment.is_rentable:
-                return "kind", f"{equipment.get_billing_kind_display()} items cannot be rented."
+        rented = self.kind in (LineKind.ONE_TIME_RENTAL, LineKind.RENT_TO_PURCHASE)
+        if rented and not equipment.is_rentable:
+            return "kind", f"{equipment.get_billing_kind_display()} items cannot be rented."
         if self.kind == LineKind.RECURRING_SALE:
             if equipment.billing_kind not in PURCHASABLE_BILLING_KINDS:
                 return "kind", f"{equipment.get_billing_kind_display()} items cannot be bought."

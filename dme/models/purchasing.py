@@ -6,7 +6,7 @@ A purchase order moves draft -> sent -> partly received -> received, or cancelle
 quantity minus what was received.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -237,7 +237,7 @@ class PurchaseOrderLine(TenantModel):
         if self.company_id and self.equipment_id and self.equipment.company_id != self.company_id:
             raise ValidationError({"equipment": "This item is not in your catalogue."})
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.company_id is None and self.purchase_order_id:
             self.company_id = self.purchase_order.company_id
         super().save(*args, **kwargs)

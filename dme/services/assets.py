@@ -258,41 +258,57 @@ def change_unit_life(
                 "this way."
             )
         check_transition(ASSET_TRANSITIONS, before, status, what=what)
-        fields: dict[str, Any] = {}
         label = f"{what} {LIFE_MOVES[status]}: {reason}"
-        if before == AssetStatus.IN_STOCK:
-            source = _location(asset)
-            if change_stock(asset.equipment_id, source.pk, on_hand=-1, reason=label) is None:
-                raise ServiceError(
-                    f"{what} cannot leave the stock: every unit on hand at {source.name} is "
-                    "reserved.",
-                    code="insufficient_stock",
-                )
-            _ledger(asset, source, -1, label, user)
-            fields["location"] = None
-        if status == AssetStatus.ON_LOAN:
-            if patient is None or patient.company_id != asset.company_id:
-                raise ServiceError("Say who borrows it.", fields={"patient": ["Required."]})
-            fields["patient"] = patient
-        elif status == AssetStatus.SOLD:
-            if patient is not None and patient.company_id != asset.company_id:
-                raise ServiceError("Not your patient.", fields={"patient": ["Not found."]})
-            if patient is not None:
-                fields["patient"] = patient
-        elif status == AssetStatus.IN_STOCK:
-            if location is None or location.company_id != asset.company_id:
-                raise ServiceError("Say where the unit is.", fields={"location": ["Required."]})
-            fields["location"], fields["patient"] = location, None
-            add_stock(asset.company_id, asset.equipment_id, location.pk, 1, reason=label)
-            _ledger(asset, location, 1, label, user)
-        elif status in (AssetStatus.LOST, AssetStatus.JUNKED, AssetStatus.TRANSFERRED_OUT):
-            fields["patient"] = None
+        fields = _life_fields(asset, before, status, label, user, patient, location)
         # The audit history and the ledger keep the move and its reason.
         _set_status(asset, status, **fields)
     return asset
 
 
-def _ledger(asset: Asset, location: Location, quantity: int, reason: str, user: User | None) -> None:
+def _life_fields(
+    asset: Asset,
+    before: AssetStatus,
+    status: AssetStatus,
+    label: str,
+    user: User | None,
+    patient: Patient | None,
+    location: Location | None,
+) -> dict[str, Any]:
+    """The stock moves of a life change, and the unit's fields it sets."""
+    what = f"Unit {asset.serial_number}"
+    fields: dict[str, Any] = {}
+    if before == AssetStatus.IN_STOCK:
+        source = _location(asset)
+        if change_stock(asset.equipment_id, source.pk, on_hand=-1, reason=label) is None:
+            raise ServiceError(
+                f"{what} cannot leave the stock: every unit on hand at {source.name} is reserved.",
+                code="insufficient_stock",
+            )
+        _ledger(asset, source, -1, label, user)
+        fields["location"] = None
+    if status == AssetStatus.ON_LOAN:
+        if patient is None or patient.company_id != asset.company_id:
+            raise ServiceError("Say who borrows it.", fields={"patient": ["Required."]})
+        fields["patient"] = patient
+    elif status == AssetStatus.SOLD:
+        if patient is not None and patient.company_id != asset.company_id:
+            raise ServiceError("Not your patient.", fields={"patient": ["Not found."]})
+        if patient is not None:
+            fields["patient"] = patient
+    elif status == AssetStatus.IN_STOCK:
+        if location is None or location.company_id != asset.company_id:
+            raise ServiceError("Say where the unit is.", fields={"location": ["Required."]})
+        fields["location"], fields["patient"] = location, None
+        add_stock(asset.company_id, asset.equipment_id, location.pk, 1, reason=label)
+        _ledger(asset, location, 1, label, user)
+    else:  # lost, junked, transferred out
+        fields["patient"] = None
+    return fields
+
+
+def _ledger(
+    asset: Asset, location: Location, quantity: int, reason: str, user: User | None
+) -> None:
     record_movement(
         company_id=asset.company_id,
         kind=MovementKind.UNIT_STATUS,

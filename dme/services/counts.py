@@ -121,7 +121,10 @@ def post_count_sheet(sheet: CountSheet, *, user: User | None = None) -> CountShe
             if not delta:
                 continue
             reason = f"Count {sheet.number}: {line.reason}"
-            if change_stock(line.equipment_id, sheet.location_id, on_hand=delta, reason=reason) is None:
+            if (
+                change_stock(line.equipment_id, sheet.location_id, on_hand=delta, reason=reason)
+                is None
+            ):
                 free = free_quantity(line.equipment_id, sheet.location_id)
                 raise ServiceError(
                     f"{line.equipment.name}: cannot remove {-delta}, only {free} are free (the "

@@ -20,10 +20,10 @@ from core.locks import lock_row
 from core.transitions import check_transition
 
 from ..choices import (
+    RENTED_LINE_KINDS,
     AssetStatus,
     DeliveryMethod,
     DeliveryStatus,
-    RENTED_LINE_KINDS,
     OrderStatus,
     SignerRelationship,
 )

@@ -167,9 +167,7 @@ def _save_po_line(po: PurchaseOrder, line: PurchaseOrderLine, index: int) -> Non
             fields={f"{prefix}equipment": ["Not in your catalogue."]},
         )
     if line.quantity is None or line.quantity < 1:
-        raise ServiceError(
-            "Order at least one.", fields={f"{prefix}quantity": ["At least 1."]}
-        )
+        raise ServiceError("Order at least one.", fields={f"{prefix}quantity": ["At least 1."]})
     if line.unit_cost is None or (line._state.adding and not line.unit_cost):
         line.unit_cost = line.unit_cost or _vendor_cost(po.vendor_id, equipment.pk)
     if line.unit_cost < 0:
@@ -249,8 +247,8 @@ def reorder_quantity(level: StockLevel) -> int:
     """How many to order for a level at or below its reorder point: its reorder
     quantity, or (0 set) enough to bring free stock to twice the reorder point."""
     if level.reorder_quantity:
-        return level.reorder_quantity
-    return max(2 * level.reorder_point - level.available, 1)
+        return int(level.reorder_quantity)
+    return max(2 * int(level.reorder_point) - int(level.available), 1)
 
 
 def suggest_purchase_orders(
@@ -279,10 +277,8 @@ def suggest_purchase_orders(
     preferred = {item.equipment_id: item for item in sources}
     with transaction.atomic():
         waiting = on_order(company.pk)
-        groups: defaultdict[tuple[uuid.UUID, uuid.UUID], list[dict[str, Any]]] = defaultdict(
-            list
-        )
-        vendors: dict[uuid.UUID, Vendor] = {}
+        groups: defaultdict[tuple[uuid.UUID, uuid.UUID], list[dict[str, Any]]] = defaultdict(list)
+        chosen: dict[uuid.UUID, Vendor] = {}
         places: dict[uuid.UUID, Location] = {}
         for level in levels.iterator() if progress is None else progress(levels):
             coming = waiting.get((level.equipment_id, level.location_id), 0)
@@ -292,7 +288,7 @@ def suggest_purchase_orders(
             if item is None:
                 run.without_vendor.append(str(level.equipment))
                 continue
-            vendors[item.vendor_id] = item.vendor
+            chosen[item.vendor_id] = item.vendor
             places[level.location_id] = level.location
             groups[(item.vendor_id, level.location_id)].append(
                 {
@@ -305,7 +301,7 @@ def suggest_purchase_orders(
             )
         for (vendor_id, location_id), lines in sorted(groups.items(), key=lambda g: str(g[0])):
             po = create_purchase_order(
-                vendor=vendors[vendor_id],
+                vendor=chosen[vendor_id],
                 location=places[location_id],
                 lines=lines,
                 user=user,
@@ -443,9 +439,9 @@ def receive_purchase_order(
         )
         for index, item in enumerate(items):
             _receive_line(po, receipt, po_lines[item.line_id], item, index, user, moment)
-        remaining = sum(line.backordered for line in PurchaseOrderLine.objects.filter(
-            purchase_order=po
-        ))
+        remaining = sum(
+            line.backordered for line in PurchaseOrderLine.objects.filter(purchase_order=po)
+        )
         target = (
             PurchaseOrderStatus.RECEIVED if remaining == 0 else PurchaseOrderStatus.PARTLY_RECEIVED
         )
@@ -547,6 +543,4 @@ def _receive_line(
             user=user,
             moved_at=moment,
         )
-    receive_stock(
-        po.company_id, equipment.pk, po.location_id, item.quantity, cost, reason=reason
-    )
+    receive_stock(po.company_id, equipment.pk, po.location_id, item.quantity, cost, reason=reason)

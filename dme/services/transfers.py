@@ -157,7 +157,7 @@ def _ship(transfer: Transfer, user: User | None) -> None:
     reason = f"Shipped on transfer {transfer.number} to {transfer.to_location.name}"
     for line in lines:
         cost = averages.get(line.equipment_id, Decimal("0"))
-        if line.asset_id:
+        if line.asset is not None:
             asset = lock_row(line.asset)
             if asset.status != AssetStatus.IN_STOCK or asset.location_id != source.pk:
                 raise ServiceError(
@@ -197,7 +197,7 @@ def _receive(transfer: Transfer, user: User | None) -> None:
     target = transfer.to_location
     reason = f"Received on transfer {transfer.number} from {transfer.from_location.name}"
     for line in transfer.lines.select_related("asset").order_by("created_at", "id"):
-        if line.asset_id:
+        if line.asset is not None:
             asset = lock_row(line.asset)
             set_unit_status(asset, AssetStatus.IN_STOCK, location=target)
         receive_stock(

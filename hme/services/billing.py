@@ -22,7 +22,7 @@ from django.utils import timezone
 from clinical.models import Patient
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
-from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
+from dme.choices import BillingKind, OrderStatus, RentalStatus
 from dme.models import Order, OrderLine, Rental, RentalMonth
 from dme.services.orders import lock_order
 from dme.services.rentals import cap_rental, record_rental_month
@@ -170,7 +170,9 @@ def bill_delivery(order: Order, as_of: datetime.date | None = None) -> list[Clai
     order = Order.objects.get(pk=order.pk)
     claims: list[Claim] = []
     reasons: list[str] = []
-    purchases = order.lines.filter(kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0).exists()
+    purchases = order.lines.filter(
+        kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0
+    ).exists()
     if purchases:
         try:
             claims.append(create_claim_for_delivery(order))

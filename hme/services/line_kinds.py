@@ -97,7 +97,9 @@ def bills_monthly(rental: Rental) -> bool:
         return False
     if kind == LineKind.RENT_TO_PURCHASE:
         monthly = rental.monthly_fee * rental.quantity
-        return not rent_to_purchase_status(_price(rental), monthly, rental.months_billed).paid_in_full
+        return not rent_to_purchase_status(
+            _price(rental), monthly, rental.months_billed
+        ).paid_in_full
     return True
 
 
@@ -111,8 +113,8 @@ def complete_rent_to_purchase(rental: Rental) -> bool:
         return False
     if rental.status == RentalStatus.ACTIVE:
         dme_services.cap_rental(rental)
-    if rental.asset_id is not None:
-        asset = rental.asset
+    asset = rental.asset
+    if asset is not None:
         asset.refresh_from_db()
         if asset.status == AssetStatus.WITH_PATIENT:
             dme_services.change_unit_life(
@@ -131,7 +133,9 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     """``day`` plus ``months`` calendar months, the day clamped to the month's end."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def next_recurring_sale_date(line: OrderLine, last_sale: datetime.date) -> datetime.date | None:

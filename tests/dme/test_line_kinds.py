@@ -186,7 +186,7 @@ def test_rent_to_purchase_rules():
         False,
     )
     assert line_kinds.rent_to_purchase_status(price, rent, 9).paid_in_full
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="above 0"):
         line_kinds.rent_to_purchase_status(Decimal("0"), rent, 1)
 
 

@@ -19,6 +19,7 @@ from dme.models import (
     Receipt,
     StockLevel,
     StockMovement,
+    Vendor,
 )
 from dme.services.purchasing import ReceiveItem, parse_serials
 from dme.services.stock import moving_average
@@ -62,9 +63,11 @@ def cpap_par(company, cpap, warehouse, vendor):
 def test_it_walks_reorder_point_to_final_receipt(company, cpap_par, cpap, warehouse, vendor):
     # Reorder point -> suggested purchase order.
     run = services.suggest_purchase_orders(company)
-    assert len(run.created) == 1 and run.lines == 1
+    assert len(run.created) == 1
+    assert run.lines == 1
     po = run.created[0]
-    assert po.status == PurchaseOrderStatus.DRAFT and po.suggested
+    assert po.status == PurchaseOrderStatus.DRAFT
+    assert po.suggested
     assert (po.vendor, po.location) == (vendor, warehouse)
     line = po.lines.get()
     assert (line.equipment, line.quantity, line.unit_cost) == (cpap, 5, Decimal("500.00"))
@@ -74,7 +77,8 @@ def test_it_walks_reorder_point_to_final_receipt(company, cpap_par, cpap, wareho
 
     # Sent.
     po = services.send_purchase_order(po)
-    assert po.status == PurchaseOrderStatus.SENT and po.sent_at
+    assert po.status == PurchaseOrderStatus.SENT
+    assert po.sent_at
 
     # Partial receipt with serials: 2 of 5, the rest backordered.
     receipt = services.receive_purchase_order(
@@ -98,9 +102,15 @@ def test_it_walks_reorder_point_to_final_receipt(company, cpap_par, cpap, wareho
 
     # Final receipt of the backorder, at another cost.
     services.receive_purchase_order(
-        po, [ReceiveItem(line.pk, 3, unit_cost=Decimal("530"), serial_numbers=parse_serials(
-            "new3\nNEW4\n new5 \n"
-        ))]
+        po,
+        [
+            ReceiveItem(
+                line.pk,
+                3,
+                unit_cost=Decimal("530"),
+                serial_numbers=parse_serials("new3\nNEW4\n new5 \n"),
+            )
+        ],
     )
     po.refresh_from_db()
     line.refresh_from_db()
@@ -208,7 +218,9 @@ def test_suggestions_group_by_preferred_vendor_and_location(company, vendor):
     VendorItemFactory(company=company, vendor=other, equipment=beds)
     unsourced = EquipmentFactory(company=company, name="No vendor")
     for item in (masks, tubes, beds, unsourced):
-        StockLevelFactory(company=company, equipment=item, location=north, on_hand=1, reorder_point=3)
+        StockLevelFactory(
+            company=company, equipment=item, location=north, on_hand=1, reorder_point=3
+        )
     StockLevelFactory(company=company, equipment=masks, location=south, on_hand=3, reorder_point=3)
     # Above its reorder point: not ordered.
     StockLevelFactory(company=company, equipment=tubes, location=south, on_hand=4, reorder_point=3)
@@ -228,7 +240,9 @@ def test_suggestions_group_by_preferred_vendor_and_location(company, vendor):
 
 def test_the_command_suggests_and_reports(company, other_company, vendor, mask, warehouse, capsys):
     VendorItemFactory(company=company, vendor=vendor, equipment=mask)
-    StockLevelFactory(company=company, equipment=mask, location=warehouse, on_hand=0, reorder_point=2)
+    StockLevelFactory(
+        company=company, equipment=mask, location=warehouse, on_hand=0, reorder_point=2
+    )
     call_command("suggest_purchase_orders", "--company", str(company.pk))
     out = capsys.readouterr().out
     assert "1 purchase order(s) suggested with 1 line(s)." in out
@@ -269,10 +283,12 @@ def test_two_concurrent_receipts_stay_exact(postgres_only, company, vendor, ware
     results = race(
         [
             lambda: services.receive_purchase_order(
-                PurchaseOrder.objects.get(pk=po.pk), [ReceiveItem(line.pk, 1, serial_numbers=["C1"])]
+                PurchaseOrder.objects.get(pk=po.pk),
+                [ReceiveItem(line.pk, 1, serial_numbers=["C1"])],
             ),
             lambda: services.receive_purchase_order(
-                PurchaseOrder.objects.get(pk=po.pk), [ReceiveItem(line.pk, 1, serial_numbers=["D1"])]
+                PurchaseOrder.objects.get(pk=po.pk),
+                [ReceiveItem(line.pk, 1, serial_numbers=["D1"])],
             ),
         ]
     )
@@ -281,3 +297,13 @@ def test_two_concurrent_receipts_stay_exact(postgres_only, company, vendor, ware
     assert Asset.objects.filter(equipment=cpap).count() == 4
     po.refresh_from_db()
     assert po.status == PurchaseOrderStatus.RECEIVED
+
+
+def test_the_demo_seeds_vendors_and_purchase_orders_once(capsys):
+    call_command("seed_demo", allow_production=True)
+    call_command("seed_demo", allow_production=True)
+    pos = PurchaseOrder.objects.all()
+    assert Vendor.objects.count() == 2
+    statuses = set(pos.values_list("status", flat=True))
+    assert {PurchaseOrderStatus.PARTLY_RECEIVED, PurchaseOrderStatus.DRAFT} <= statuses
+    assert Asset.objects.filter(serial_number="AS11P90001", status=AssetStatus.IN_STOCK).exists()

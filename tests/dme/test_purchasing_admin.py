@@ -192,7 +192,8 @@ def test_the_receive_page_shows_refusals_beside_the_fields(admin_client, sent_po
     response = admin_client.post(receive_url(sent_po), data)
     assert response.status_code == 200
     form = response.context["form"]
-    assert "line_1_lot" in form.errors and "line_1_expiry" in form.errors
+    assert "line_1_lot" in form.errors
+    assert "line_1_expiry" in form.errors
     assert not Receipt.objects.exists()
 
 
@@ -290,7 +291,9 @@ def test_the_vendor_action_suggests_purchase_orders(admin_client, company, wareh
     vendor = VendorFactory(company=company)
     mask = EquipmentFactory(company=company)
     VendorItemFactory(company=company, vendor=vendor, equipment=mask)
-    StockLevelFactory(company=company, equipment=mask, location=warehouse, on_hand=0, reorder_point=4)
+    StockLevelFactory(
+        company=company, equipment=mask, location=warehouse, on_hand=0, reorder_point=4
+    )
     response = admin_client.post(
         reverse("admin:dme_vendor_changelist"),
         {"action": "suggest", "_selected_action": [vendor.pk]},

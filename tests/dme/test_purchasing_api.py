@@ -101,9 +101,7 @@ class TestPurchaseOrderAPI(TenantAPITests):
         return {
             "vendor": str(VendorFactory(company=company).pk),
             "location": str(WarehouseFactory(company=company).pk),
-            "new_lines": [
-                {"equipment": str(EquipmentFactory(company=company).pk), "quantity": 4}
-            ],
+            "new_lines": [{"equipment": str(EquipmentFactory(company=company).pk), "quantity": 4}],
         }
 
     def update_data(self, obj):
@@ -214,7 +212,9 @@ def test_it_walks_suggest_send_receive_over_the_api(company, writer, api_client_
     cpap = CPAPFactory(company=company)
     vendor = VendorFactory(company=company)
     VendorItemFactory(company=company, vendor=vendor, equipment=cpap, unit_cost=Decimal("450"))
-    StockLevelFactory(company=company, equipment=cpap, location=warehouse, on_hand=0, reorder_point=1)
+    StockLevelFactory(
+        company=company, equipment=cpap, location=warehouse, on_hand=0, reorder_point=1
+    )
     response = client.post(reverse("api:vendor-suggest"), format="json")
     assert response.status_code == 201, response.content
     [po_id] = response.json()["created"]
@@ -245,7 +245,9 @@ def test_the_actions_are_404_for_another_company(company, outsider, api_client_f
         to_location=VanFactory(company=company),
         lines=[{"equipment": EquipmentFactory(company=company), "quantity": 1}],
     )
-    sheet = services.open_count_sheet(StockLevelFactory(company=company, location=warehouse).location)
+    sheet = services.open_count_sheet(
+        StockLevelFactory(company=company, location=warehouse).location
+    )
     asset = AssetFactory(company=company, location=warehouse)
     client = api_client_for(outsider)
     for name, pk in [
@@ -336,5 +338,6 @@ def test_unit_life_and_history_over_the_api(company, writer, api_client_for, war
     history = client.get(reverse("api:asset-history", args=[unit.pk])).json()
     assert any("junked" in event["text"] for event in history), history
     found = client.get(reverse("api:recall-lookup"), {"serial": "sn00000001"}).json()
-    assert len(found) == 1 and len(found[0]["recalls"]) == 1
+    assert len(found) == 1
+    assert len(found[0]["recalls"]) == 1
     assert client.get(reverse("api:recall-lookup")).status_code == 400

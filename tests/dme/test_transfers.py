@@ -72,7 +72,9 @@ def test_it_ships_then_receives_with_in_transit_between(
     assert StockLevel.objects.get(equipment=cpap, location=van).average_cost == Decimal("500.00")
     assert transfers.in_transit(company.pk) == {}
     kinds = list(
-        StockMovement.objects.filter(asset=unit).order_by("moved_at").values_list("kind", "quantity")
+        StockMovement.objects.filter(asset=unit)
+        .order_by("moved_at")
+        .values_list("kind", "quantity")
     )
     assert kinds == [(MovementKind.TRANSFER_OUT, -1), (MovementKind.TRANSFER_IN, 1)]
     with pytest.raises(InvalidTransition):
@@ -151,7 +153,9 @@ def test_it_refuses_what_cannot_move(company, other_company, mask, cpap, warehou
             lines=[{"equipment": mask}],
         )
     with pytest.raises(ServiceError, match="serialized"):
-        services.create_transfer(from_location=warehouse, to_location=van, lines=[{"equipment": cpap}])
+        services.create_transfer(
+            from_location=warehouse, to_location=van, lines=[{"equipment": cpap}]
+        )
     too_many = services.create_transfer(
         from_location=warehouse, to_location=van, lines=[{"equipment": mask, "quantity": 3}]
     )

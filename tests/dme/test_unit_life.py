@@ -4,6 +4,7 @@ allowed move from the transition table and each refused one; recalls and warrant
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from core.exceptions import InvalidTransition, ServiceError
 from dme import services
@@ -76,13 +77,12 @@ def test_a_lost_unit_found_is_back_in_stock(unit, warehouse):
     services.change_unit_life(unit, S.LOST, reason="Not on the shelf")
     services.change_unit_life(unit, S.IN_STOCK, reason="Found in van 7", location=warehouse)
     unit.refresh_from_db()
-    assert unit.status == S.IN_STOCK and on_hand(unit, warehouse) == 1
+    assert unit.status == S.IN_STOCK
+    assert on_hand(unit, warehouse) == 1
 
 
 def test_a_unit_with_a_patient_is_sold_to_them_or_lost(unit, patient):
-    Asset.objects.filter(pk=unit.pk).update(
-        status=S.WITH_PATIENT, location=None, patient=patient
-    )
+    Asset.objects.filter(pk=unit.pk).update(status=S.WITH_PATIENT, location=None, patient=patient)
     StockLevel.objects.filter(equipment=unit.equipment).update(on_hand=0)
     services.change_unit_life(unit, S.SOLD, reason="Title passed after 13 months")
     unit.refresh_from_db()
@@ -112,7 +112,7 @@ def test_it_refuses_unknown_moves_and_keeps_reserved_stock(company, unit, wareho
 def test_recall_lookup_by_serial_and_warranty(company, other_company, unit):
     unit.equipment.model_number = "AirSense 10"
     unit.equipment.save()
-    unit.warranty_ends_on = datetime.date.today() + datetime.timedelta(days=30)
+    unit.warranty_ends_on = timezone.localdate() + datetime.timedelta(days=30)
     unit.save()
     by_range = RecallFactory(company=company)
     by_list = RecallFactory(
@@ -135,4 +135,6 @@ def test_a_whole_model_recall_covers_every_serial():
     recall = RecallFactory.build(serial_from="", serial_to="", serial_numbers=[])
     assert recall.covers("ANYTHING")
     ranged = RecallFactory.build(serial_from="A100", serial_to="A199")
-    assert ranged.covers("a150") and not ranged.covers("A1500") and not ranged.covers("A200")
+    assert ranged.covers("a150")
+    assert not ranged.covers("A1500")
+    assert not ranged.covers("A200")

@@ -36,10 +36,8 @@ class Command(BaseCommand):
         created = lines = unsourced = 0
         for company in companies.order_by("name"):
 
-            def bar(levels):
-                return tqdm(
-                    levels, total=levels.count(), desc=company.name, disable=None, leave=False
-                )
+            def bar(levels, name=company.name):
+                return tqdm(levels, total=levels.count(), desc=name, disable=None, leave=False)
 
             try:
                 run = services.suggest_purchase_orders(company, progress=bar)
