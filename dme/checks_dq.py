@@ -1,7 +1,7 @@
 """Data-quality checks of the DME app: stock, units, reservations and proofs must
 agree with each other, whatever wrote them (a script, a restore, a bug)."""
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.quality import Severity, register
@@ -33,6 +33,7 @@ from .models import (
     Order,
     OrderLine,
     Rental,
+    RentalMonth,
     StockLevel,
 )
 
@@ -55,6 +56,25 @@ def _correlated(queryset, expression):
     return Coalesce(
         Subquery(totals.values("total"), output_field=IntegerField()),
         Value(0),
+    )
+
+
+@register(
+    "dme.rental_months_without_gap",
+    severity=Severity.ERROR,
+    model=Rental,
+    description="Rentals whose recorded months skip one (months 1, 2, 4...): a month "
+    "furnished and never billed, and the month count and modifiers after it are wrong.",
+)
+def rental_months_without_gap():
+    months = RentalMonth.objects.filter(rental=OuterRef("pk"))
+    return (
+        Rental.objects.alias(
+            recorded=_correlated(months, Count("id")),
+            last=_correlated(months, Max("sequence")),
+        )
+        .filter(recorded__gt=0)
+        .exclude(recorded=F("last"))
     )
 
 

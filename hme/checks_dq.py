@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DecimalField,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -45,7 +46,7 @@ from core.quality.checks import (
     stale,
 )
 from core.validators import validate_mbi
-from dme.models import Rental
+from dme.models import Rental, RentalMonth
 
 from .choices import AdjustmentGroup, AuthorizationStatus, ClaimStatus, PayerKind
 from .models import (
@@ -193,12 +194,90 @@ def authorization_units_match_claims():
     "hme.rental_months_billed_match_claims",
     severity=Severity.ERROR,
     model=Rental,
-    description="Rentals whose count of billed months is not the number of their monthly "
-    "claims: a month billed twice, or one never billed, and the cap comes at the wrong time.",
+    description="Rentals whose count of billed months does not follow their recorded "
+    "months (capped and oxygen rentals: the month of the period last paid; rentals with "
+    "no cap: the paid months), so the cap comes at the wrong time.",
 )
 def rental_months_billed_match_claims():
-    claims = Claim.objects.filter(rental=OuterRef("pk"))
-    return Rental.objects.annotate(claimed=_count(claims)).exclude(months_billed=F("claimed"))
+    months = RentalMonth.objects.filter(rental=OuterRef("pk"), paid=True)
+    last_paid = Subquery(
+        months.order_by("-period", "-number").values("number")[:1], output_field=IntegerField()
+    )
+    return Rental.objects.annotate(
+        last_paid=Coalesce(last_paid, Value(0)), paid_months=_count(months)
+    ).filter(
+        Q(cap_months__isnull=False) & ~Q(months_billed=F("last_paid"))
+        | Q(cap_months__isnull=True) & ~Q(months_billed=F("paid_months"))
+    )
+
+
+# What a line bills (docs/domain/hme-billing.md) ----------------------------------------
+
+
+@register(
+    "hme.claimline_bills_nothing",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Claim lines pointing at no delivered order line and no rental month "
+    "(typed by hand before lines had to trace to what they bill): nothing proves the "
+    "item was delivered, and it can be billed again by another path.",
+)
+def claimline_bills_nothing():
+    return ClaimLine.objects.filter(order_line__isnull=True, rental_month__isnull=True)
+
+
+@register(
+    "hme.claimline_billed_twice",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="Delivered order lines or rental months billed on more than one live "
+    "claim line to the same payer sequence (void claims do not count).",
+)
+def claimline_billed_twice():
+    others = ClaimLine.objects.filter(live=True, payer_sequence=OuterRef("payer_sequence")).exclude(
+        pk=OuterRef("pk")
+    )
+    same_line = others.filter(order_line=OuterRef("order_line"))
+    same_month = others.filter(rental_month=OuterRef("rental_month"))
+    return (
+        ClaimLine.objects.filter(live=True)
+        .alias(twice_line=Exists(same_line), twice_month=Exists(same_month))
+        .filter(
+            Q(order_line__isnull=False, twice_line=True)
+            | Q(rental_month__isnull=False, twice_month=True)
+        )
+    )
+
+
+@register(
+    "hme.claimline_duplicate_service",
+    severity=Severity.ERROR,
+    model=ClaimLine,
+    description="The same patient, HCPCS code, date of service and modifiers on two live "
+    "claims to the same payer sequence: the payer denies the second as an exact "
+    "duplicate (CO-18). Void or replace one of them.",
+)
+def claimline_duplicate_service():
+    others = ClaimLine.objects.filter(
+        live=True,
+        claim__patient=OuterRef("claim__patient"),
+        hcpcs=OuterRef("hcpcs"),
+        date_of_service=OuterRef("date_of_service"),
+        payer_sequence=OuterRef("payer_sequence"),
+        modifiers=OuterRef("modifiers"),
+    ).exclude(claim=OuterRef("claim"))
+    return ClaimLine.objects.filter(live=True).filter(Exists(others))
+
+
+@register(
+    "hme.claim_underpaid",
+    severity=Severity.WARNING,
+    model=Claim,
+    description="Claims paid below the expected reimbursement of their lines (the fee "
+    "schedule allowable): appeal, or post the missing adjustment.",
+)
+def claim_underpaid():
+    return Claim.objects.filter(underpaid_amount__gt=0)
 
 
 # Records that lost their context -----------------------------------------------------------

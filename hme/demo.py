@@ -18,8 +18,16 @@ from accounts.choices import Role
 from clinical.demo import demo_patients
 from clinical.models import Provider
 from core.exceptions import ServiceError
-from dme.choices import BillingKind, EquipmentCategory, LineKind, OrderStatus, RentalStatus
-from dme.models import Equipment, Order, OrderLine, Rental
+from dme.choices import (
+    BillingKind,
+    DeliveryMethod,
+    DeliveryStatus,
+    EquipmentCategory,
+    LineKind,
+    OrderStatus,
+    RentalStatus,
+)
+from dme.models import Delivery, DeliveryItem, Equipment, Order, OrderLine, Rental
 
 from . import services
 from .choices import AuthorizationStatus, ClaimStatus, CoveragePriority, PayerKind
@@ -239,6 +247,19 @@ def _delivered_for(context, patient, day, lines):
         delivered_on=day,
     )
     order.save()
+    delivery = Delivery(
+        company=context.company,
+        order=order,
+        status=DeliveryStatus.DELIVERED,
+        method=DeliveryMethod.SHIPPED,
+        scheduled_date=day,
+        address="Demo: shipped to the patient's address on file.",
+        carrier="UPS",
+        tracking_number=f"1ZDEMO{day:%Y%m%d}",
+        patient_name=f"{patient.first_name} {patient.last_name}",
+        delivered_on=day,
+    )
+    delivery.save()
     billed = []
     for line in lines:
         kind = BillingKind.SUPPLY if line["hcpcs"].startswith("A") else BillingKind.PURCHASE
@@ -265,6 +286,13 @@ def _delivered_for(context, patient, day, lines):
             delivered_quantity=line["units"],
         )
         order_line.save()
+        DeliveryItem.objects.create(
+            company=context.company,
+            delivery=delivery,
+            order_line=order_line,
+            description=equipment.item_description,
+            quantity=line["units"],
+        )
         billed.append({**line, "order_line": order_line})
     return order, billed
 
@@ -362,6 +390,9 @@ def _walk(claim, target, biller):
             )
         return None
     allowed = (claim.total_charge * Decimal("0.85")).quantize(CENT, rounding=ROUND_HALF_UP)
+    if claim.expected_amount is not None:
+        # The payer allows what its fee schedule (or our estimate of it) expects.
+        allowed = min(claim.expected_amount, claim.total_charge)
     return services.approve_claim(claim, allowed=allowed)
 
 

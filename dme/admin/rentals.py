@@ -41,7 +41,7 @@ class RentalMonthInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInli
 
     model = RentalMonth
     extra = 0
-    fields = ["sequence", "period", "number", "date_of_service", "paid"]
+    fields = ("sequence", "period", "number", "date_of_service", "paid")
     readonly_fields = fields
     ordering = ["sequence"]
     verbose_name_plural = "months recorded"

@@ -4,7 +4,9 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
 from core.models import TenantModel, TenantQuerySet
 
@@ -225,3 +227,18 @@ class RentalMonth(TenantModel):
 
     def __str__(self):
         return f"Rental month {self.number} (period {self.period}), {self.date_of_service}"
+
+
+# Nothing billable is deleted (docs/domain/hme-billing.md) ---------------------------------
+# The admin and the API offer no delete for these; the database PROTECTs most links
+# (a rental's months, a delivered order's deliveries, claim lines). A delivery holding
+# its proof of delivery has nothing pointing at it, so the ORM refuses it here too.
+
+
+@receiver(pre_delete, sender="dme.Delivery")
+def _keep_proof_of_delivery(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if instance.delivered_on is not None or instance.signed_at is not None:
+        raise ProtectedError(
+            "A delivery with its proof of delivery is kept (7 years): it cannot be deleted.",
+            {instance},
+        )

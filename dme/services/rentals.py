@@ -176,6 +176,7 @@ def _transfer_title(rental: Rental) -> None:
         return
     from .assets import transfer_title
 
+    assert rental.asset is not None
     transfer_title(rental.asset, rental.patient)
 
 

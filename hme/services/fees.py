@@ -12,6 +12,7 @@ purchase price, and the basis says so.
 import csv
 import datetime
 import io
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -141,7 +142,7 @@ def expected_for(
     return Expected(None, "no fee schedule in force")
 
 
-def supplier_charge(company_id: object, hcpcs: str, band: str) -> Decimal | None:
+def supplier_charge(company_id: uuid.UUID, hcpcs: str, band: str) -> Decimal | None:
     """The supplier's own charge for one unit, or None when its charge list has none."""
     charge: Decimal | None = (
         SupplierCharge.objects.filter(

@@ -11,7 +11,16 @@ from factory.django import DjangoModelFactory
 from dme.choices import OrderStatus
 from hme import services
 from hme.choices import AuthorizationStatus, CoveragePriority, PayerKind
-from hme.models import Authorization, Claim, Coverage, Payer, Payment
+from hme.models import (
+    Authorization,
+    Claim,
+    Coverage,
+    FeeBand,
+    FeeScheduleEntry,
+    Payer,
+    Payment,
+    SupplierCharge,
+)
 from tests.clinical.factories import DiagnosisFactory, PatientFactory, ProviderFactory
 from tests.dme.factories import OrderFactory, OrderLineFactory
 from tests.factories import CompanyFactory, LocationFactory
@@ -165,3 +174,29 @@ class DeliveredLineFactory(OrderLineFactory):
     company = factory.SelfAttribute("order.company")
     order = factory.SubFactory(DeliveredOrderFactory)
     delivered_quantity = factory.SelfAttribute("quantity")
+
+
+class FeeScheduleEntryFactory(DjangoModelFactory):
+    """Medicare's allowable for a new CPAP (E0601-NU) in Ohio from 2026-01-01."""
+
+    class Meta:
+        model = FeeScheduleEntry
+
+    company = factory.SubFactory(CompanyFactory)
+    payer = factory.SubFactory(PayerFactory, company=factory.SelfAttribute("..company"))
+    hcpcs = "E0601"
+    modifier = "NU"
+    band = FeeBand.NEW_PURCHASE
+    state = "OH"
+    allowable = Decimal("700.00")
+    effective_from = datetime.date(2026, 1, 1)
+
+
+class SupplierChargeFactory(DjangoModelFactory):
+    class Meta:
+        model = SupplierCharge
+
+    company = factory.SubFactory(CompanyFactory)
+    hcpcs = factory.Sequence(lambda n: f"E{1000 + n % 8000:04d}")
+    band = FeeBand.NEW_PURCHASE
+    charge = Decimal("900.00")

@@ -15,7 +15,7 @@ from accounts.choices import Role
 from core.models import AccessLog
 from hme import services
 from hme.choices import ClaimStatus
-from hme.models import Claim, ClaimLine, Payment, PaymentAllocation
+from hme.models import Claim, Payment, PaymentAllocation
 from tests.clinical.factories import DiagnosisFactory
 from tests.hme.factories import ClaimFactory, CoverageFactory, PaymentFactory, claim_line
 
@@ -231,7 +231,7 @@ def claim_form(coverage, location, lines, initial=0, **header):
     return data
 
 
-def test_a_claim_is_created_in_the_admin_through_the_services(staff, company, location):
+def test_no_claim_is_added_by_hand_in_the_admin(staff, company, location):
     coverage = CoverageFactory(company=company)
     DiagnosisFactory(company=company, patient=coverage.patient)
     lines = [
@@ -243,50 +243,44 @@ def test_a_claim_is_created_in_the_admin_through_the_services(staff, company, lo
             "charge": "850.00",
             "diagnosis_pointers": "1",
             "description": "CPAP",
-        },
-        {
-            "date_of_service": timezone.localdate().isoformat(),
-            "hcpcs": "A7030",
-            "modifiers": "",
-            "units": "1",
-            "charge": "165.17",
-            "diagnosis_pointers": "1",
-            "description": "Mask",
-        },
-    ]
-    response = staff.post(
-        reverse("admin:hme_claim_add"), claim_form(coverage, location, lines), follow=True
-    )
-    assert response.status_code == 200
-    claim = Claim.objects.get()
-    assert claim.number == "C-000001"
-    assert claim.total_charge == Decimal("1015.17")
-    assert list(claim.lines.values_list("line_number", "hcpcs", "modifiers")) == [
-        (1, "E0601", ["NU"]),
-        (2, "A7030", []),
-    ]
-
-
-def test_a_refused_claim_shows_the_reason_and_keeps_the_input(staff, company, location):
-    coverage = CoverageFactory(company=company)
-    DiagnosisFactory(company=company, patient=coverage.patient)
-    lines = [
-        {
-            "date_of_service": timezone.localdate().isoformat(),
-            "hcpcs": "K0823",
-            "modifiers": "NU",
-            "units": "1",
-            "charge": "4023.33",
-            "diagnosis_pointers": "1",
-            "description": "Power wheelchair",
         }
     ]
     response = staff.post(reverse("admin:hme_claim_add"), claim_form(coverage, location, lines))
-    assert response.status_code == 200
-    assert "needs prior authorization" in response.content.decode()
-    assert 'value="4023.33"' in response.content.decode()
+    assert response.status_code == 403
     assert not Claim.objects.exists()
-    assert not ClaimLine.objects.exists()
+
+
+def test_a_line_typed_into_a_claim_is_refused_and_the_input_kept(staff, company):
+    claim = ClaimFactory(company=company)
+    line = claim.lines.get()
+    existing = {
+        "id": str(line.pk),
+        "claim": str(claim.pk),
+        "date_of_service": line.date_of_service.isoformat(),
+        "hcpcs": "E0601",
+        "modifiers": "NU",
+        "units": "1",
+        "charge": str(line.charge),
+        "diagnosis_pointers": "1",
+        "description": "",
+    }
+    typed = {
+        "claim": str(claim.pk),
+        "date_of_service": line.date_of_service.isoformat(),
+        "hcpcs": "A7030",
+        "modifiers": "",
+        "units": "1",
+        "charge": "165.17",
+        "diagnosis_pointers": "1",
+        "description": "Mask",
+    }
+    data = claim_form(claim.coverage, claim.billing_location, [existing, typed], initial=1)
+    data.pop("patient")
+    response = staff.post(reverse("admin:hme_claim_change", args=[claim.pk]), data)
+    assert response.status_code == 200
+    assert "bills nothing" in response.content.decode()
+    assert 'value="165.17"' in response.content.decode()
+    assert list(claim.lines.values_list("hcpcs", flat=True)) == ["E0601"]
 
 
 def test_a_pending_claim_is_corrected_in_the_admin(staff, company):
@@ -480,7 +474,7 @@ def test_every_claim_page_renders(staff, company, status):
     assert response.status_code == 200
     for name in ("payer", "coverage", "authorization"):
         assert staff.get(reverse(f"admin:hme_{name}_changelist")).status_code == 200
-    assert staff.get(reverse("admin:hme_claim_add")).status_code == 200
+    assert staff.get(reverse("admin:hme_claim_add")).status_code == 403
     assert staff.get(reverse("admin:hme_payment_add")).status_code == 200
 
 

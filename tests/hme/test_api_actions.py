@@ -141,44 +141,43 @@ def test_another_companys_claim_is_a_404(api_client_for, outsider, company):
     assert response.status_code == 404
 
 
-def test_a_claim_cannot_be_created_with_lines_pointing_nowhere(api, company, location):
-    coverage = CoverageFactory(company=company)
-    DiagnosisFactory(company=company, patient=coverage.patient)
+def test_a_claims_lines_are_checked_on_correction(api, company):
+    claim = ClaimFactory(company=company)
+    line = claim.lines.get()
+    url = reverse("api:claim-detail", args=[claim.pk])
     body = {
-        "patient": str(coverage.patient.pk),
-        "coverage": str(coverage.pk),
-        "billing_location": str(location.pk),
-        "diagnosis_codes": ["G47.33"],
-        "lines": [
-            {
-                "date_of_service": "2026-01-05",
-                "hcpcs": "E0601",
-                "modifiers": ["NU"],
-                "units": 1,
-                "charge": "850.00",
-                "diagnosis_pointers": [2],
-            }
-        ],
+        "id": str(line.pk),
+        "date_of_service": "2026-01-05",
+        "hcpcs": "E0601",
+        "modifiers": ["NU"],
+        "units": 1,
+        "charge": "850.00",
+        "diagnosis_pointers": [2],
     }
-    response = api.post(reverse("api:claim-list"), body, format="json")
+    response = api.patch(url, {"lines": [body]}, format="json")
     assert response.status_code == 400
     assert "points at no diagnosis" in str(error(response)["fields"]["lines"])
-    body["lines"][0]["diagnosis_pointers"] = [1]
-    body["lines"][0]["modifiers"] = []
-    response = api.post(reverse("api:claim-list"), body, format="json")
+    body["diagnosis_pointers"] = [1]
+    body["modifiers"] = []
+    response = api.patch(url, {"lines": [body]}, format="json")
     assert response.status_code == 400
     assert "NU (new purchase)" in str(error(response)["fields"])
-    body["lines"][0]["modifiers"] = ["NU"]
-    body["diagnosis_codes"] = ["J44.9"]
-    response = api.post(reverse("api:claim-list"), body, format="json")
+    body["modifiers"] = ["NU"]
+    response = api.patch(url, {"lines": [body], "diagnosis_codes": ["J44.9"]}, format="json")
     assert "Not on the patient's active diagnoses: J44.9" in str(error(response)["fields"])
-    assert not Claim.objects.exists()
+    claim.refresh_from_db()
+    assert claim.diagnosis_codes == ["G4733"]
+    assert claim.lines.get().charge == line.charge
 
 
 def test_a_pending_claim_is_corrected_with_patch_and_totals_follow(api, company):
-    claim = ClaimFactory(company=company)
+    claim = ClaimFactory(
+        company=company, lines=[claim_line(), claim_line(hcpcs="A7030", modifiers=[])]
+    )
+    first, second = claim.lines.order_by("line_number")
     lines = [
         {
+            "id": str(first.pk),
             "date_of_service": "2026-01-05",
             "hcpcs": "E0601",
             "modifiers": ["NU", "KX"],
@@ -187,6 +186,7 @@ def test_a_pending_claim_is_corrected_with_patch_and_totals_follow(api, company)
             "diagnosis_pointers": [1],
         },
         {
+            "id": str(second.pk),
             "date_of_service": "2026-01-05",
             "hcpcs": "A7030",
             "units": 1,
@@ -198,6 +198,10 @@ def test_a_pending_claim_is_corrected_with_patch_and_totals_follow(api, company)
     assert response.status_code == 200, response.content
     assert response.json()["total_charge"] == "950.00"
     assert [line["line_number"] for line in response.json()["lines"]] == [1, 2]
+    assert [line["order_line"] for line in response.json()["lines"]] == [
+        str(first.order_line_id),
+        str(second.order_line_id),
+    ]
     services.submit_claim(claim)
     services.mark_processing(claim)
     response = api.patch(reverse("api:claim-detail", args=[claim.pk]), {"lines": lines})

@@ -5,6 +5,7 @@ import datetime
 
 from django.utils import timezone
 
+from hme.models import Claim
 from tests.api_base import TenantAPITests
 from tests.clinical.factories import DiagnosisFactory, PatientFactory
 from tests.factories import LocationFactory
@@ -95,6 +96,15 @@ class TestClaimAPI(TenantAPITests):
 
     def update_data(self, obj):
         return {"diagnosis_codes": ["G4733"]}
+
+    def test_it_creates(self, company, writer, api_client_for):
+        # Claims are billed (from-delivery, from-rental, the rental run), never typed.
+        response = api_client_for(writer).post(
+            self.list_url(), self.create_data(company), format="json"
+        )
+        assert response.status_code == 405, response.content
+        assert response.json()["error"]["code"] == "method_not_allowed"
+        assert not Claim.objects.exists()
 
 
 class TestPaymentAPI(TenantAPITests):

@@ -106,7 +106,9 @@ def test_it_finds_a_claim_whose_order_or_rental_is_another_patients(company):
     coverage = CoverageFactory(company=company, patient=rental.patient)
     for_rental = ClaimFactory(company=company, coverage=coverage)
     Claim.objects.filter(pk=for_rental.pk).update(rental=rental, rental_month=1, order=rental.order)
-    for_order = ClaimFactory(company=company, coverage=coverage)
+    for_order = ClaimFactory(
+        company=company, coverage=coverage, lines=[claim_line(date_of_service=TODAY())]
+    )
     Claim.objects.filter(pk=for_order.pk).update(order=rental.order)
     assert found("hme.claim_order_and_rental_match") == (0, [])
     Claim.objects.filter(pk=for_order.pk).update(order=OrderFactory(company=company))
@@ -185,7 +187,11 @@ def test_authorization_units_follow_the_claims_that_drew_them(company):
     authorization = AuthorizationFactory(company=company, units_approved=3)
     lines = [claim_line(hcpcs="K0823", modifiers=["NU"])]
     kept = ClaimFactory(company=company, coverage=authorization.coverage, lines=lines)
-    voided = ClaimFactory(company=company, coverage=authorization.coverage, lines=lines)
+    voided = ClaimFactory(
+        company=company,
+        coverage=authorization.coverage,
+        lines=[claim_line(hcpcs="K0823", modifiers=["NU"], date_of_service=TODAY())],
+    )
     services.void_claim(voided, "entered twice")
     authorization.refresh_from_db()
     assert authorization.units_used == 1
@@ -204,6 +210,41 @@ def test_a_rentals_billed_months_are_its_claims(company):
     assert found("hme.rental_months_billed_match_claims") == (0, [])
     Rental.objects.filter(pk=rental.pk).update(months_billed=3)
     assert found("hme.rental_months_billed_match_claims") == (1, [str(rental.pk)])
+
+
+def test_it_finds_a_line_that_bills_nothing(company):
+    claim = ClaimFactory(company=company)
+    line = claim.lines.get()
+    assert found("hme.claimline_bills_nothing") == (0, [])
+    # As left by the migration for a line typed by hand before lines traced their item.
+    ClaimLine.objects.filter(pk=line.pk).update(order_line=None, legacy=True)
+    assert found("hme.claimline_bills_nothing") == (1, [str(line.pk)])
+
+
+def test_it_finds_the_same_service_on_two_live_claims(company):
+    coverage = CoverageFactory(company=company)
+    first = ClaimFactory(company=company, coverage=coverage)
+    second = ClaimFactory(
+        company=company, coverage=coverage, lines=[claim_line(date_of_service=TODAY())]
+    )
+    assert found("hme.claimline_duplicate_service") == (0, [])
+    assert found("hme.claimline_billed_twice") == (0, [])
+    day = first.lines.get().date_of_service
+    ClaimLine.objects.filter(claim=second).update(date_of_service=day)
+    count, samples = found("hme.claimline_duplicate_service")
+    assert (count, sorted(samples)) == (
+        2,
+        sorted([str(first.lines.get().pk), str(second.lines.get().pk)]),
+    )
+    services.void_claim(second, "Entered twice")
+    assert found("hme.claimline_duplicate_service") == (0, [])
+
+
+def test_it_flags_claims_paid_below_the_expected_reimbursement(company):
+    claim, _payment = paid_claim(company)
+    assert found("hme.claim_underpaid") == (0, [])
+    Claim.objects.filter(pk=claim.pk).update(underpaid_amount=Decimal("40.00"))
+    assert found("hme.claim_underpaid") == (1, [str(claim.pk)])
 
 
 # Formats ---------------------------------------------------------------------------------
