@@ -16,3 +16,5 @@ class LocationKind(models.TextChoices):
     OFFICE = "office", "Office"
     WAREHOUSE = "warehouse", "Warehouse"
     CLINIC = "clinic", "Clinic"
+    # A driver's van carries stock too (dme transfers, issue 20).
+    VAN = "van", "Vehicle (driver's van)"

@@ -29,3 +29,36 @@ for model in (
     OrderNumberCounter,
 ):
     audit.register(model)
+
+# Purchasing, receiving, lots, recalls, transfers, counts (issue 20). The stock ledger
+# (StockMovement) is itself a history: written once, never changed.
+from .models import (  # noqa: E402
+    CountLine,
+    CountSheet,
+    Lot,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Recall,
+    Receipt,
+    ReceiptLine,
+    Transfer,
+    TransferLine,
+    Vendor,
+    VendorItem,
+)
+
+for inventory_model in (
+    Vendor,
+    VendorItem,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    ReceiptLine,
+    Lot,
+    Recall,
+    Transfer,
+    TransferLine,
+    CountSheet,
+    CountLine,
+):
+    audit.register(inventory_model)

@@ -46,6 +46,13 @@ class AssetStatus(models.TextChoices):
     WITH_PATIENT = "with_patient", "With patient"
     IN_MAINTENANCE = "in_maintenance", "In maintenance"
     RETIRED = "retired", "Retired"
+    # The unit's whole life (issue 20): see dme.transitions.UNIT_LIFE_TRANSITIONS.
+    IN_TRANSIT = "in_transit", "In transit between our locations"
+    ON_LOAN = "on_loan", "On loan"
+    SOLD = "sold", "Sold (title passed or purchased)"
+    LOST = "lost", "Lost"
+    JUNKED = "junked", "Junked"
+    TRANSFERRED_OUT = "transferred_out", "Transferred out of the company"
     # A capped-rental unit whose title passed to the patient after 13 paid months
     # (42 CFR 414.229(f)(2)): the patient's property, out of the rentable fleet.
     PATIENT_OWNED = "patient_owned", "Patient-owned (title passed)"
@@ -74,6 +81,17 @@ class LineKind(models.TextChoices):
 
     PURCHASE = "purchase", "Purchase"
     RENTAL = "rental", "Rental"
+    # The kinds the legacy system (DMEWorks) billed too (issue 20); their billing rules
+    # are in hme/services/line_kinds.py, documented in docs/domain/dme.md "Line kinds".
+    ONE_TIME_RENTAL = "one_time_rental", "One-time rental (billed once)"
+    RENT_TO_PURCHASE = "rent_to_purchase", "Rent to purchase (months credited)"
+    RECURRING_SALE = "recurring_sale", "Recurring sale"
+
+
+# Line kinds that rent the item (a Rental starts at delivery; RR modifier) and those
+# that sell it (NU or UE), issue 20.
+RENTED_LINE_KINDS = (LineKind.RENTAL, LineKind.ONE_TIME_RENTAL, LineKind.RENT_TO_PURCHASE)
+SOLD_LINE_KINDS = (LineKind.PURCHASE, LineKind.RECURRING_SALE)
 
 
 # The pricing modifier a DME line must carry (docs/domain/dme.md).
@@ -115,3 +133,37 @@ class RentalStatus(models.TextChoices):
     # months reached; the supplier still owns and maintains the equipment.
     CAPPED = "capped", "Purchased / capped"
     RETURNED = "returned", "Returned"
+
+
+# Purchasing, receiving, transfers, counts (issue 20) ---------------------------------
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent to the vendor"
+    PARTLY_RECEIVED = "partly_received", "Partly received (rest backordered)"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CountSheetStatus(models.TextChoices):
+    OPEN = "open", "Open (counting)"
+    POSTED = "posted", "Posted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MovementKind(models.TextChoices):
+    """What moved stock, in the movement ledger (``dme.StockMovement``)."""
+
+    RECEIPT = "receipt", "Received from a vendor"
+    TRANSFER_OUT = "transfer_out", "Shipped to another location"
+    TRANSFER_IN = "transfer_in", "Received from another location"
+    COUNT = "count", "Cycle count adjustment"
+    UNIT_STATUS = "unit_status", "Unit status change"

@@ -18,7 +18,17 @@ from clinical.models import Patient
 
 from . import services
 from .choices import BillingKind, DeliveryMethod, EquipmentCategory, LineKind, SignerRelationship
-from .models import Asset, Equipment, Order, OrderLine, StockLevel
+from .models import (
+    Asset,
+    Equipment,
+    Order,
+    OrderLine,
+    PurchaseOrder,
+    StockLevel,
+    Vendor,
+    VendorItem,
+)
+from .services.purchasing import ReceiveItem
 
 C = EquipmentCategory
 K = BillingKind
@@ -129,6 +139,7 @@ def seed(context):
     catalogue = seed_catalogue(context)
     seed_stock(context, catalogue, warehouse)
     seed_orders(context, catalogue, warehouse)
+    seed_purchasing(context, catalogue, warehouse)
 
 
 def seed_catalogue(context):
@@ -289,3 +300,73 @@ def _advance(order, target, written, warehouse, driver):
                 notes="Demo: picked up in good condition.",
             )
     return len(started)
+
+
+# Purchasing (issue 20): two vendors, their items (preferred for the suggestion run),
+# a sent purchase order partly received with serials (the rest backordered) and the
+# draft the reorder-point run suggests. Created once per company.
+VENDORS = [
+    # name, account, contact, email, terms, lead time, {HCPCS: unit cost}
+    (
+        "Medline Industries",
+        "MDL-40213",
+        "Jordan Reyes",
+        "orders@medline.example",
+        "Net 30",
+        5,
+        {"A7030": "82.00", "A7034": "48.00", "A7037": "9.50", "E0601": "510.00"},
+    ),
+    (
+        "Drive DeVilbiss Healthcare",
+        "DRV-7781",
+        "Casey Morgan",
+        "sales@drive.example",
+        "Net 45",
+        10,
+        {"K0001": "219.00", "E0260": "870.00", "E0143": "38.00"},
+    ),
+]
+
+
+def seed_purchasing(context, catalogue, warehouse):
+    company = context.company
+    if Vendor.objects.filter(company=company).exists():
+        return
+    vendors = {}
+    for name, account, contact, email, terms, lead, items in VENDORS:
+        vendor = Vendor.objects.create(
+            company=company,
+            name=name,
+            account_number=account,
+            contact_name=contact,
+            contact_email=email,
+            terms=terms,
+            lead_time_days=lead,
+        )
+        vendors[name] = vendor
+        for hcpcs, cost in items.items():
+            if hcpcs in catalogue:
+                VendorItem.objects.create(
+                    company=company,
+                    vendor=vendor,
+                    equipment=catalogue[hcpcs],
+                    unit_cost=Decimal(cost),
+                    is_preferred=True,
+                )
+    _count(context, "vendors", len(vendors))
+    cpap = catalogue["E0601"]
+    po = services.create_purchase_order(
+        vendor=vendors["Medline Industries"],
+        location=warehouse,
+        lines=[{"equipment": cpap, "quantity": 3}],
+        notes="Quarterly CPAP restock.",
+    )
+    services.send_purchase_order(po)
+    line = po.lines.get()
+    services.receive_purchase_order(
+        po,
+        [ReceiveItem(line.pk, 2, serial_numbers=["AS11P90001", "AS11P90002"])],
+        packing_slip="MDL-PS-5521",
+    )
+    services.suggest_purchase_orders(company)
+    _count(context, "purchase orders", PurchaseOrder.objects.filter(company=company).count())

@@ -36,7 +36,15 @@ class OrderLineForm(forms.ModelForm):
     )
 
     class Meta:
-        fields = ["equipment", "quantity", "kind", "modifiers", "unit_price"]
+        fields = [
+            "equipment",
+            "quantity",
+            "kind",
+            "modifiers",
+            "unit_price",
+            "rent_to_purchase_price",
+            "recurrence_months",
+        ]
 
 
 class AssetAdminForm(ServiceErrorFormMixin, forms.ModelForm):
@@ -50,6 +58,7 @@ class AssetAdminForm(ServiceErrorFormMixin, forms.ModelForm):
             "location",
             "purchase_date",
             "purchase_cost",
+            "warranty_ends_on",
             "notes",
         ]
 

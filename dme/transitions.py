@@ -5,7 +5,15 @@ from typing import TYPE_CHECKING
 
 from core.transitions import check_transition
 
-from .choices import AssetStatus, DeliveryStatus, OrderStatus, RentalStatus
+from .choices import (
+    AssetStatus,
+    CountSheetStatus,
+    DeliveryStatus,
+    OrderStatus,
+    PurchaseOrderStatus,
+    RentalStatus,
+    TransferStatus,
+)
 
 if TYPE_CHECKING:
     from .models import Order
@@ -82,3 +90,62 @@ def check_order_transition(order: "Order", target: OrderStatus) -> None:
         return f"Cannot {verb} order {order.number}: it is {current.label.lower()}; {hint}"
 
     check_transition(ORDER_TRANSITIONS, order.status, target, message=refusal)
+
+
+# The unit's whole life (issue 20), added to ASSET_TRANSITIONS as its own block. A unit
+# leaves the stock when it is shipped to another of our locations (in transit), lent
+# (on loan, to a patient), sold over the counter, lost, junked or transferred out of the
+# company; a unit with a patient may be sold to them (title passed or purchased) or lost.
+# Lost units that turn up come back to stock. Sold, junked and transferred out are final.
+UNIT_LIFE_TRANSITIONS = {
+    AssetStatus.IN_STOCK: {
+        AssetStatus.IN_TRANSIT,
+        AssetStatus.ON_LOAN,
+        AssetStatus.SOLD,
+        AssetStatus.LOST,
+        AssetStatus.JUNKED,
+        AssetStatus.TRANSFERRED_OUT,
+    },
+    AssetStatus.IN_MAINTENANCE: {AssetStatus.JUNKED},
+    AssetStatus.WITH_PATIENT: {AssetStatus.SOLD, AssetStatus.LOST},
+    # Received at the destination (dme.services.transfers); never lost on the way
+    # without the transfer saying so: receive it, then mark the unit lost.
+    AssetStatus.IN_TRANSIT: {AssetStatus.IN_STOCK},
+    AssetStatus.ON_LOAN: {AssetStatus.IN_STOCK, AssetStatus.LOST},
+    AssetStatus.LOST: {AssetStatus.IN_STOCK},
+    AssetStatus.SOLD: set(),
+    AssetStatus.JUNKED: set(),
+    AssetStatus.TRANSFERRED_OUT: set(),
+}
+for _status, _targets in UNIT_LIFE_TRANSITIONS.items():
+    ASSET_TRANSITIONS.setdefault(_status, set()).update(_targets)
+
+PURCHASE_ORDER_TRANSITIONS = {
+    PurchaseOrderStatus.DRAFT: {PurchaseOrderStatus.SENT, PurchaseOrderStatus.CANCELLED},
+    PurchaseOrderStatus.SENT: {
+        PurchaseOrderStatus.PARTLY_RECEIVED,
+        PurchaseOrderStatus.RECEIVED,
+        PurchaseOrderStatus.CANCELLED,
+    },
+    # Another partial receipt keeps it partly received; cancelling closes the backorder.
+    PurchaseOrderStatus.PARTLY_RECEIVED: {
+        PurchaseOrderStatus.PARTLY_RECEIVED,
+        PurchaseOrderStatus.RECEIVED,
+        PurchaseOrderStatus.CANCELLED,
+    },
+    PurchaseOrderStatus.RECEIVED: set(),
+    PurchaseOrderStatus.CANCELLED: set(),
+}
+
+TRANSFER_TRANSITIONS = {
+    TransferStatus.DRAFT: {TransferStatus.IN_TRANSIT, TransferStatus.CANCELLED},
+    TransferStatus.IN_TRANSIT: {TransferStatus.RECEIVED},
+    TransferStatus.RECEIVED: set(),
+    TransferStatus.CANCELLED: set(),
+}
+
+COUNT_SHEET_TRANSITIONS = {
+    CountSheetStatus.OPEN: {CountSheetStatus.POSTED, CountSheetStatus.CANCELLED},
+    CountSheetStatus.POSTED: set(),
+    CountSheetStatus.CANCELLED: set(),
+}

@@ -2,13 +2,22 @@
 (added through ``dme.services.log_maintenance``) and the rental history."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from accounts.tenancy import signed_in_user
+from core.access import record_access
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.choices import AccessAction, AccessVia
 from core.exceptions import ServiceError
 
 from .. import forms, services
+from ..forms_inventory import UnitLifeForm
+from ..history import unit_history
 from ..models import Asset, MaintenanceRecord, Rental
 
 
@@ -69,9 +78,9 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     search_help_text = "Serial number (exact)."
     autocomplete_fields = ["equipment"]
     list_select_related = ["equipment", "location", "patient"]
-    readonly_fields = ["status", "patient", "reserved_for"]
+    readonly_fields = ["status", "patient", "reserved_for", "life_link"]
     inlines = [MaintenanceRecordInline, RentalHistoryInline]
-    actions = ["return_to_stock", "retire"]
+    actions = ["return_to_stock", "retire", "change_life"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -124,6 +133,62 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             lambda asset: services.return_to_stock(asset, user=request.user),
             "unit(s) back in stock",
         )
+
+    # The unit's whole life (issue 20) -------------------------------------------------
+
+    change_life = FormAction(
+        description="Sold, lost, junked, transferred out, lent, or back in stock",
+        form_class=UnitLifeForm,
+        form_kwargs=lambda request, units: {"user": request.user},
+        service=lambda asset, data, request: services.change_unit_life(
+            asset,
+            data["status"],
+            reason=data["reason"],
+            patient=data["patient_number"],
+            location=data["location"],
+            user=signed_in_user(request),
+        ),
+        done="unit(s) changed",
+        title="Change units' status",
+    )
+
+    @admin.display(description="history")
+    def life_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}">From receipt to today</a>',
+            reverse("admin:dme_asset_life", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/life/",
+                self.admin_site.admin_view(self.life_view),
+                name="dme_asset_life",
+            ),
+            *super().get_urls(),
+        ]
+
+    def life_view(self, request, object_id):
+        """The unit's history: receipt, movements, status changes (audit trail),
+        maintenance, deliveries and rentals, oldest first."""
+        asset = self.get_object(request, unquote(object_id))
+        if asset is None:
+            raise Http404
+        events = unit_history(asset)
+        # The history names the patients who had the unit: a look at PHI, logged.
+        record_access(request, [asset], via=AccessVia.ADMIN, action=AccessAction.VIEW)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History of {asset}",
+            "opts": self.model._meta,
+            "original": asset,
+            "events": events,
+            "change_url": reverse("admin:dme_asset_change", args=[asset.pk]),
+        }
+        return TemplateResponse(request, "admin/dme/asset/life.html", context)
 
     retire = FormAction(
         description="Retire (out of service for good)",

@@ -28,6 +28,8 @@ class OrderLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.Tabular
         "kind",
         "modifiers",
         "unit_price",
+        "rent_to_purchase_price",
+        "recurrence_months",
         "reserved_quantity",
         "delivered_quantity",
     ]

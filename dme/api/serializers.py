@@ -17,7 +17,7 @@ from core.api.serializers import (
 from core.validators import normalize_hcpcs
 
 from .. import services
-from ..choices import LineKind, MaintenanceKind, SignerRelationship
+from ..choices import RENTED_LINE_KINDS, LineKind, MaintenanceKind, SignerRelationship
 from ..models import (
     Asset,
     Delivery,
@@ -73,6 +73,9 @@ class StockLevelSerializer(TenantModelSerializer):
 
     available = serializers.IntegerField(read_only=True)
     is_low = serializers.BooleanField(read_only=True)
+    value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text="On hand x average cost."
+    )
 
     class Meta:
         model = StockLevel
@@ -86,6 +89,10 @@ class StockLevelSerializer(TenantModelSerializer):
             "available",
             "reorder_point",
             "is_low",
+            # PAR level and valuation (issue 20).
+            "reorder_quantity",
+            "average_cost",
+            "value",
         ]
 
     def get_fields(self):
@@ -212,6 +219,8 @@ class OrderLineSerializer(TenantModelSerializer):
             "equipment",
             "quantity",
             "kind",
+            "rent_to_purchase_price",
+            "recurrence_months",
             "modifiers",
             "unit_price",
             "amount",
@@ -231,7 +240,7 @@ class OrderLineSerializer(TenantModelSerializer):
         if "unit_price" not in attrs and equipment is not None and self.instance is None:
             attrs["unit_price"] = (
                 equipment.monthly_rental_fee
-                if kind == LineKind.RENTAL
+                if kind in RENTED_LINE_KINDS
                 else equipment.purchase_price
             )
         return super().validate(attrs)

@@ -31,6 +31,7 @@ from ..models import (
     StockLevel,
 )
 from . import filters, serializers
+from .inventory_views import AssetLifeMixin
 
 # Catalogue and stock -----------------------------------------------------------------
 
@@ -80,7 +81,7 @@ class StockLevelViewSet(ProtectedDeleteMixin, TenantModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
 
 
-class AssetViewSet(TenantNoDeleteViewSet):
+class AssetViewSet(AssetLifeMixin, TenantNoDeleteViewSet):
     """Serialized units. Creating one registers it in stock at its location. Retire a
     unit instead of deleting it: its history stays."""
 
@@ -92,7 +93,7 @@ class AssetViewSet(TenantNoDeleteViewSet):
     permission_classes = [ActionPermission]
     action_permissions = {
         name: ["dme.change_asset"]
-        for name in ("maintenance", "send_to_maintenance", "return_to_stock", "retire")
+        for name in ("maintenance", "send_to_maintenance", "return_to_stock", "retire", "life")
     }
 
     def _respond(self, asset):

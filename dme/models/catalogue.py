@@ -48,6 +48,11 @@ class Equipment(TenantModel):
     is_serialized = models.BooleanField(
         "serialized", default=False, help_text="Each unit has a serial number and is tracked."
     )
+    is_lot_tracked = models.BooleanField(
+        "lot tracked",
+        default=False,
+        help_text="Receipts record a lot number and expiry date (supplies with a shelf life).",
+    )
     is_active = models.BooleanField("active", default=True)
 
     objects: ClassVar = EquipmentQuerySet.as_manager()

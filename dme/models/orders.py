@@ -16,6 +16,7 @@ from ..choices import (
     PURCHASABLE_BILLING_KINDS,
     PURCHASE_MODIFIERS,
     RENTAL_MODIFIER,
+    RENTED_LINE_KINDS,
     BillingKind,
     LineKind,
     OrderStatus,
@@ -189,6 +190,21 @@ class OrderLine(TenantModel):
     )
     reserved_quantity = models.PositiveIntegerField("reserved", default=0, editable=False)
     delivered_quantity = models.PositiveIntegerField("delivered", default=0, editable=False)
+    # Line kinds the legacy system billed (issue 20; rules in hme/services/line_kinds.py).
+    rent_to_purchase_price = models.DecimalField(
+        "rent-to-purchase price",
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text="Rent to purchase: the price the paid rental months are credited "
+        "toward (empty: the catalogue purchase price).",
+    )
+    recurrence_months = models.PositiveSmallIntegerField(
+        "recurs every (months)",
+        null=True,
+        blank=True,
+        help_text="Recurring sale: sold again every this many months (1-12).",
+    )
 
     access_logged = True
     location_field = "order__location"
@@ -217,6 +233,17 @@ class OrderLine(TenantModel):
                 name="orderline_delivered_within_quantity",
                 violation_error_message="A line cannot deliver more than its quantity.",
             ),
+            models.CheckConstraint(
+                condition=Q(recurrence_months__isnull=True)
+                | Q(recurrence_months__gte=1, recurrence_months__lte=12),
+                name="orderline_recurrence_1_to_12",
+                violation_error_message="A recurring sale recurs every 1 to 12 months.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rent_to_purchase_price__isnull=True) | Q(rent_to_purchase_price__gt=0),
+                name="orderline_rent_to_purchase_price_positive",
+                violation_error_message="The rent-to-purchase price must be above 0.",
+            ),
         ]
         indexes = [
             # What was ordered of an item (catalogue usage, ?equipment=).
@@ -236,7 +263,7 @@ class OrderLine(TenantModel):
         return self.equipment.item_description
 
     def catalogue_price(self):
-        if self.kind == LineKind.RENTAL:
+        if self.kind in RENTED_LINE_KINDS:
             return self.equipment.monthly_rental_fee
         return self.equipment.purchase_price
 
@@ -270,7 +297,7 @@ class OrderLine(TenantModel):
                 raise ValidationError(errors)
             return
         equipment = self.equipment
-        kind_error = self._kind_error(equipment)
+        kind_error = self._kind_error(equipment) or self._line_kind_error(equipment)
         if kind_error:
             errors[kind_error[0]] = kind_error[1]
         elif equipment.billing_kind != BillingKind.SUPPLY:
@@ -292,11 +319,37 @@ class OrderLine(TenantModel):
             return "kind", f"{equipment.get_billing_kind_display()} items cannot be bought."
         return None
 
+    def _line_kind_error(self, equipment):
+        """``(field, message)`` when the legacy kinds' fields do not fit (issue 20):
+        one-time rentals and rent-to-purchase rent the item, recurring sales sell it;
+        only a recurring sale recurs; only rent-to-purchase has a purchase price."""
+        rented = self.kind in (LineKind.ONE_TIME_RENTAL, LineKind.RENT_TO_PURCHASE)
+        if rented and not equipment.is_rentable:
+            return "kind", f"{equipment.get_billing_kind_display()} items cannot be rented."
+        if self.kind == LineKind.RECURRING_SALE:
+            if equipment.billing_kind not in PURCHASABLE_BILLING_KINDS:
+                return "kind", f"{equipment.get_billing_kind_display()} items cannot be bought."
+            if not self.recurrence_months:
+                return "recurrence_months", "A recurring sale says how often it recurs (1-12)."
+        if self.recurrence_months is not None and self.kind != LineKind.RECURRING_SALE:
+            return "recurrence_months", "Only a recurring sale recurs."
+        if self.recurrence_months is not None and not 1 <= self.recurrence_months <= 12:
+            return "recurrence_months", "Every 1 to 12 months."
+        if self.kind == LineKind.RENT_TO_PURCHASE:
+            price = self.rent_to_purchase_price or equipment.purchase_price
+            if not price or price <= 0:
+                return "rent_to_purchase_price", "Give the price the rent is credited toward."
+            if self.unit_price is not None and self.unit_price <= 0:
+                return "unit_price", "Rent to purchase needs a monthly rent above 0."
+        elif self.rent_to_purchase_price is not None:
+            return "rent_to_purchase_price", "Only a rent-to-purchase line has this price."
+        return None
+
     def _modifier_error(self):
         """Why the pricing modifiers do not fit the line's kind (RR for a rental, NU or
         UE for a purchase, never both), or None."""
         modifiers = self.modifiers if isinstance(self.modifiers, list) else []
-        if self.kind == LineKind.RENTAL:
+        if self.kind in RENTED_LINE_KINDS:
             if RENTAL_MODIFIER not in modifiers:
                 return "A rental line needs the RR modifier."
             if any(m in PURCHASE_MODIFIERS for m in modifiers):
@@ -311,6 +364,12 @@ class OrderLine(TenantModel):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.unit_price is None and self.equipment_id:
             self.unit_price = self.catalogue_price()
+        if (
+            self.kind == LineKind.RENT_TO_PURCHASE
+            and self.rent_to_purchase_price is None
+            and self.equipment_id
+        ):
+            self.rent_to_purchase_price = self.equipment.purchase_price or None
         if self.company_id is None and self.order_id:
             self.company_id = self.order.company_id
         super().save(*args, **kwargs)

@@ -49,6 +49,21 @@ class StockLevel(TenantModel):
     reorder_point = models.IntegerField(
         "reorder point", default=0, help_text="Reorder when free stock falls below this."
     )
+    # PAR levels and costing (issue 20): how many a suggested purchase order asks for,
+    # and the moving average cost of one unit here (dme.services.stock.receive_stock).
+    reorder_quantity = models.PositiveIntegerField(
+        "reorder quantity",
+        default=0,
+        help_text="How many to order when free stock is at or below the reorder point "
+        "(0: enough to reach twice the reorder point).",
+    )
+    average_cost = models.DecimalField(
+        "average cost",
+        **MONEY,
+        default=0,
+        editable=False,
+        help_text="Moving average cost of one unit here, from receipts and transfers.",
+    )
 
     objects: ClassVar = StockLevelQuerySet.as_manager()
     location_field = "location"
@@ -81,6 +96,11 @@ class StockLevel(TenantModel):
                 name="stocklevel_reorder_point_not_negative",
                 violation_error_message="The reorder point cannot be negative.",
             ),
+            models.CheckConstraint(
+                condition=Q(average_cost__gte=0),
+                name="stocklevel_average_cost_not_negative",
+                violation_error_message="The average cost cannot be negative.",
+            ),
         ]
         indexes = [
             # Stock of a location (admin filter, ?location=, low-stock listing per site).
@@ -97,6 +117,11 @@ class StockLevel(TenantModel):
     @property
     def is_low(self):
         return self.available < self.reorder_point
+
+    @property
+    def value(self):
+        """Stock valuation: quantity on hand x moving average cost."""
+        return self.on_hand * self.average_cost
 
     def clean(self):
         super().clean()
@@ -165,6 +190,9 @@ class Asset(TenantModel):
     )
     purchase_date = models.DateField("purchase date", null=True, blank=True)
     purchase_cost = models.DecimalField("purchase cost", **MONEY, null=True, blank=True)
+    warranty_ends_on = models.DateField(
+        "warranty ends", null=True, blank=True, help_text="The manufacturer's warranty end."
+    )
     notes = models.TextField(blank=True, help_text="About the unit; no patient information.")
 
     objects: ClassVar = AssetQuerySet.as_manager()
@@ -201,6 +229,12 @@ class Asset(TenantModel):
                 violation_error_message=(
                     "A reserved unit, and only a reserved unit, names its order line."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AssetStatus.ON_LOAN)
+                | Q(patient__isnull=False, location__isnull=True),
+                name="asset_on_loan_has_patient",
+                violation_error_message="A unit on loan names the patient, not a location.",
             ),
             models.CheckConstraint(
                 condition=Q(purchase_cost__isnull=True) | Q(purchase_cost__gte=0),

@@ -20,10 +20,10 @@ from core.locks import lock_row
 from core.transitions import check_transition
 
 from ..choices import (
+    RENTED_LINE_KINDS,
     AssetStatus,
     DeliveryMethod,
     DeliveryStatus,
-    LineKind,
     OrderStatus,
     SignerRelationship,
 )
@@ -366,7 +366,7 @@ def _hand_over(
         )
     rentals: list[Rental] = []
     for line in lines:
-        if line.kind == LineKind.RENTAL:
+        if line.kind in RENTED_LINE_KINDS:
             common = {
                 "company_id": order.company_id,
                 "patient_id": order.patient_id,

@@ -8,15 +8,19 @@ row's newest version after waiting for its lock, so 20 confirmations racing for 
 units reserve exactly 5.
 """
 
+import datetime
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 from auditlog import get_logentry_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
+from accounts.models import User
 from core.exceptions import ServiceError
 
-from ..models import StockLevel
+from ..models import StockLevel, StockMovement
 
 # The largest quantity the on_hand column holds (PostgreSQL integer).
 ON_HAND_MAX = 2**31 - 1
@@ -140,3 +144,131 @@ def adjust_stock(level: StockLevel, delta: int, *, reason: str) -> StockLevel:
                 fields={"delta": [f"At most {free} can be removed."]},
             )
     return updated
+
+
+# Costing and the movement ledger (issue 20) ------------------------------------------
+#
+# Moving (weighted) average cost per stock level: a receipt of q units at cost c onto
+# n units valued at a makes the average (n*a + q*c) / (n + q); units leaving take the
+# average with them (a transfer carries it to the destination), so issuing never
+# changes it. Chosen over last cost because the valuation then equals what the stock
+# cost (last cost revalues every unit on hand at each receipt) and over FIFO layers
+# because DME supplies are interchangeable and one number per level needs no layer
+# table. Serialized units also keep their own purchase cost (Asset.purchase_cost).
+
+CENT = Decimal("0.01")
+
+
+def _level_for_update(
+    company_id: uuid.UUID, equipment_id: uuid.UUID, location_id: uuid.UUID
+) -> StockLevel:
+    """The stock level, created at 0 on first use, locked until the transaction ends."""
+    try:
+        with transaction.atomic():
+            StockLevel.objects.get_or_create(
+                company_id=company_id, equipment_id=equipment_id, location_id=location_id
+            )
+    except IntegrityError:
+        pass  # Created concurrently: the locking read below waits for it.
+    level: StockLevel = (
+        StockLevel.objects.select_for_update(of=("self",))
+        .select_related("equipment", "location")
+        .get(equipment_id=equipment_id, location_id=location_id)
+    )
+    return level
+
+
+def moving_average(on_hand: int, average: Decimal, quantity: int, unit_cost: Decimal) -> Decimal:
+    """The average cost after receiving ``quantity`` at ``unit_cost`` onto ``on_hand`` at
+    ``average`` (rounded to the cent)."""
+    total = on_hand + quantity
+    if total <= 0:
+        return unit_cost.quantize(CENT)
+    value = Decimal(on_hand) * average + Decimal(quantity) * unit_cost
+    return (value / total).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def receive_stock(
+    company_id: uuid.UUID,
+    equipment_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    unit_cost: Decimal,
+    *,
+    reason: str,
+) -> StockLevel:
+    """Put ``quantity`` units bought (or transferred in) at ``unit_cost`` on hand and
+    re-average the level's cost. Call inside ``transaction.atomic()``: the level stays
+    locked, so two concurrent receipts average one after the other."""
+    if quantity <= 0:
+        raise ServiceError("Receive at least one unit.", fields={"quantity": ["At least 1."]})
+    if unit_cost < 0:
+        raise ServiceError("The cost cannot be negative.", fields={"unit_cost": ["Not < 0."]})
+    level = _level_for_update(company_id, equipment_id, location_id)
+    if level.on_hand > ON_HAND_MAX - quantity:
+        raise ServiceError(
+            f"At most {ON_HAND_MAX - level.on_hand} more fit at {level.location.name}.",
+            fields={"quantity": ["Too many."]},
+        )
+    average = moving_average(level.on_hand, level.average_cost, quantity, unit_cost)
+    updated = change_stock(equipment_id, location_id, on_hand=quantity, reason=reason)
+    assert updated is not None  # an increase under our lock always matches
+    StockLevel.objects.filter(pk=level.pk).update(average_cost=average)
+    updated.average_cost = average
+    return updated
+
+
+def issue_stock(
+    equipment_id: uuid.UUID, location_id: uuid.UUID, quantity: int, *, reason: str
+) -> StockLevel:
+    """Take ``quantity`` free units off hand (the average cost stays); a clear error
+    when fewer are free."""
+    level = change_stock(equipment_id, location_id, on_hand=-quantity, reason=reason)
+    if level is None:
+        free = free_quantity(equipment_id, location_id)
+        name = (
+            StockLevel.objects.filter(equipment_id=equipment_id, location_id=location_id)
+            .values_list("equipment__name", flat=True)
+            .first()
+        )
+        raise ServiceError(
+            f"Only {free} {name or 'of this item'} are free here; {quantity} asked "
+            "(the rest are reserved for orders).",
+            code="insufficient_stock",
+            fields={"quantity": [f"At most {free}."]},
+        )
+    return level
+
+
+def record_movement(
+    *,
+    company_id: uuid.UUID,
+    kind: str,
+    equipment_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    unit_cost: Decimal = Decimal("0"),
+    asset_id: uuid.UUID | None = None,
+    lot_id: uuid.UUID | None = None,
+    reference: str = "",
+    reason: str = "",
+    user: User | None = None,
+    moved_at: datetime.datetime | None = None,
+) -> StockMovement:
+    """Write one line of the stock ledger (the caller's transaction holds it)."""
+    return StockMovement.objects.create(
+        company_id=company_id,
+        kind=kind,
+        moved_at=moved_at or timezone.now(),
+        equipment_id=equipment_id,
+        location_id=location_id,
+        quantity=quantity,
+        unit_cost=unit_cost,
+        asset_id=asset_id,
+        lot_id=lot_id,
+        reference=reference,
+        reason=reason[:200],
+        user=user,
+        created_by=user,
+        updated_by=user,
+    )

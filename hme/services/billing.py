@@ -22,7 +22,7 @@ from django.utils import timezone
 from clinical.models import Patient
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
-from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
+from dme.choices import BillingKind, OrderStatus, RentalStatus
 from dme.models import Order, OrderLine, Rental, RentalMonth
 from dme.services.orders import lock_order
 from dme.services.rentals import cap_rental, record_rental_month
@@ -37,6 +37,7 @@ from ..rules import (
     is_power_wheelchair,
     rental_month_modifiers,
 )
+from . import line_kinds
 from .claims import create_claim
 from .coverage import coverage_on
 from .fees import band_for, expected_for, supplier_charge
@@ -96,7 +97,7 @@ def create_claim_for_delivery(order: Order) -> Claim:
                 code="not_delivered",
             )
         delivered = list(
-            order.lines.filter(kind=LineKind.PURCHASE, delivered_quantity__gt=0)
+            order.lines.filter(kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0)
             .select_related("equipment")
             .order_by("created_at", "id")
         )
@@ -169,7 +170,9 @@ def bill_delivery(order: Order, as_of: datetime.date | None = None) -> list[Clai
     order = Order.objects.get(pk=order.pk)
     claims: list[Claim] = []
     reasons: list[str] = []
-    purchases = order.lines.filter(kind=LineKind.PURCHASE, delivered_quantity__gt=0).exists()
+    purchases = order.lines.filter(
+        kind__in=line_kinds.BILLED_AT_DELIVERY, delivered_quantity__gt=0
+    ).exists()
     if purchases:
         try:
             claims.append(create_claim_for_delivery(order))
@@ -243,7 +246,8 @@ def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal
         )
     else:
         fee = rental.monthly_fee
-    return modifiers, fee * rental.quantity
+    # The line kind's rule (rent to purchase: never past its price), issue 20.
+    return modifiers, line_kinds.rental_month_fee(rental, number, fee * rental.quantity)
 
 
 def _month_authorization(rental: Rental) -> Authorization | None:
@@ -282,6 +286,9 @@ def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None
             rental.status == RentalStatus.CAPPED and not oxygen
         ):
             return None
+        if not line_kinds.bills_monthly(rental):  # one-time rental, paid rent to purchase
+            line_kinds.complete_rent_to_purchase(rental)
+            return None
         while True:
             month = record_rental_month(rental, as_of=as_of)
             if month is None:
@@ -296,7 +303,9 @@ def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None
                 return None
             if month.paid:
                 break
-        return _bill_month(rental, order, month)
+        claim = _bill_month(rental, order, month)
+        line_kinds.complete_rent_to_purchase(rental)  # the month that paid the price
+        return claim
 
 
 def _bill_month(rental: Rental, order: Order, month: RentalMonth) -> Claim:
