@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .models import OutboxEvent
 
-__all__ = ["emit", "EVENT_TYPES"]
+__all__ = ["EVENT_TYPES", "emit"]
 
 # A guard, not the proof (that is the demo walk in tests/core/test_events_phi.py):
 # codes and ids are short, so a long string in data is most likely free text.

@@ -121,7 +121,7 @@ class RabbitMQPublisher:
         if connection is not None:
             try:
                 connection.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection
+            except Exception:  # closing a broken connection
                 logger.debug("RabbitMQ connection already gone")
 
 
@@ -203,9 +203,7 @@ def configured_publishers() -> list[Publisher]:
     Kafka when ``KAFKA_BOOTSTRAP_SERVERS`` is. None: events stay in the outbox."""
     publishers: list[Publisher] = []
     if settings.EVENTS_BROKER_URL:
-        publishers.append(
-            RabbitMQPublisher(settings.EVENTS_BROKER_URL, settings.EVENTS_EXCHANGE)
-        )
+        publishers.append(RabbitMQPublisher(settings.EVENTS_BROKER_URL, settings.EVENTS_EXCHANGE))
     if settings.KAFKA_BOOTSTRAP_SERVERS:
         publishers.append(KafkaPublisher(settings.KAFKA_BOOTSTRAP_SERVERS))
     return publishers

@@ -97,9 +97,7 @@ def _in_turn(events: list[OutboxEvent]) -> list[OutboxEvent]:
         .exclude(id__in=ids)
         .values_list("aggregate_type", "aggregate_id", "id")
     )
-    blocked = {
-        (kind, pk) for kind, pk, row_id in earlier if row_id < first.get((kind, pk), 0)
-    }
+    blocked = {(kind, pk) for kind, pk, row_id in earlier if row_id < first.get((kind, pk), 0)}
     return [e for e in events if (e.aggregate_type, e.aggregate_id) not in blocked]
 
 
@@ -172,9 +170,7 @@ def relay_batch(
     return result
 
 
-def relay_pending(
-    *, max_batches: int = 20, batch_size: int | None = None
-) -> list[BatchResult]:
+def relay_pending(*, max_batches: int = 20, batch_size: int | None = None) -> list[BatchResult]:
     """Rounds until the outbox is drained (or ``max_batches``): the Celery task."""
     publishers = configured_publishers()
     results: list[BatchResult] = []

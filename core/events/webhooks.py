@@ -3,7 +3,7 @@ with exponential backoff, a dead letter and its replay.
 
 Signature (the scheme of Stripe's ``Stripe-Signature``): every POST carries
 
-    AriesOne-Signature: t=1767225600,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+    AriesOne-Signature: t=1767225600,v1=5257a869e7ec...d8bd (64 hex digits)
 
 where ``v1`` is the hex HMAC-SHA256, under the subscription's secret, of
 ``"{t}.{raw body}"``. The receiver recomputes it over the raw bytes it received,
@@ -61,7 +61,7 @@ def check_event_types(event_types: Any) -> list[str]:
         raise ServiceError(
             "Name at least one event type.",
             code="invalid_event_types",
-            fields={"event_types": ["Give a list of event types, e.g. [\"patient.updated\"]."]},
+            fields={"event_types": ['Give a list of event types, e.g. ["patient.updated"].']},
         )
     prefixes = {name.split(".", 1)[0] for name in EVENT_TYPES}
     for name in event_types:
@@ -101,7 +101,9 @@ def create_subscription(
     return subscription
 
 
-def update_subscription(subscription: "WebhookSubscription", **changes: Any) -> "WebhookSubscription":
+def update_subscription(
+    subscription: "WebhookSubscription", **changes: Any
+) -> "WebhookSubscription":
     if "url" in changes:
         changes["url"] = check_url(changes["url"])
     if "event_types" in changes:

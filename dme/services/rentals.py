@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Location, User
+from core.events import emit
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
@@ -37,6 +38,12 @@ def cap_rental(rental: Rental, *, on: datetime.date | None = None) -> Rental:
         rental.status = RentalStatus.CAPPED
         rental.capped_on = on or timezone.localdate()
         rental.save(update_fields=["status", "capped_on"])
+        emit(
+            "rental.capped",
+            rental,
+            {"months_billed": rental.months_billed},
+            company=rental.company_id,
+        )
     return rental
 
 
@@ -59,7 +66,19 @@ def record_billed_month(rental: Rental) -> Rental:
             rental.status = RentalStatus.CAPPED
             rental.capped_on = timezone.localdate()
             fields += ["status", "capped_on"]
+            emit(
+                "rental.capped",
+                rental,
+                {"months_billed": rental.months_billed},
+                company=rental.company_id,
+            )
         rental.save(update_fields=fields)
+        emit(
+            "rental.billed",
+            rental,
+            {"months_billed": rental.months_billed, "status": rental.status},
+            company=rental.company_id,
+        )
     return rental
 
 
