@@ -101,9 +101,7 @@ class WebhookSubscriptionAdmin(TenantAdmin):
         _show_secret(request, created)
 
     @admin.action(description="Rotate the signing secret", permissions=["change"])
-    def rotate_secrets(
-        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
-    ) -> None:
+    def rotate_secrets(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for subscription in queryset:
             _show_secret(request, webhooks.rotate_secret(subscription))
 

@@ -68,9 +68,7 @@ def patient_event(company):
 # The API ------------------------------------------------------------------------------
 
 
-def test_it_creates_a_subscription_and_shows_the_secret_once(
-    admin_user, api_client_for, receiver
-):
+def test_it_creates_a_subscription_and_shows_the_secret_once(admin_user, api_client_for, receiver):
     client = api_client_for(admin_user)
     url = reverse("api:webhooksubscription-list")
     response = client.post(
@@ -118,11 +116,14 @@ def test_another_companys_subscription_and_deliveries_are_404(
     ]:
         assert client.get(reverse(f"api:{name}", args=[pk])).status_code == 404
     assert client.post(reverse("api:webhookdelivery-replay", args=[delivery.pk])).status_code == 404
-    assert client.patch(
-        reverse("api:webhooksubscription-detail", args=[subscription.pk]),
-        {"is_active": False},
-        format="json",
-    ).status_code == 404
+    assert (
+        client.patch(
+            reverse("api:webhooksubscription-detail", args=[subscription.pk]),
+            {"is_active": False},
+            format="json",
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("api:webhooksubscription-list")).json()["results"] == []
     assert client.get(reverse("api:webhookdelivery-list")).json()["results"] == []
 
@@ -160,9 +161,7 @@ def test_the_delivery_list_query_count_is_flat(
 def test_the_receiver_verifies_the_signature(company, receiver):
     subscription = subscribe(company, receiver.url)
     event = patient_event(company)
-    other = webhooks.create_subscription(
-        company=company, url=receiver.url, event_types=["claim.*"]
-    )
+    other = webhooks.create_subscription(company=company, url=receiver.url, event_types=["claim.*"])
     result = relay_batch(housekeeping=False)
     assert (result.dispatched, result.delivered) == (1, 1)
     headers, body = receiver.received[0]
@@ -296,7 +295,12 @@ def test_the_admin_adds_a_subscription_and_shows_its_secret(client, admin_user, 
     client.force_login(admin_user)
     response = client.post(
         reverse("admin:core_webhooksubscription_add"),
-        {"url": receiver.url, "event_types": '["patient.*"]', "description": "EHR", "is_active": "on"},
+        {
+            "url": receiver.url,
+            "event_types": '["patient.*"]',
+            "description": "EHR",
+            "is_active": "on",
+        },
         follow=True,
     )
     assert response.status_code == 200
