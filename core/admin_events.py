@@ -109,7 +109,7 @@ class WebhookSubscriptionAdmin(TenantAdmin):
 class AttemptInline(TabularInlineBase):
     model = WebhookAttempt
     fields = ["attempted_at", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
+    readonly_fields = ["attempted_at", "status_code", "error", "duration_ms"]
     extra = 0
     can_delete = False
 

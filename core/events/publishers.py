@@ -76,7 +76,7 @@ class RabbitMQPublisher:
                 transport_options={"confirm_publish": True},
             )
             try:
-                connection.ensure_connection(max_retries=1, timeout=self.timeout)
+                connection.ensure_connection(max_retries=1, timeout=int(self.timeout) or 1)
                 channel = connection.channel()
                 self.exchange(channel).declare()
             except Exception:

@@ -17,6 +17,7 @@ Run by the Celery task ``core.tasks.relay_events`` (beat, every few seconds, und
 cache lock) and by ``manage.py relay_events`` (a loop, or ``--once``).
 """
 
+import datetime
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ def publish_batch(publishers: Sequence[Publisher], batch_size: int, result: Batc
         result.failed += len(failed)
 
 
-def purge_published(now: timezone.datetime | None = None, limit: int = 5000) -> int:
+def purge_published(now: datetime.datetime | None = None, limit: int = 5000) -> int:
     """Delete published events older than ``EVENTS_RETENTION_DAYS`` whose webhook
     deliveries are all delivered (pending and dead-lettered ones are kept)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS_RETENTION_DAYS)

@@ -164,7 +164,7 @@ def dispatch(events: list["OutboxEvent"]) -> int:
     now = timezone.now()
     deliveries = [
         WebhookDelivery(
-            company_id=event.company_id,
+            company_id=subscription.company_id,
             subscription=subscription,
             event=event,
             next_attempt_at=now,

@@ -84,7 +84,8 @@ def test_it_publishes_in_order_and_marks_what_was_sent(company):
     assert by_aggregate(broker.messages) == {str(p.pk): [1, 2, 3] for p in patients}
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     # Published once: another round sends nothing.
-    assert relay_batch([broker]).published == 0 and len(broker.messages) == 6
+    assert relay_batch([broker]).published == 0
+    assert len(broker.messages) == 6
 
 
 def test_a_failure_stops_the_batch_and_the_rest_is_retried(company):
@@ -100,7 +101,7 @@ def test_a_failure_stops_the_batch_and_the_rest_is_retried(company):
 
 
 def test_an_aggregate_waits_for_its_earlier_event(company):
-    first, second = emit_many(company, per=2)
+    _first, second = emit_many(company, per=2)
     events = list(OutboxEvent.objects.order_by("id"))
     # Another relay holds the first event of ``first`` (not in this batch).
     batch = events[1:]

@@ -30,7 +30,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 owner.received.append((dict(self.headers), self.rfile.read(length)))
                 self.send_response(owner.status)
@@ -81,7 +81,8 @@ def test_it_creates_a_subscription_and_shows_the_secret_once(admin_user, api_cli
     assert subscription.secret == secret
     assert subscription.event_types == ["claim.*", "patient.created"]
     detail = client.get(reverse("api:webhooksubscription-detail", args=[subscription.pk]))
-    assert detail.status_code == 200 and "secret" not in detail.json()
+    assert detail.status_code == 200
+    assert "secret" not in detail.json()
     assert "secret" not in client.get(url).json()["results"][0]
 
 
