@@ -76,6 +76,35 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def commit_burst(options, company):
+    """``--changes`` transactions, one event each, over ``--aggregates`` aggregates."""
+    from django.db import transaction
+
+    from core.events import emit
+
+    for number in range(options.changes):
+        with transaction.atomic():
+            emit(
+                "patient.updated",
+                ("bench", f"aggregate-{number % options.aggregates}"),
+                {"fields": ["status"]},
+                company=company.pk,
+            )
+
+
+def open_publisher(options, exchange):
+    from core.events.publishers import RabbitMQPublisher
+
+    if options.broker == "none":
+        return TakeAll()
+    publisher = RabbitMQPublisher(options.broker, exchange)
+    try:
+        publisher._open()
+    except Exception as error:  # any failure: one line, then out
+        raise SystemExit(f"bench.events: RabbitMQ unreachable ({type(error).__name__}).") from None
+    return publisher
+
+
 def main(argv=None):
     options = parse_args(argv)
     database = bench_database(options.database_url)
@@ -85,11 +114,9 @@ def main(argv=None):
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
 
     from accounts.models import Company
-    from core.events import emit
-    from core.events.publishers import RabbitMQPublisher
     from core.events.relay import relay_batch
     from core.models import AggregateSequence, OutboxEvent
 
@@ -98,16 +125,7 @@ def main(argv=None):
     OutboxEvent.objects.all().delete()
     AggregateSequence.objects.filter(aggregate_type="bench").delete()
     exchange = f"aries-events-bench-{uuid.uuid4().hex[:8]}"
-    if options.broker == "none":
-        publisher = TakeAll()
-    else:
-        publisher = RabbitMQPublisher(options.broker, exchange)
-        try:
-            publisher._open()
-        except Exception as error:  # any failure: one line, then out
-            raise SystemExit(
-                f"bench.events: RabbitMQ unreachable ({type(error).__name__})."
-            ) from None
+    publisher = open_publisher(options, exchange)
 
     done = threading.Event()
     relay_stats = {"published": 0, "seconds": 0.0, "failed": 0}
@@ -132,23 +150,10 @@ def main(argv=None):
     relay_thread = threading.Thread(target=relay)
     relay_thread.start()
     started = time.perf_counter()
-    for number in range(options.changes):
-        with transaction.atomic():
-            emit(
-                "patient.updated",
-                ("bench", f"aggregate-{number % options.aggregates}"),
-                {"fields": ["status"]},
-                company=company.pk,
-            )
+    commit_burst(options, company)
     write_seconds = time.perf_counter() - started
     done.set()
     relay_thread.join()
-    publisher.close()
-    if options.broker != "none":
-        from kombu import Connection, Exchange
-
-        with Connection(options.broker) as cleanup:
-            Exchange(exchange)(cleanup.channel()).delete()
 
     lags = [
         (published - occurred).total_seconds()
@@ -160,11 +165,31 @@ def main(argv=None):
     AggregateSequence.objects.filter(aggregate_type="bench").delete()
     if unpublished or not lags:
         raise SystemExit(f"bench.events: {unpublished} event(s) left unpublished.")
+    # Phase 2: the same burst committed with no relay running, then drained: the
+    # relay's own rate, and how long the backlog of a burst takes to clear.
+    commit_burst(options, company)
+    drain_started = time.perf_counter()
+    drained = 0
+    while result := relay_batch([publisher], batch_size=options.batch_size, housekeeping=False):
+        drained += result.published
+        if not result.published:
+            break
+    drain_seconds = time.perf_counter() - drain_started
+    publisher.close()
+    if options.broker != "none":
+        from kombu import Connection, Exchange
+
+        with Connection(options.broker) as cleanup:
+            Exchange(exchange)(cleanup.channel()).delete()
+    backlog_lag = max(
+        (published - occurred).total_seconds()
+        for occurred, published in OutboxEvent.objects.values_list("occurred_at", "published_at")
+    )
+    OutboxEvent.objects.all().delete()
+    AggregateSequence.objects.filter(aggregate_type="bench").delete()
     change_rate = options.changes / write_seconds
     relay_rate = relay_stats["published"] / max(relay_stats["seconds"], 1e-9)
-    print(
-        f"broker: {publisher.name}; {options.changes:,} changes, {options.aggregates} aggregates"
-    )
+    print(f"broker: {publisher.name}; {options.changes:,} changes, {options.aggregates} aggregates")
     print(f"changes committed: {change_rate:,.0f}/s ({write_seconds:.1f} s)")
     print(f"events relayed:    {relay_rate:,.0f}/s ({relay_stats['seconds']:.1f} s)")
     print(
@@ -172,6 +197,10 @@ def main(argv=None):
         f"p95 {percentile(lags, 0.95):.2f} s, max {max(lags):.2f} s"
     )
     print(f"ratio relay/changes: {relay_rate / change_rate:.2f}")
+    print(
+        f"backlog of {drained:,} drained: {drained / drain_seconds:,.0f} events/s "
+        f"({drain_seconds:.1f} s; oldest event's lag {backlog_lag:.1f} s)"
+    )
     return 0
 
 
