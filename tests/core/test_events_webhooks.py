@@ -338,3 +338,15 @@ def test_only_replayers_see_the_replay_action(client, company, personas):
     assert response.status_code == 200
     # Its only action is the replay: no action form at all.
     assert response.context["action_form"] is None
+
+
+def test_the_outbox_admin_is_for_operators(client, admin_user, company, django_user_model):
+    patient_event(company)
+    url = reverse("admin:core_outboxevent_changelist")
+    client.force_login(admin_user)
+    assert client.get(url).status_code == 403
+    operator = django_user_model.objects.create_superuser(email="op@ops.test", password="x")
+    client.force_login(operator)
+    response = client.get(url, {"published_at__isnull": "True"})
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 1
