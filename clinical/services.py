@@ -80,7 +80,8 @@ def update_patient(patient: Patient, fields: Iterable[str]) -> Patient:
     """Save an existing patient's changes; the event names the fields, never values."""
     with transaction.atomic():
         patient.save()
-        emit("patient.updated", patient, {"fields": sorted(fields)}, company=patient.company_id)
+        names = sorted(set(fields) & {field.name for field in Patient._meta.concrete_fields})
+        emit("patient.updated", patient, {"fields": names}, company=patient.company_id)
     return patient
 
 
