@@ -22,6 +22,9 @@ ROLE_PERMISSIONS = {
         "clinical.*",
         "dme.*",
         "hme.*",
+        # Integrators' webhooks (core.events): subscribe, replay dead letters.
+        "core.*_webhooksubscription",
+        "core.*_webhookdelivery",
     ],
     Role.INTAKE: [
         "accounts.view_location",

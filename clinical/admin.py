@@ -124,7 +124,8 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            services.update_patient(obj, form.changed_data)
+            return None
         self.assign_company(request, obj)
         services.register_patient(obj, confirm_duplicate=form.cleaned_data["confirm_duplicate"])
         return None

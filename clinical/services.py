@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Company, User
+from core.events import emit
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
@@ -71,6 +72,16 @@ def register_patient(patient: Patient, *, confirm_duplicate: bool = False) -> Pa
                 message, code="possible_duplicate", fields={"confirm_duplicate": [message]}
             )
         patient.save()
+        emit("patient.created", patient, {"status": patient.status}, company=patient.company_id)
+    return patient
+
+
+def update_patient(patient: Patient, fields: Iterable[str]) -> Patient:
+    """Save an existing patient's changes; the event names the fields, never values."""
+    with transaction.atomic():
+        patient.save()
+        names = sorted(set(fields) & {field.name for field in Patient._meta.concrete_fields})
+        emit("patient.updated", patient, {"fields": names}, company=patient.company_id)
     return patient
 
 
@@ -154,6 +165,7 @@ def save_appointment(appointment: Appointment) -> Appointment:
                 appointment.ends_at,
                 exclude=appointment,
             )
+        booked = appointment._state.adding
         try:
             with transaction.atomic():
                 appointment.save()
@@ -165,7 +177,22 @@ def save_appointment(appointment: Appointment) -> Appointment:
                     code="provider_double_booked",
                 ) from error
             raise
+        emit(
+            f"appointment.{'booked' if booked else 'changed'}",
+            appointment,
+            _appointment_data(appointment),
+            company=appointment.company_id,
+        )
     return appointment
+
+
+def _appointment_data(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "patient_id": appointment.patient_id,
+        "provider_id": appointment.provider_id,
+        "status": appointment.status,
+        "kind": appointment.kind,
+    }
 
 
 def ensure_bookable(patient: Patient, provider: Provider) -> None:
@@ -239,6 +266,14 @@ def change_appointment_status(appointment: Appointment, status: str) -> Appointm
             )
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])
+        emit(
+            "appointment.cancelled"
+            if status == AppointmentStatus.CANCELLED
+            else "appointment.changed",
+            locked,
+            _appointment_data(locked),
+            company=locked.company_id,
+        )
     appointment.status = locked.status
     appointment.updated_at = locked.updated_at
     return appointment

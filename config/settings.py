@@ -520,3 +520,24 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# Events (core.events, docs/events.md) ----------------------------------------
+# Every request gets a correlation id (the client's X-Request-ID when well-formed),
+# echoed in the response and carried by the events it causes. First, so that every
+# later middleware and view runs under it.
+MIDDLEWARE.insert(1, "core.middleware.CorrelationIdMiddleware")
+# RabbitMQ (the production default): amqp://user:password@host:5672/vhost. Empty: no
+# broker, events stay in the outbox (webhooks are still sent).
+EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="")
+EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="ariesone.events")
+# Kafka: host:port[,host:port]. Empty: not used.
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="")
+KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="")
+EVENTS_RELAY_BATCH_SIZE = env.int("EVENTS_RELAY_BATCH_SIZE", default=500)
+# Published events are purged after this many days (their webhooks delivered).
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=7)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# Retry n waits base * 2^(n-1) seconds, at most the max: 30 s, 1 min, 2 min ... 1 h.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)

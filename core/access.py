@@ -24,6 +24,7 @@ from django.db.models import GenericIPAddressField
 from django.utils import timezone
 
 from .context import client_ip
+from .events.audit import emit_access
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -154,7 +155,10 @@ def record_access(
         )
         for obj in objects
     ]
-    return append(rows)
+    with transaction.atomic():
+        created = append(rows)
+        emit_access(request, created)  # one phi.accessed event (docs/events.md)
+    return created
 
 
 def request_purpose(request: "HttpRequest") -> str:

@@ -271,4 +271,8 @@ class ReadOnlyAdminMixin:
 
 # The trails and the operators' pages (audit entries, access and compliance logs,
 # backups, periodic tasks, data-quality runs) live in their own module.
-from . import admin_audit, admin_operators  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    admin_audit,
+    admin_events,
+    admin_operators,
+)

@@ -41,3 +41,22 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class CorrelationIdMiddleware:
+    """One correlation id per request: the client's ``X-Request-ID`` when it is a
+    well-formed id, else a new UUID. Set on ``request.correlation_id``, echoed in the
+    response's ``X-Request-ID`` and carried in the metadata of every event the request
+    causes (``core.events``), with the client address and user agent."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .events.context import HEADER, correlation_id_from, request_info, within_request
+
+        request.correlation_id = correlation_id_from(request)  # type: ignore[attr-defined]
+        with within_request(request_info(request)):
+            response = self.get_response(request)
+        response[HEADER] = request.correlation_id  # type: ignore[attr-defined]
+        return response

@@ -405,3 +405,21 @@ class ComplianceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.timestamp:%Y-%m-%d %H:%M})"
+
+
+# The event outbox and webhooks (core.events): importing them registers them with core.
+from .events.models import (  # noqa: E402
+    AggregateSequence,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+
+__all__ += [
+    "AggregateSequence",
+    "OutboxEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

@@ -69,3 +69,16 @@ def purge_compliance_events() -> int:
     from core.compliance import purge_expired_events
 
     return purge_expired_events()
+
+
+@shared_task
+def relay_events() -> int | None:
+    """Relay the event outbox (beat, every few seconds; docs/events.md). A cache lock
+    keeps runs from overlapping; returns the events published (None: skipped)."""
+    from core.events.relay import relay_pending
+    from core.locks import cache_lock
+
+    with cache_lock("relay_events", 5 * 60, holder="relay_events") as acquired:
+        if not acquired:
+            return None
+        return sum(result.published for result in relay_pending())

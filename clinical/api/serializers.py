@@ -131,7 +131,9 @@ class PatientSerializer(TenantModelSerializer):
 
     def update(self, instance, validated_data):
         validated_data.pop("confirm_duplicate", None)
-        return super().update(instance, validated_data)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return services.update_patient(instance, validated_data)
 
 
 class PatientSearchSerializer(serializers.Serializer):

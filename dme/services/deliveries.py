@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinical.models import Patient
+from core.events import emit
 from core.exceptions import ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
@@ -322,6 +323,12 @@ def complete_delivery(
         order.status = OrderStatus.DELIVERED
         order.delivered_on = delivered_on
         order.save(update_fields=["status", "delivered_on"])
+        emit(
+            "delivery.completed",
+            delivery,
+            {"order_id": order.pk, "patient_id": order.patient_id, "method": delivery.method},
+            company=order.company_id,
+        )
     return delivery
 
 

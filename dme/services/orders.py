@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Location
+from core.events import emit
 from core.exceptions import ServiceError
 from core.locks import lock_row
 
@@ -89,6 +90,12 @@ def verify_order(order: Order) -> Order:
         order.status = OrderStatus.VERIFIED
         order.verified_at = timezone.now()
         order.save(update_fields=["status", "verified_at"])
+        emit(
+            "order.verified",
+            order,
+            {"patient_id": order.patient_id, "status": order.status},
+            company=order.company_id,
+        )
     return order
 
 
@@ -165,6 +172,12 @@ def confirm_order(order: Order) -> Order:
         order.status = OrderStatus.CONFIRMED
         order.confirmed_at = timezone.now()
         order.save(update_fields=["status", "confirmed_at"])
+        emit(
+            "order.confirmed",
+            order,
+            {"patient_id": order.patient_id, "status": order.status},
+            company=order.company_id,
+        )
     return order
 
 
@@ -213,6 +226,12 @@ def cancel_order(order: Order, *, reason: str | None = "") -> Order:
         order.cancelled_at = now
         order.cancellation_reason = (reason or "").strip()[:500]
         order.save(update_fields=["status", "cancelled_at", "cancellation_reason"])
+        emit(
+            "order.cancelled",
+            order,
+            {"patient_id": order.patient_id, "status": order.status},
+            company=order.company_id,
+        )
     return order
 
 

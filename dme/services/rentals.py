@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Location, User
+from core.events import emit
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 from core.transitions import check_transition
@@ -192,6 +193,12 @@ def cap_rental(rental: Rental, *, on: datetime.date | None = None) -> Rental:
         rental.next_bill_date = _next_bill_date(rental)
         rental.save(update_fields=["status", "capped_on", "next_bill_date"])
         _transfer_title(rental)
+        emit(
+            "rental.capped",
+            rental,
+            {"months_billed": rental.months_billed},
+            company=rental.company_id,
+        )
     return rental
 
 
@@ -258,6 +265,20 @@ def record_rental_month(
                 fields += [f for f in ("status", "capped_on") if f not in fields]
         rental.next_bill_date = _next_bill_date_after(rental, month)
         rental.save(update_fields=fields)
+        if month.paid:
+            emit(
+                "rental.billed",
+                rental,
+                {"months_billed": rental.months_billed, "status": rental.status},
+                company=rental.company_id,
+            )
+            if "status" in fields and rental.status == RentalStatus.CAPPED:
+                emit(
+                    "rental.capped",
+                    rental,
+                    {"months_billed": rental.months_billed},
+                    company=rental.company_id,
+                )
         if rental.status == RentalStatus.CAPPED and month.paid and not oxygen:
             _transfer_title(rental)
     return recorded

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import Company, Location, User
 from clinical.models import Patient, Provider
+from core.events import emit
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
 
@@ -443,6 +444,12 @@ def submit_claim(
             )
         _send(claim, user, override_reason)
         claim.save(update_fields=SUBMIT_FIELDS)
+        emit(
+            "claim.submitted",
+            claim,
+            {"payer_id": claim.payer_id, "status": claim.status},
+            company=claim.company_id,
+        )
     return claim
 
 
@@ -573,6 +580,12 @@ def deny_claim(claim: Claim, group: str | None, code: str | None, text: str | No
         )
         claim.lines.update(allowed_amount=ZERO)
         recalculate_claim(claim)
+        emit(
+            "claim.denied",
+            claim,
+            {"payer_id": claim.payer_id, "denial_group": group, "denial_code": code},
+            company=claim.company_id,
+        )
     return claim
 
 

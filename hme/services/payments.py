@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Company
+from core.events import emit
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 
@@ -180,6 +181,12 @@ def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> 
             line.save(update_fields=["paid_amount"])
         payment.allocated_amount = posted + new_total
         payment.save(update_fields=["allocated_amount"])
+        emit(
+            "payment.posted",
+            payment,
+            {"payer_id": payment.payer_id, "claim_ids": claim_ids, "amount": new_total},
+            company=payment.company_id,
+        )
         for pk in claim_ids:
             claim = flag_underpayment(recalculate_claim(claims[pk]))
             if claim.status == ClaimStatus.APPROVED and is_covered(claim):
@@ -187,4 +194,10 @@ def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> 
                 claim.status = ClaimStatus.PAID
                 claim.paid_at = timezone.now()
                 claim.save(update_fields=["status", "paid_at"])
+                emit(
+                    "claim.paid",
+                    claim,
+                    {"payer_id": claim.payer_id, "payment_id": payment.pk},
+                    company=claim.company_id,
+                )
     return payment
