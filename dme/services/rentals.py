@@ -266,22 +266,28 @@ def record_rental_month(
         rental.next_bill_date = _next_bill_date_after(rental, month)
         rental.save(update_fields=fields)
         if month.paid:
-            emit(
-                "rental.billed",
-                rental,
-                {"months_billed": rental.months_billed, "status": rental.status},
-                company=rental.company_id,
-            )
-            if "status" in fields and rental.status == RentalStatus.CAPPED:
-                emit(
-                    "rental.capped",
-                    rental,
-                    {"months_billed": rental.months_billed},
-                    company=rental.company_id,
-                )
+            _emit_billed(rental, capped_now="status" in fields)
         if rental.status == RentalStatus.CAPPED and month.paid and not oxygen:
             _transfer_title(rental)
     return recorded
+
+
+def _emit_billed(rental: Rental, *, capped_now: bool) -> None:
+    """The outbox events of a paid month: ``rental.billed``, and ``rental.capped`` when
+    this month reached the cap."""
+    emit(
+        "rental.billed",
+        rental,
+        {"months_billed": rental.months_billed, "status": rental.status},
+        company=rental.company_id,
+    )
+    if capped_now and rental.status == RentalStatus.CAPPED:
+        emit(
+            "rental.capped",
+            rental,
+            {"months_billed": rental.months_billed},
+            company=rental.company_id,
+        )
 
 
 def _next_bill_date_after(rental: Rental, month: NextMonth) -> datetime.date | None:
