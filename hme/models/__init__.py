@@ -4,17 +4,21 @@ Split by topic; import models from here (``from hme.models import Claim``).
 """
 
 from .claims import Claim, ClaimLine, ClaimNumberCounter
+from .edi import BatchClaim, InboundFile, SubmissionBatch  # EDI (docs/domain/edi.md)
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
 
 __all__ = [
     "Adjustment",
     "Authorization",
+    "BatchClaim",
     "Claim",
     "ClaimLine",
     "ClaimNumberCounter",
     "Coverage",
+    "InboundFile",
     "Payer",
     "Payment",
     "PaymentAllocation",
+    "SubmissionBatch",
 ]
