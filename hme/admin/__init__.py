@@ -7,6 +7,6 @@ refusal is shown on the form with what the user typed
 per claim.
 """
 
-from . import authorizations, claims, coverage, payers, payments
+from . import authorizations, batches, claims, coverage, payers, payments
 
-__all__ = ["authorizations", "claims", "coverage", "payers", "payments"]
+__all__ = ["authorizations", "batches", "claims", "coverage", "payers", "payments"]
