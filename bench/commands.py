@@ -62,8 +62,7 @@ def edi_build(database, claims=5000):
         [sys.executable, "-m", "bench.edi", "--database", "--claims", str(claims)],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database.url, "DEBUG": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         check=False,
     )

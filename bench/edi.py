@@ -38,7 +38,9 @@ def synthetic_claims(count):
 
     address = x837.Address("100 MAIN ST", "", "COLUMBUS", "OH", "432151234")
     ordering = x837.Person("WELBY", "MARCUS", "1234567893")
-    provider = x837.BillingProvider("loc", "ACME MEDICAL SUPPLY", "1558598797", "311234567", address)
+    provider = x837.BillingProvider(
+        "loc", "ACME MEDICAL SUPPLY", "1558598797", "311234567", address
+    )
     payer = x837.PayerInfo("MEDICARE DME MAC B", "17003", "MB")
     for n in range(1, count + 1):
         number = f"C-{n:06d}"
@@ -84,9 +86,7 @@ def database_claims(count, skipped):
     ids = list(queryset.order_by("number").values_list("pk", flat=True)[:count])
     if len(ids) < count:
         raise SystemExit(f"bench.edi: the database has {len(ids):,} usable claims, not {count:,}.")
-    for claim in edi_data.data_queryset(Claim.objects.filter(pk__in=ids)).iterator(
-        chunk_size=500
-    ):
+    for claim in edi_data.data_queryset(Claim.objects.filter(pk__in=ids)).iterator(chunk_size=500):
         data = edi_data.claim_data(claim)
         bp = data.billing_provider
         # Demo gaps filled in memory only (see the module docstring).
@@ -103,7 +103,8 @@ def envelope():
         receiver_id="CLEARHOUSE", submitter_name="BENCH", submitter_id="SUBMIT01",
         contact_name="BENCH", contact_phone="6145550100", receiver_name="BENCH CLEARINGHOUSE",
         receiver_edi_id="CLEARHOUSE", control_number=1, transaction_control_number="0001",
-        reference="B-BENCH", created=datetime.datetime(2026, 12, 1, 9, 0), usage="T",
+        reference="B-BENCH", usage="T",
+        created=datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC),
     )  # fmt: skip
 
 

@@ -19,7 +19,6 @@ from core.validators import format_icd10
 from dme.models import Order
 
 from ..choices import AdjustmentGroup, describe_carc
-from ..models.edi import BatchClaim, SubmissionBatch
 from ..models import (
     Adjustment,
     Authorization,
@@ -31,6 +30,7 @@ from ..models import (
     PaymentAllocation,
 )
 from ..models.claims import clean_pointers
+from ..models.edi import BatchClaim, SubmissionBatch
 from ..rules import clean_hcpcs_list, clean_modifiers
 
 

@@ -2,8 +2,8 @@
 posting is an action (or a create) that calls ``hme.services``; those that move money
 or a claim honour ``Idempotency-Key``."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from django.http import StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status

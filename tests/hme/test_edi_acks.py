@@ -49,7 +49,9 @@ def item(number):
     return BatchClaim.objects.get(claim__number=number)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.x12") if "invalid" not in p.name))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in FIXTURES.glob("*.x12") if "invalid" not in p.name)
+)
 def test_every_fixture_is_valid_x12_for_pyx12(name):
     assert pyx12_errors(fixture(name).decode()) == []
 

@@ -83,9 +83,7 @@ def test_control_numbers_never_repeat_across_batches_and_rebuilds(company):
 def test_refusals_name_every_reason_and_create_nothing(company):
     payer = PayerFactory(company=company)
     sent = edi_claim(company, payer)
-    submission.send_batch(
-        submission.create_batch(company, [sent]), adapter=DirectoryDropAdapter()
-    )
+    submission.send_batch(submission.create_batch(company, [sent]), adapter=DirectoryDropAdapter())
     voided = edi_claim(company, payer)
     from hme import services
 
@@ -246,9 +244,7 @@ def test_api_creates_lists_retrieves_and_downloads(api_client_for, personas, com
     body = response.json()
     assert body["number"] == "B-000001"
     assert sorted(i["claim_number"] for i in body["items"]) == sorted(c.number for c in claims)
-    again = api.post(
-        reverse("api:edi-batch-list"), {"claims": [str(claims[0].pk)]}, format="json"
-    )
+    again = api.post(reverse("api:edi-batch-list"), {"claims": [str(claims[0].pk)]}, format="json")
     assert again.status_code == 400
     assert again.json()["error"]["code"] == "not_batchable"
     listed = api.get(reverse("api:edi-batch-list")).json()
@@ -284,7 +280,11 @@ def test_api_hides_other_companies_batches(api_client_for, company, outsider):
     for name in ("rebuild", "send"):
         assert api.post(reverse(f"api:edi-batch-{name}", args=[batch.pk])).status_code == 404
     assert api.get(reverse("api:edi-batch-list")).json()["results"] == []
-    created = api.post(reverse("api:edi-batch-list"), {"claims": [str(c.pk) for c in Claim.objects.all()]}, format="json")
+    created = api.post(
+        reverse("api:edi-batch-list"),
+        {"claims": [str(c.pk) for c in Claim.objects.all()]},
+        format="json",
+    )
     assert created.status_code == 400  # company A's claims "do not exist" for B
 
 
@@ -296,7 +296,9 @@ def test_api_read_only_role_cannot_create_and_list_queries_are_bounded(
         make_batch(company)
     auditor = api_client_for(personas[Role.AUDITOR])
     claim = edi_claim(company)
-    response = auditor.post(reverse("api:edi-batch-list"), {"claims": [str(claim.pk)]}, format="json")
+    response = auditor.post(
+        reverse("api:edi-batch-list"), {"claims": [str(claim.pk)]}, format="json"
+    )
     assert response.status_code == 403
     api = api_client_for(personas[Role.BILLING])
     with django_assert_max_num_queries(12):
