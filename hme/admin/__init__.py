@@ -7,6 +7,15 @@ refusal is shown on the form with what the user typed
 per claim.
 """
 
-from . import authorizations, billing, claims, coverage, fees, payers, payments
+from . import authorizations, batches, billing, claims, coverage, fees, payers, payments
 
-__all__ = ["authorizations", "billing", "claims", "coverage", "fees", "payers", "payments"]
+__all__ = [
+    "authorizations",
+    "batches",
+    "billing",
+    "claims",
+    "coverage",
+    "fees",
+    "payers",
+    "payments",
+]

@@ -28,6 +28,7 @@ from ..forms import (
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
 from ..services.claims import CORRECTABLE_FIELDS
+from .batches import ClearinghouseFilter, create_837p_batch
 from .billing import billing_urls
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
 from .filters import PATIENT_SEARCH_HELP, AgeBucketFilter, DenialCodeFilter, search_by_patient
@@ -66,7 +67,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "filing",
         "underpaid",
     ]
-    list_filter = ["status", "payer", AgeBucketFilter, DenialCodeFilter]
+    list_filter = ["status", "payer", AgeBucketFilter, DenialCodeFilter, ClearinghouseFilter]
     list_select_related = ["patient", "payer"]
     search_fields = ["=number"]
     search_help_text = "Claim number (C-000123) or " + PATIENT_SEARCH_HELP
@@ -81,6 +82,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "resubmit",
         "replace",
         "void",
+        create_837p_batch,
     ]
     READONLY = [
         "number",

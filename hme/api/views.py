@@ -2,7 +2,9 @@
 posting is an action (or a create) that calls ``hme.services``; those that move money
 or a claim honour ``Idempotency-Key``."""
 
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -13,11 +15,17 @@ from core.access import record_access
 from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
-from core.api.views import ProtectedDeleteMixin, TenantModelViewSet, TenantNoDeleteViewSet
+from core.api.views import (
+    ProtectedDeleteMixin,
+    TenantModelViewSet,
+    TenantNoDeleteViewSet,
+    TenantReadOnlyViewSet,
+)
 from core.choices import AccessAction, AccessVia
 
 from .. import services
-from ..models import Authorization, Claim, Coverage, Payer, Payment
+from ..models import Authorization, Claim, Coverage, Payer, Payment, SubmissionBatch
+from ..services import submission
 from . import filters, serializers
 
 
@@ -299,3 +307,68 @@ class PaymentViewSet(TenantNoDeleteViewSet):
         payment = services.post_payment(self.get_object(), body.service_allocations())
         payment = self.get_queryset().get(pk=payment.pk)
         return Response(self.get_serializer(payment).data)
+
+
+# EDI: 837P batches (docs/domain/edi.md) ---------------------------------------------------
+
+
+class SubmissionBatchViewSet(TenantReadOnlyViewSet):
+    """837P batches, newest first. ``POST /edi-batches/`` with ``claims`` builds one
+    payer's batch (refused with every reason: 400 ``not_batchable``); ``.../rebuild/``
+    builds it again before it is sent; ``.../send/`` sends it now (else the periodic
+    job does); ``GET .../download/`` streams the 837P (each download access-logged)."""
+
+    queryset = SubmissionBatch.objects.select_related("payer").prefetch_related("items__claim")
+    serializer_class = serializers.SubmissionBatchSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["status", "payer"]
+    permission_classes = [ActionPermission]
+    action_permissions = {
+        "create": ["hme.add_submissionbatch"],
+        "rebuild": ["hme.change_submissionbatch"],
+        "send": ["hme.change_submissionbatch"],
+    }
+
+    def _respond(self, batch, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=batch.pk)).data, status=code)
+
+    @extend_schema(
+        request=serializers.SubmissionBatchCreateSerializer,
+        responses={201: serializers.SubmissionBatchSerializer},
+    )
+    @idempotent
+    def create(self, request):
+        body = serializers.SubmissionBatchCreateSerializer(
+            data=request.data, context={"request": request}
+        )
+        body.is_valid(raise_exception=True)
+        batch = submission.create_batch(
+            self.get_active_company(), body.validated_data["claims"], user=request.user
+        )
+        return self._respond(batch, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=serializers.SubmissionBatchSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def rebuild(self, request, pk=None):
+        return self._respond(submission.rebuild_batch(self.get_object(), user=request.user))
+
+    @extend_schema(request=None, responses=serializers.SubmissionBatchSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def send(self, request, pk=None):
+        return self._respond(submission.send_batch(self.get_object(), user=request.user))
+
+    @extend_schema(responses={(200, "application/edi-x12"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        batch = self.get_object()
+        body = submission.batch_file(batch)
+        claims = list(Claim.objects.filter(edi_items__batch=batch))
+        record_access(
+            request, claims, via=AccessVia.API, action=AccessAction.EXPORT, fields=["837P file"]
+        )
+        response = StreamingHttpResponse(body, content_type="application/edi-x12")
+        response["Content-Disposition"] = f'attachment; filename="{batch.file_name}"'
+        response["Cache-Control"] = "no-store"
+        return response
