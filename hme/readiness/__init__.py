@@ -23,6 +23,7 @@ from .compute import (
     line_reasons,
     load_batch,
     order_reasons,
+    order_summaries,
     summarize,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "line_reasons",
     "load_batch",
     "order_reasons",
+    "order_summaries",
     "register_check",
     "registered_checks",
     "summarize",

@@ -14,14 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
-
-
-class Severity(models.TextChoices):
-    """An error holds billing; a warning is shown but bills (the payer may deny)."""
-
-    ERROR = "error", "Error (on hold)"
-    WARNING = "warning", "Warning"
+# Severity: an error holds billing; a warning is shown but bills (the payer may deny).
+from ..models.readiness import Severity
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ def _line_fix(line: Any, field: str) -> Fix:
 
 @register_check
 def standard_written_order(batch: Batch) -> Found:
-    """Every element of the SWO: patient, order date, item, quantity, prescriber name
-    and NPI, prescriber signature (its date)."""
+    """Every element of the SWO: patient, item, prescriber name and NPI, prescriber
+    signature (its date). The order date and a quantity of at least 1 the database
+    holds (NOT NULL, CHECK quantity > 0), so no line can lack them."""
     for line in batch.lines:
         order, prescriber = line.order, line.order.prescriber
         names = batch.extra["patients"].get(order.patient_id, {})
@@ -72,16 +73,6 @@ def standard_written_order(batch: Batch) -> Found:
                     SWO,
                 ),
             )
-        if order.written_order_date is None:
-            yield (
-                line.pk,
-                error(
-                    "swo_order_date",
-                    f"Order {order.number} has no written order date.",
-                    _order_fix(line, "written_order_date"),
-                    SWO,
-                ),
-            )
         if not line.equipment.hcpcs_code:
             yield (
                 line.pk,
@@ -90,13 +81,6 @@ def standard_written_order(batch: Batch) -> Found:
                     "The item has no HCPCS code.",
                     Fix("dme.equipment", line.equipment_id, "hcpcs_code"),
                     SWO,
-                ),
-            )
-        if not line.quantity or line.quantity < 1:
-            yield (
-                line.pk,
-                error(
-                    "swo_quantity", "The line has no quantity.", _line_fix(line, "quantity"), SWO
                 ),
             )
         if not prescriber.first_name.strip() or not prescriber.last_name.strip():
@@ -157,7 +141,8 @@ def diagnoses(batch: Batch) -> Found:
                 line.pk,
                 error(
                     "no_diagnosis",
-                    f"{number} has no active diagnosis: add the ICD-10-CM code that justifies the item.",
+                    f"{number} has no active diagnosis: add the ICD-10-CM code that "
+                    "justifies the item.",
                     Fix("clinical.patient", patient_id, "diagnoses"),
                     ICD10,
                 ),
@@ -326,7 +311,8 @@ def prior_authorization(batch: Batch) -> Found:
                     "prior_auth_missing",
                     f"{what}: "
                     + (
-                        f"the request on file is {pending.get_status_display().lower()}, not approved."
+                        f"the request on file is {pending.get_status_display().lower()}, "
+                        "not approved."
                         if pending
                         else "none is on file for this coverage."
                     ),
@@ -399,8 +385,8 @@ def modifiers(batch: Batch) -> Found:
                     line.pk,
                     error(
                         "modifier_kx_no_policy",
-                        f"KX attests a coverage policy's requirements, and {equipment.hcpcs_code} has "
-                        "no policy that uses KX. Remove it.",
+                        f"KX attests a coverage policy's requirements, and "
+                        f"{equipment.hcpcs_code} has no policy that uses KX. Remove it.",
                         fix,
                         MODIFIERS,
                     ),
@@ -409,8 +395,9 @@ def modifiers(batch: Batch) -> Found:
 
 @register_check
 def proof_of_delivery(batch: Batch) -> Found:
-    """Delivered, with a complete proof: date received, the signer's printed name and
-    relationship (or, shipped, the carrier's tracking number), and the item on it."""
+    """Delivered, with a complete proof: the signer's printed name and relationship
+    (or, shipped, the carrier's tracking number), and the item on it. The date
+    received the database holds (CHECK delivery_delivered_has_date)."""
     for line in batch.lines:
         order = line.order
         delivery = batch.deliveries.get(order.pk)
@@ -453,22 +440,13 @@ def proof_of_delivery(batch: Batch) -> Found:
                     POD,
                 ),
             )
-        if delivery.delivered_on is None:
-            yield (
-                line.pk,
-                error(
-                    "pod_date",
-                    f"The proof of delivery of order {order.number} has no date received.",
-                    fix,
-                    POD,
-                ),
-            )
         if (order.pk, line.pk) not in batch.delivered_items:
             yield (
                 line.pk,
                 error(
                     "pod_item",
-                    f"{line.equipment.hcpcs_code} is not on the proof of delivery of order {order.number}.",
+                    f"{line.equipment.hcpcs_code} is not on the proof of delivery of order "
+                    f"{order.number}.",
                     fix,
                     POD,
                 ),
@@ -535,8 +513,8 @@ def same_or_similar(batch: Batch) -> Found:
                 warning(
                     "same_or_similar",
                     f"{other['hcpcs']} went to this patient on {other['day'].isoformat()} "
-                    f"(order {other['order_number']}), inside the 5-year useful lifetime: the payer "
-                    "will deny a same or similar item unless an ABN is on file (GA).",
+                    f"(order {other['order_number']}), inside the 5-year useful lifetime: "
+                    "the payer will deny a same or similar item unless an ABN is on file (GA).",
                     _line_fix(line, "modifiers"),
                     SAME_SIMILAR,
                 ),
@@ -568,8 +546,9 @@ def frequency_limits(batch: Batch) -> Found:
                 line.pk,
                 warning(
                     "frequency_early",
-                    f"{hcpcs}: {earlier + units} in the {limit.months} month(s) to {day.isoformat()}, "
-                    f"over the usual maximum of {limit.describe()}: too early without documented need.",
+                    f"{hcpcs}: {earlier + units} in the {limit.months} month(s) to "
+                    f"{day.isoformat()}, over the usual maximum of {limit.describe()}: "
+                    "too early without documented need.",
                     _line_fix(line, "quantity"),
                     PAP_SUPPLY_SOURCE,
                 ),

@@ -41,8 +41,8 @@ def claim_level_reasons(
                     claim.pk,
                     error(
                         "modifier_rental_month",
-                        f"Line {line.line_number} bills rental month {claim.rental_month}: it needs "
-                        f"{expected[0]} (KH month 1, KI months 2-3, KJ months 4 on).",
+                        f"Line {line.line_number} bills rental month {claim.rental_month}: it "
+                        f"needs {expected[0]} (KH month 1, KI months 2-3, KJ months 4 on).",
                         fix,
                         MODIFIERS,
                     ),
@@ -80,7 +80,8 @@ def claim_level_reasons(
                 claim.pk,
                 warning(
                     "timely_filing_soon",
-                    f"{left} day(s) left to submit claim {claim.number} (limit {deadline.isoformat()}).",
+                    f"{left} day(s) left to submit claim {claim.number} "
+                    f"(limit {deadline.isoformat()}).",
                     None,
                     TIMELY,
                 ),

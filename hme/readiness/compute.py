@@ -318,3 +318,14 @@ def assert_rental_billable(rental: Rental, as_of: datetime.date) -> None:
         return
     batch = load_batch([rental.order_line_id], on=as_of, dates={rental.order_line_id: day})
     _raise_on_hold(batch, holding(reasons_for_batch(batch)))
+
+
+def order_summaries(
+    orders: Iterable[Any], *, on: datetime.date | None = None
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """``{order id: summary}`` over every line of each order (one batch): what the
+    order list shows per row (``dme.billing_hooks``)."""
+    return {
+        order_id: summarize([reason for reasons in by_line.values() for reason in reasons])
+        for order_id, by_line in order_reasons(orders, on=on).items()
+    }
