@@ -56,12 +56,6 @@ class BillingHold(TenantModel):
     class Meta:
         ordering = ["order", "order_line", "severity", "code"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["order_line", "code", "fix_pk"],
-                name="billinghold_line_code_uniq",
-                nulls_distinct=False,
-                violation_error_message="This reason is already recorded for the line.",
-            ),
             models.CheckConstraint(
                 condition=~Q(code="") & ~Q(message=""),
                 name="billinghold_has_reason",

@@ -52,14 +52,15 @@ def package_codes(only=None):
         warnings.simplefilter("ignore")  # the package imports pkg_resources
         import simple_icd_10_cm as cm
     wanted = {normalize_icd10(code) for code in only} if only else None
-    rows = []
+    rows = {}
     for code in cm.get_all_codes(with_dots=False):
-        if wanted is not None and code not in wanted:
+        # A one-category block (B10) is listed under the category's name as well: once.
+        if code in rows or (wanted is not None and code not in wanted):
             continue
         if not (cm.is_category_or_subcategory(code) or cm.is_extended_subcategory(code)):
             continue
-        rows.append((code, cm.get_description(code)[:400], cm.is_leaf(code)))
-    return rows, package_release(cm)
+        rows[code] = (code, cm.get_description(code)[:400], cm.is_leaf(code))
+    return list(rows.values()), package_release(cm)
 
 
 def iso_date(value):
