@@ -257,10 +257,14 @@ class ReadinessSummarySerializer(serializers.Serializer):
     """Ready to bill or on hold, from the billing app (``dme.billing_hooks``);
     ``GET /orders/{id}/readiness/`` gives the reasons in words."""
 
-    status = serializers.ChoiceField(choices=["ready", "on_hold"])
-    errors = serializers.IntegerField()
-    warnings = serializers.IntegerField()
-    codes = serializers.ListField(child=serializers.CharField())
+    def get_fields(self):
+        # "errors" is the serializer's own attribute: declared here, not as a class field.
+        return {
+            "status": serializers.CharField(help_text='"ready" or "on_hold".'),
+            "errors": serializers.IntegerField(help_text="Reasons that hold billing."),
+            "warnings": serializers.IntegerField(help_text="Reasons that do not."),
+            "codes": serializers.ListField(child=serializers.CharField()),
+        }
 
 
 class OrderListSerializer(serializers.ListSerializer):

@@ -463,7 +463,7 @@ class ReadinessReasonSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    severity = serializers.ChoiceField(choices=["error", "warning"])
+    severity = serializers.CharField(help_text='"error" (holds billing) or "warning".')
     model = serializers.CharField(allow_blank=True)
     pk = serializers.CharField(allow_blank=True)
     field = serializers.CharField(allow_blank=True)
@@ -472,7 +472,7 @@ class ReadinessReasonSerializer(serializers.Serializer):
 class LineReadinessSerializer(serializers.Serializer):
     line = serializers.UUIDField()
     hcpcs = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ready", "on_hold"])
+    status = serializers.CharField(help_text='"ready" or "on_hold".')
     reasons = ReadinessReasonSerializer(many=True)
 
 
@@ -481,12 +481,16 @@ class OrderReadinessSerializer(serializers.Serializer):
     (errors hold billing, warnings do not); the same function feeds the admin panels,
     the worklist and billing's hold."""
 
-    order = serializers.UUIDField()
-    number = serializers.CharField()
-    status = serializers.ChoiceField(choices=["ready", "on_hold"])
-    errors = serializers.IntegerField()
-    warnings = serializers.IntegerField()
-    lines = LineReadinessSerializer(many=True)
+    def get_fields(self):
+        # "errors" is the serializer's own attribute: declared here, not as a class field.
+        return {
+            "order": serializers.UUIDField(),
+            "number": serializers.CharField(),
+            "status": serializers.CharField(help_text='"ready" or "on_hold".'),
+            "errors": serializers.IntegerField(help_text="Reasons that hold billing."),
+            "warnings": serializers.IntegerField(help_text="Reasons that do not."),
+            "lines": LineReadinessSerializer(many=True),
+        }
 
     def to_representation(self, order):
         from dme.models import OrderLine

@@ -73,6 +73,9 @@ def warning(code: str, message: str, fix: Fix | None = None, source: str = "") -
     return Reason(code, message, Severity.WARNING, fix, source)
 
 
+SupplyRow = tuple[datetime.date | None, int, uuid.UUID]
+
+
 @dataclass
 class Batch:
     """The lines being checked and everything the built-in checks read about them,
@@ -91,12 +94,16 @@ class Batch:
     delivered_items: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     coverages: dict[uuid.UUID, list[Any]] = field(default_factory=lambda: defaultdict(list))
     authorizations: dict[uuid.UUID, list[Any]] = field(default_factory=lambda: defaultdict(list))
-    diagnoses: dict[uuid.UUID, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # patient id -> [(diagnosis id, code)]
+    diagnoses: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     icd10: dict[str, Any] = field(default_factory=dict)
     icd10_loaded: bool = False
     rentals: dict[uuid.UUID, list[Any]] = field(default_factory=lambda: defaultdict(list))
     earlier_items: dict[uuid.UUID, list[Any]] = field(default_factory=lambda: defaultdict(list))
-    supply_history: dict[tuple[uuid.UUID, str], list[tuple[datetime.date, int, uuid.UUID]]] = field(
+    # (patient id, HCPCS) -> [(delivered on, quantity, order line id)]
+    supply_history: dict[tuple[uuid.UUID, str], list[SupplyRow]] = field(
         default_factory=lambda: defaultdict(list)
     )
     extra: dict[str, Any] = field(default_factory=dict)

@@ -538,7 +538,7 @@ def frequency_limits(batch: Batch) -> Found:
             for when, quantity, line_id in batch.supply_history.get(
                 (line.order.patient_id, hcpcs), []
             )
-            if line_id != line.pk and since < when <= day
+            if line_id != line.pk and when is not None and since < when <= day
         )
         units = line.delivered_quantity or line.quantity
         if earlier + units > limit.quantity:

@@ -248,7 +248,7 @@ def claim_reasons(
     by_line = line_reasons(list(dates), on=on, dates=dates) if dates else {}
     for claim_line in claim_lines:
         bucket = found[claim_line.claim_id]
-        for reason in by_line.get(claim_line.order_line_id, []):
+        for reason in by_line.get(claim_line.order_line_id, []) if claim_line.order_line_id else []:
             if reason.code.startswith("timely_filing") or reason in bucket:
                 continue  # the claim's own timely filing is said below
             bucket.append(reason)
