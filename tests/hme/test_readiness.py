@@ -339,7 +339,8 @@ def test_timely_filing_days_left_then_past(order):
     line = line_of(order, "E0601")
     found = readiness.line_reasons([line], on=DELIVERED + datetime.timedelta(days=330))[line.pk]
     soon = next(r for r in found if r.code == "timely_filing_soon")
-    assert soon.severity == Severity.WARNING and "35 day(s) left" in soon.message
+    assert soon.severity == Severity.WARNING
+    assert "35 day(s) left" in soon.message
     late = codes(line, on=DELIVERED + datetime.timedelta(days=366))
     assert "timely_filing_past" in late
     assert not {c for c in codes(line) if c.startswith("timely")}
@@ -362,7 +363,8 @@ def test_same_or_similar_inside_five_years(order, company):
     )
     found = readiness.line_reasons([line])[line.pk]
     reason = next(r for r in found if r.code == "same_or_similar")
-    assert reason.severity == Severity.WARNING and earlier.number in reason.message
+    assert reason.severity == Severity.WARNING
+    assert earlier.number in reason.message
     type(earlier).objects.filter(pk=earlier.pk).update(
         delivered_on=DELIVERED - datetime.timedelta(days=5 * 366)
     )
@@ -418,7 +420,8 @@ def test_the_rental_run_holds_a_month_and_says_why(company, icd10):
     type(prescriber).objects.filter(pk=prescriber.pk).update(npi="1234567890")
     run = services.bill_rental_months(as_of=TODAY)
     assert run.claims == []
-    assert "On hold" in run.errors[0][1] and "NPI" in run.errors[0][1]
+    assert "On hold" in run.errors[0][1]
+    assert "NPI" in run.errors[0][1]
     with pytest.raises(ServiceError) as caught:
         services.bill_next_rental_month(rental, TODAY)
     assert caught.value.code == "on_hold"

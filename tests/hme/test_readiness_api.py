@@ -62,14 +62,17 @@ def test_the_readiness_endpoint_lists_each_lines_reasons(held, admin_user, api_c
     response = api_client_for(admin_user).get(readiness_url(held))
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "on_hold" and body["errors"] == 2 and body["number"] == held.number
+    assert body["status"] == "on_hold"
+    assert body["errors"] == 2
+    assert body["number"] == held.number
     reason = body["lines"][0]["reasons"][0]
     assert reason["code"] == "pod_signature"
     assert reason["severity"] == "error"
     assert (reason["model"], reason["field"]) == ("dme.delivery", "signer_name")
     Delivery.objects.filter(order=held).update(signer_name="Pat Example")
     body = api_client_for(admin_user).get(readiness_url(held)).json()
-    assert body["status"] == "ready" and body["errors"] == 0
+    assert body["status"] == "ready"
+    assert body["errors"] == 0
 
 
 def test_another_companys_order_is_a_404(held, outsider, api_client_for, anon_client):
@@ -105,7 +108,8 @@ def test_the_worklist_shows_the_same_reasons_as_the_api(
 ):
     ready = delivered_order(company)
     totals = refresh_holds()
-    assert totals["lines"] == 4 and totals["held"] == 2
+    assert totals["lines"] == 4
+    assert totals["held"] == 2
     client.force_login(admin_user)
     response = client.get(reverse("admin:hme_billableline_changelist"))
     assert response.status_code == 200
@@ -183,7 +187,8 @@ def test_the_change_pages_show_the_panel(held, personas, client, page):
         assert "icd10_not_billable" in content
         fix = reverse("admin:clinical_diagnosis_change", args=[held.patient.diagnoses.get().pk])
     else:
-        assert "pod_signature" in content and "has no signer" in content
+        assert "pod_signature" in content
+        assert "has no signer" in content
         fix = reverse("admin:dme_delivery_change", args=[held.deliveries.get().pk])
     assert f'href="{fix}#id_' in content
 
