@@ -13,8 +13,10 @@ class HmeConfig(AppConfig):
         readiness_signals.connect()  # refresh the stored billing holds after saves
         from dme import billing_hooks
 
-        from .readiness import order_summaries, panels
+        from .readiness import panels
+        from .readiness.holds import stored_order_summaries
 
-        billing_hooks.register_order_summary(order_summaries)  # the orders API's summary
+        # The orders API's summary: the stored holds (one query a page).
+        billing_hooks.register_order_summary(stored_order_summaries)
         billing_hooks.register_panel("order", panels.order_panel)  # admin change pages
         billing_hooks.register_panel("delivery", panels.delivery_panel)

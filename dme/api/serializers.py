@@ -254,8 +254,9 @@ class NestedOrderLineSerializer(OrderLineSerializer):
 
 
 class ReadinessSummarySerializer(serializers.Serializer):
-    """Ready to bill or on hold, from the billing app (``dme.billing_hooks``);
-    ``GET /orders/{id}/readiness/`` gives the reasons in words."""
+    """Ready to bill or on hold, from the billing app's stored holds (refreshed after
+    each change and daily; ``dme.billing_hooks``); ``GET /orders/{id}/readiness/``
+    computes the reasons now, in words."""
 
     def get_fields(self):
         # "errors" is the serializer's own attribute: declared here, not as a class field.

@@ -227,7 +227,7 @@ def coverage(batch: Batch) -> Found:
             continue
         if policy.payer.kind == "medicare":
             try:
-                validate_mbi(policy.member_id or "")
+                validate_mbi(batch.extra["member_ids"].get(policy.pk) or "")
             except ValidationError:
                 yield (
                     line.pk,

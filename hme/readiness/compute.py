@@ -26,6 +26,28 @@ from .base import Batch, Reason, Severity, registered_checks
 from .rules import FREQUENCY_LIMITS, REASONABLE_USEFUL_LIFETIME, same_or_similar_class
 
 LINE_RELATED = ("order", "order__prescriber", "equipment")
+# Encrypted columns no check reads: not decrypted for nothing (one Fernet each per row).
+LINE_DEFERRED = ("order__notes", "order__cancellation_reason", "equipment__description")
+COVERAGE_FIELDS = (
+    "id",
+    "patient_id",
+    "priority",
+    "effective_date",
+    "termination_date",
+    "payer__id",
+    "payer__name",
+    "payer__kind",
+    "payer__timely_filing_days",
+)
+DELIVERY_FIELDS = (
+    "id",
+    "order_id",
+    "method",
+    "tracking_number",
+    "signer_name",
+    "signer_relationship",
+    "delivered_on",
+)
 # Errors the billing services refuse themselves, each with its own error code that API
 # clients already rely on (no_coverage, authorization_required, missing_diagnosis, the
 # claim's modifier validation): the hold leaves them to the service, which refuses
@@ -52,13 +74,18 @@ LineReasons = dict[uuid.UUID, list[Reason]]
 
 def _load_lines(lines: Iterable[Any] | QuerySet[OrderLine]) -> list[OrderLine]:
     if isinstance(lines, QuerySet):
-        return list(lines.select_related(*LINE_RELATED).order_by("order_id", "created_at", "id"))
+        return list(
+            lines.select_related(*LINE_RELATED)
+            .defer(*LINE_DEFERRED)
+            .order_by("order_id", "created_at", "id")
+        )
     ids = [line.pk if isinstance(line, OrderLine) else line for line in lines]
     if not ids:
         return []
     return list(
         OrderLine.objects.filter(pk__in=ids)
         .select_related(*LINE_RELATED)
+        .defer(*LINE_DEFERRED)
         .order_by("order_id", "created_at", "id")
     )
 
@@ -102,21 +129,31 @@ def load_batch(
         batch.dates[line.pk] = day
     batch.dates.update(dates or {})
 
-    for delivery in Delivery.objects.filter(
-        order_id__in=order_ids, status=DeliveryStatus.DELIVERED
-    ).order_by("delivered_on"):
+    for delivery in (
+        Delivery.objects.filter(order_id__in=order_ids, status=DeliveryStatus.DELIVERED)
+        .only(*DELIVERY_FIELDS)
+        .order_by("delivered_on")
+    ):
         batch.deliveries[delivery.order_id] = delivery
     batch.delivered_items = set(
         DeliveryItem.objects.filter(
             delivery__order_id__in=order_ids, delivery__status=DeliveryStatus.DELIVERED
         ).values_list("delivery__order_id", "order_line_id")
     )
+    # The member ID (encrypted) is decrypted only for the Medicare policies (MBI check).
     for coverage in (
         Coverage.objects.filter(patient_id__in=patient_ids)
         .select_related("payer")
+        .only(*COVERAGE_FIELDS)
         .order_by("-effective_date")
     ):
         batch.coverages[coverage.patient_id].append(coverage)
+    medicare = [c.pk for cs in batch.coverages.values() for c in cs if c.payer.kind == "medicare"]
+    batch.extra["member_ids"] = (
+        dict(Coverage.objects.filter(pk__in=medicare).values_list("pk", "member_id"))
+        if medicare
+        else {}
+    )
     coverage_ids = [c.pk for cs in batch.coverages.values() for c in cs]
     for authorization in Authorization.objects.filter(coverage_id__in=coverage_ids).order_by(
         "valid_to", "created_at"
@@ -262,12 +299,17 @@ def claim_reasons(
 
 def summarize(reasons: list[Reason]) -> dict[str, Any]:
     """What a list shows per row: ready or on hold, the counts, the codes."""
-    errors = [r for r in reasons if r.severity == Severity.ERROR]
+    return summarize_rows([(r.code, r.severity) for r in reasons])
+
+
+def summarize_rows(rows: list[tuple[str, str]]) -> dict[str, Any]:
+    """``summarize`` from (code, severity) pairs (the stored holds)."""
+    errors = sum(1 for _, severity in rows if severity == Severity.ERROR)
     return {
         "status": "on_hold" if errors else "ready",
-        "errors": len(errors),
-        "warnings": len(reasons) - len(errors),
-        "codes": sorted({r.code for r in reasons}),
+        "errors": errors,
+        "warnings": len(rows) - errors,
+        "codes": sorted({code for code, _ in rows}),
     }
 
 

@@ -99,3 +99,17 @@ def refresh_holds(
         totals["held"] += sum(1 for reasons in found.values() if any(r.is_error for r in reasons))
         totals["reasons"] += len(rows)
     return totals
+
+
+def stored_order_summaries(orders: Iterable[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+    """``{order id: summary}`` from the stored holds, in one query: what the orders
+    list shows per row (``dme.billing_hooks``). Live reasons: ``order_reasons``."""
+    from .compute import summarize_rows
+
+    order_ids = [getattr(order, "pk", order) for order in orders]
+    rows: dict[uuid.UUID, list[tuple[str, str]]] = {pk: [] for pk in order_ids}
+    for order_id, code, severity in BillingHold.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "code", "severity"
+    ):
+        rows[order_id].append((code, severity))
+    return {pk: summarize_rows(found) for pk, found in rows.items()}
