@@ -3,8 +3,9 @@
 Times the API orders list (its ``readiness`` summary per row, read from the stored
 holds) with the billing app's summary provider registered and with it removed, and the
 live ``order_reasons`` on the same 50 orders alone (what the readiness endpoint, the
-admin panels and billing's hold compute); the ratio with/without is what readiness adds to the page (issue 11:
-under 1.30), at a query count that does not grow with the page (no per-row queries).
+admin panels and billing's hold compute); the ratio with/without is what readiness adds
+to the page (issue 11: under 1.30), at a query count that does not grow with the page
+(no per-row queries).
 """
 
 import time
