@@ -70,3 +70,15 @@ def exchange_edi():
         "refused": cycle.refused,
         "duplicates": cycle.duplicates,
     }
+
+
+@shared_task(name="hme.tasks.refresh_billing_holds")
+def refresh_billing_holds():
+    """Recompute the stored billing holds of every line still to bill (daily: timely
+    filing and coverage dates move with the calendar). Counts only: no reasons in logs."""
+    from .readiness.holds import refresh_holds
+
+    with cache_lock("hme.refresh_billing_holds", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            return {"status": "skipped"}
+        return {"status": "done", **refresh_holds(on=timezone.localdate())}

@@ -7,7 +7,17 @@ refusal is shown on the form with what the user typed
 per claim.
 """
 
-from . import authorizations, batches, billing, claims, coverage, fees, payers, payments
+from . import (
+    authorizations,
+    batches,
+    billing,
+    claims,
+    coverage,
+    fees,
+    payers,
+    payments,
+    readiness,  # the Ready to bill / On hold worklist
+)
 
 __all__ = [
     "authorizations",
@@ -18,4 +28,5 @@ __all__ = [
     "fees",
     "payers",
     "payments",
+    "readiness",
 ]

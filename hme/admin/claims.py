@@ -27,6 +27,7 @@ from ..forms import (
 )
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
+from ..readiness.panels import claim_panel
 from ..services.claims import CORRECTABLE_FIELDS
 from .batches import ClearinghouseFilter, create_837p_batch
 from .billing import billing_urls
@@ -108,7 +109,13 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "replaces",
         "expected_amount",
         "underpaid_amount",
+        "billing_readiness",
     ]
+
+    @admin.display(description="billing readiness")
+    def billing_readiness(self, obj):
+        """Ready to bill / On hold: the claim's reasons (hme.readiness)."""
+        return claim_panel(obj) if obj is not None and obj.pk else "-"
 
     def get_fieldsets(self, request, obj=None):
         header = [
@@ -148,6 +155,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
                 },
             ),
             ("Billed from", {"fields": ["order", "rental", "rental_month", "replaces"]}),
+            ("Ready to bill / On hold", {"fields": ["billing_readiness"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -10,3 +11,12 @@ router.register("authorizations", views.AuthorizationViewSet, basename="authoriz
 router.register("claims", views.ClaimViewSet, basename="claim")
 router.register("payments", views.PaymentViewSet, basename="payment")
 router.register("edi-batches", views.SubmissionBatchViewSet, basename="edi-batch")
+
+# Ready to bill: the readiness of a dme order, served here (dme cannot import hme).
+urlpatterns = [
+    path(
+        "orders/<uuid:pk>/readiness/",
+        views.OrderReadinessViewSet.as_view({"get": "retrieve"}),
+        name="order-readiness",
+    ),
+]

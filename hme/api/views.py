@@ -22,6 +22,7 @@ from core.api.views import (
     TenantReadOnlyViewSet,
 )
 from core.choices import AccessAction, AccessVia
+from dme.models import Order
 
 from .. import services
 from ..models import Authorization, Claim, Coverage, Payer, Payment, SubmissionBatch
@@ -372,3 +373,22 @@ class SubmissionBatchViewSet(TenantReadOnlyViewSet):
         response["Content-Disposition"] = f'attachment; filename="{batch.file_name}"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+# Ready to bill -----------------------------------------------------------------------
+
+
+class OrderReadinessViewSet(TenantReadOnlyViewSet):
+    """``GET /orders/{id}/readiness/``: why the order's lines cannot be billed yet.
+    Served by the billing app (dme cannot import it); scoped like the orders API
+    (another company's order is a 404) and access-logged."""
+
+    queryset = Order.objects.all()
+    serializer_class = serializers.OrderReadinessSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="orders_readiness_retrieve", responses=serializers.OrderReadinessSerializer
+    )
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)

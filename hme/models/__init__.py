@@ -8,11 +8,14 @@ from .edi import BatchClaim, InboundFile, SubmissionBatch  # EDI (docs/domain/ed
 from .fees import FeeBand, FeeScheduleEntry, SupplierCharge
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
+from .readiness import BillableLine, BillingHold
 
 __all__ = [
     "Adjustment",
     "Authorization",
     "BatchClaim",
+    "BillableLine",
+    "BillingHold",
     "Claim",
     "ClaimLine",
     "ClaimNumberCounter",

@@ -29,6 +29,7 @@ from dme.services.rentals import cap_rental, record_rental_month
 
 from ..models import Authorization, Claim, ClaimLine
 from ..models.claims import MAX_DIAGNOSES, MAX_POINTERS
+from ..readiness import assert_billable, assert_rental_billable
 from ..rules import (
     CAPPED_RENTAL_MONTH_MODIFIERS,
     CAPPED_RENTAL_MONTHS,
@@ -120,6 +121,8 @@ def create_claim_for_delivery(order: Order) -> Claim:
                 f"Order {order.number} is already billed on claim {claim_number}.",
                 code="already_billed",
             )
+        # Ready to bill (hme.readiness): a line with an error is on hold, not billed.
+        assert_billable([line.pk for line in lines], on=day)
         codes = _diagnoses(order.patient)
         claim_lines = []
         for line in lines:
@@ -275,6 +278,8 @@ def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None
     without a claim and the next month is looked at. A month already billed is refused
     by the database (one live line per rental month and payer sequence).
     """
+    # Ready to bill (hme.readiness): a month with an error is on hold, not billed.
+    assert_rental_billable(rental, as_of)
     with transaction.atomic():
         # Parents before children, as dme's services lock them: the order, then the rental.
         order_id = Rental.objects.values_list("order_id", flat=True).get(pk=rental.pk)
@@ -377,6 +382,8 @@ def bill_rental_month(month: RentalMonth) -> Claim:
                 f"Rental month {month.number} is already billed on claim {billed.claim.number}.",
                 code="already_billed",
             )
+        day = month.date_of_service
+        assert_billable([rental.order_line_id], on=day, dates={rental.order_line_id: day})
         return _bill_month(rental, order, month)
 
 

@@ -74,11 +74,11 @@ class ClaimInput:
 def readiness_reasons(claim: Claim) -> list[str]:
     """Why ``claim`` may not go into an 837P batch now ([] = it may).
 
-    READINESS CHECK: this is the one place a batch asks whether a claim is ready to bill.
-    Today it checks the claim's status, that it is not already submitted or in an open
-    batch, and the payer's timely filing limit. When the ready-to-bill rules (branch
-    ``readiness``: missing SWO element, expired authorization, missing modifier,
-    invalid NPI/MBI/ICD-10, no proof of delivery) are merged, call them here.
+    The batch's own checks: the claim's status, that it is not already submitted or in
+    an open batch, and the payer's timely filing limit. The ready-to-bill rules
+    (``hme.readiness``: written order elements, NPI/MBI/ICD-10, authorization,
+    modifiers, proof of delivery) are added by :func:`readiness_holds`, computed for
+    all the batch's claims at once.
     """
     reasons: list[str] = []
     if claim.status not in BATCHABLE_STATUSES:
@@ -105,6 +105,25 @@ def readiness_reasons(claim: Claim) -> list[str]:
             f"(deadline {deadline.isoformat()})."
         )
     return reasons
+
+
+def readiness_holds(claims: Sequence[Claim]) -> dict[Any, list[str]]:
+    """``{claim id: [sentence, ...]}``: the ready-to-bill errors that hold each claim
+    (``hme.readiness.claim_reasons``, a constant number of queries for the batch), less
+    those this service or the claims service checks itself (timely filing...)."""
+    from ..readiness import claim_reasons
+    from ..readiness.compute import SERVICE_ENFORCED
+
+    found = claim_reasons(claims)
+    numbers = {claim.pk: claim.number for claim in claims}
+    return {
+        pk: [
+            f"Claim {numbers[pk]}: {reason.message}"
+            for reason in reasons
+            if reason.is_error and reason.code not in SERVICE_ENFORCED
+        ]
+        for pk, reasons in found.items()
+    }
 
 
 def _refuse(reasons: list[str]) -> None:
@@ -250,11 +269,12 @@ def create_batch(
                 + "."
             )
         frequencies: dict[Any, str] = {}
+        holds = readiness_holds([claim for claim in locked if claim.company_id == company.pk])
         for claim in locked:
             if claim.company_id != company.pk:
                 reasons.append("A chosen claim is not one of this company's.")
                 continue
-            reasons += readiness_reasons(claim)
+            reasons += readiness_reasons(claim) + holds.get(claim.pk, [])
             frequency = (inputs.get(claim.pk) or ClaimInput()).frequency
             if frequency not in ClaimFrequency.values or frequency == ClaimFrequency.VOID:
                 reasons.append(

@@ -24,17 +24,9 @@ ROLES = (Role.ADMINISTRATOR, Role.WAREHOUSE, Role.BILLING)
 
 @pytest.fixture
 def delivered(company):
-    order = DeliveredOrderFactory(company=company)
-    delivery = Delivery.objects.create(
-        company=company,
-        order=order,
-        status=DeliveryStatus.DELIVERED,
-        scheduled_date=order.delivered_on,
-        address="1 Main St, Columbus, OH 43004",
-        delivered_on=order.delivered_on,
-        signer_name="Pat Patient",
-        signed_at=timezone.now(),
-    )
+    order = DeliveredOrderFactory(company=company)  # with its signed proof of delivery
+    delivery = Delivery.objects.get(order=order)
+    assert delivery.status == DeliveryStatus.DELIVERED
     return order, delivery
 
 
