@@ -6,9 +6,27 @@ Split by topic; import models from here (``from hme.models import Claim``).
 from .claims import Claim, ClaimLine, ClaimNumberCounter
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
+from .remittance import (  # money in: 835, statements, 270/271
+    AllocationRemark,
+    EligibilityCheck,
+    PatientStatement,
+    ProviderAdjustment,
+    RemittanceClaim,
+    RemittanceImport,
+    SecondaryClaim,
+    StatementRun,
+)
 
 __all__ = [
     "Adjustment",
+    "AllocationRemark",
+    "EligibilityCheck",
+    "PatientStatement",
+    "ProviderAdjustment",
+    "RemittanceClaim",
+    "RemittanceImport",
+    "SecondaryClaim",
+    "StatementRun",
     "Authorization",
     "Claim",
     "ClaimLine",
