@@ -468,6 +468,24 @@ if set(BACKUP_ENCRYPTION_KEY) & set(FIELD_ENCRYPTION_KEY):
         "(see docs/operations.md, Backup and restore)."
     )
 
+# EDI (X12 claims out, acknowledgements in; docs/domain/edi.md) ----------------
+# The clearinghouse adapter (hme.edi.adapters): the directory drop by default, with one
+# sub-folder per company (its id) under the outbox and the inbox.
+EDI_ADAPTER = env.str("EDI_ADAPTER", default="hme.edi.adapters.DirectoryDropAdapter")
+EDI_OUTBOX_DIR = Path(env.str("EDI_OUTBOX_DIR", default=str(BASE_DIR / "var" / "edi" / "outbox")))
+EDI_INBOX_DIR = Path(env.str("EDI_INBOX_DIR", default=str(BASE_DIR / "var" / "edi" / "inbox")))
+# Where the encrypted 837P files of the batches are kept (the backup format, 0005).
+EDI_STORE_DIR = Path(env.str("EDI_STORE_DIR", default=str(BASE_DIR / "var" / "edi" / "store")))
+# Larger inbound files are set aside (failed/) unread.
+EDI_MAX_INBOUND_BYTES = env.int("EDI_MAX_INBOUND_BYTES", default=50 * 1024 * 1024)
+# ISA15: P production, T test (a clearinghouse's test lane).
+EDI_USAGE_INDICATOR = env.str("EDI_USAGE_INDICATOR", default="P")
+# Keys sealing the stored 837P files (backup key format), newest first; default: the
+# backup keys.
+EDI_ENCRYPTION_KEY = [
+    key.strip() for key in env.str("EDI_ENCRYPTION_KEY", default="").split(",") if key.strip()
+] or BACKUP_ENCRYPTION_KEY
+
 # Logging: plain lines to stderr. Code logs record ids, never PHI values.
 # core.logging.PHIScrubFilter rewrites every record before it is written: exception
 # messages lose record text (ProtectedError lists the blocking records' str()), model
