@@ -48,3 +48,24 @@ def refresh_coverage_status():
 def expire_authorizations():
     """Mark approved authorizations past their validity as expired (daily)."""
     return {"expired": services.expire_authorizations(as_of=timezone.localdate())}
+
+
+@shared_task(name="hme.tasks.patient_statements")
+def patient_statements():
+    """Make every company's patient statements (monthly; beat entry made by a migration).
+
+    Returns counts only: the statements themselves are in the admin (runs)."""
+    from accounts.models import Company
+
+    from .services.statements import run_statements
+
+    with cache_lock("hme.patient_statements", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            logger.warning("patient statements skipped: another run is in progress")
+            return {"status": "skipped"}
+        runs = [run_statements(company) for company in Company.objects.filter(is_active=True)]
+    return {
+        "status": "done",
+        "runs": len(runs),
+        "statements": sum(run.statements_count for run in runs),
+    }

@@ -8,5 +8,6 @@ per claim.
 """
 
 from . import authorizations, claims, coverage, payers, payments
+from . import remittance  # money in: 835s, unmatched worklist, statements, eligibility
 
-__all__ = ["authorizations", "claims", "coverage", "payers", "payments"]
+__all__ = ["authorizations", "claims", "coverage", "payers", "payments", "remittance"]

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from core.models import TenantModel, TenantQuerySet
+from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
 from core.money import MONEY
 
 from .claims import ZERO
@@ -287,3 +287,7 @@ class SecondaryClaim(TenantModel):
 
     def __str__(self):
         return f"{self.claim} (secondary of {self.primary})"
+
+
+class EligibilityNumberCounter(CompanyNumberCounter):
+    """The last 270 inquiry number (ISA13, BHT03/TRN02 reference) given out in a company."""

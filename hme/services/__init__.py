@@ -35,6 +35,9 @@ from .claims import (
 from .coverage import coverage_on, refresh_coverage_status, verify_coverage
 from .payments import is_covered, post_payment, record_payment
 
+# Money in (835, 271): importing them registers their clearinghouse inbox handlers.
+from . import eligibility, remittance  # noqa: E402, I001
+
 __all__ = [
     "AUTHORIZATION_TRANSITIONS",
     "CLAIM_TRANSITIONS",
