@@ -149,6 +149,25 @@ class Company(BaseModel):
     tax_id = models.CharField("tax ID", max_length=20, blank=True)
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
+    # EDI submitter (837P 1000A and ISA/GS sender; docs/domain/edi.md).
+    edi_submitter_id = models.CharField(
+        "EDI submitter ID",
+        max_length=80,
+        blank=True,
+        help_text="The ID the clearinghouse gave you (837P 1000A NM109, ETIN).",
+    )
+    edi_isa_qualifier = models.CharField(
+        "ISA sender qualifier", max_length=2, default="ZZ", help_text="ISA05 (ZZ mutually defined)."
+    )
+    edi_isa_id = models.CharField(
+        "ISA sender ID",
+        max_length=15,
+        blank=True,
+        help_text="ISA06 and GS02; empty: the EDI submitter ID.",
+    )
+    edi_contact_name = models.CharField(
+        "EDI contact", max_length=60, blank=True, help_text="837P 1000A PER02 (with the phone)."
+    )
 
     objects: ClassVar = CompanyQuerySet.as_manager()
 

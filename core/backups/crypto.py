@@ -65,6 +65,8 @@ class Payload(IntEnum):
 
     SQLITE = 1
     POSTGRESQL = 2
+    # Not a database: an X12 file sealed in this format (hme.edi.store, docs/domain/edi.md).
+    X12 = 3
 
     @classmethod
     def for_vendor(cls, vendor: str) -> "Payload":

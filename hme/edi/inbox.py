@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Modules that register handlers when imported (999 and 277CA here; 835/271 elsewhere).
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = ["hme.edi.acks"]
 
 
 @dataclass

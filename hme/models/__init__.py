@@ -4,6 +4,7 @@ Split by topic; import models from here (``from hme.models import Claim``).
 """
 
 from .claims import Claim, ClaimLine, ClaimNumberCounter
+from .edi import BatchClaim, InboundFile, SubmissionBatch  # EDI (docs/domain/edi.md)
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
 from .remittance import (  # money in: 835, statements, 270/271
@@ -28,11 +29,14 @@ __all__ = [
     "SecondaryClaim",
     "StatementRun",
     "Authorization",
+    "BatchClaim",
     "Claim",
     "ClaimLine",
     "ClaimNumberCounter",
     "Coverage",
+    "InboundFile",
     "Payer",
     "Payment",
     "PaymentAllocation",
+    "SubmissionBatch",
 ]

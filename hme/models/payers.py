@@ -69,6 +69,32 @@ class Payer(TenantModel):
     postal_code = models.CharField("ZIP code", max_length=10, blank=True)
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
+    # EDI (837P 1000B receiver and ISA/GS receiver; docs/domain/edi.md). The receiver is
+    # usually the clearinghouse the payer's claims go through.
+    edi_receiver_name = models.CharField(
+        "EDI receiver name", max_length=60, blank=True, help_text="837P 1000B NM103."
+    )
+    edi_receiver_id = models.CharField(
+        "EDI receiver ID", max_length=80, blank=True, help_text="837P 1000B NM109 (ETIN)."
+    )
+    edi_isa_qualifier = models.CharField(
+        "ISA receiver qualifier",
+        max_length=2,
+        default="ZZ",
+        help_text="ISA07 (ZZ mutually defined).",
+    )
+    edi_isa_id = models.CharField(
+        "ISA receiver ID",
+        max_length=15,
+        blank=True,
+        help_text="ISA08 and GS03; empty: the EDI receiver ID.",
+    )
+    edi_claim_filing_code = models.CharField(
+        "claim filing indicator",
+        max_length=2,
+        blank=True,
+        help_text="SBR09; empty: from the kind (Medicare MB, Medicaid MC, VA VA, commercial CI).",
+    )
 
     objects: ClassVar = PayerQuerySet.as_manager()
 

@@ -166,18 +166,22 @@ def test_inbox_dispatches_by_st01_and_refuses_unknown_sets():
         seen.append((tx.set_id, context.file_name, [s.id for s in tx.body]))
         return {"read": 1}
 
-    inbox.register_handler("999", handler)
+    inbox.register_handler("123", handler)
     try:
-        result = inbox.dispatch_file(None, "a.999", envelope([("AK1", "HC", "7")]).encode())
-        assert seen == [("999", "a.999", ["AK1"])]
-        assert result.sets["999"] == 1
+        result = inbox.dispatch_file(
+            None, "a.x12", envelope([("AK1", "HC", "7")], set_id="123").encode()
+        )
+        assert seen == [("123", "a.x12", ["AK1"])]
+        assert result.sets["123"] == 1
         assert result.counts["read"] == 1
-        assert "1 x 999" in result.summary()
-        with pytest.raises(X12Error, match="No handler for transaction set 123") as exc:
-            inbox.dispatch_file(None, "b", envelope([("AK1", "HC")], set_id="123").encode())
+        assert "1 x 123" in result.summary()
+        with pytest.raises(X12Error, match="No handler for transaction set 124") as exc:
+            inbox.dispatch_file(None, "b", envelope([("AK1", "HC")], set_id="124").encode())
         assert exc.value.segment == "ST"
         assert exc.value.position == 3
     finally:
-        inbox.unregister_handler("999")
+        inbox.unregister_handler("123")
+    assert inbox.handler_for("999") is not None
+    assert inbox.handler_for("277") is not None
     with pytest.raises(ValueError, match="three digits"):
         inbox.register_handler("99", handler)
