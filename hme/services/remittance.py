@@ -42,6 +42,7 @@ from core.exceptions import Conflict, ServiceError
 from core.locks import lock_row
 
 from ..choices import AdjustmentGroup, ClaimStatus, CoveragePriority, PaymentMethod
+from ..edi.data import line_control_number
 from ..edi.inbox import InboxContext, register_handler
 from ..edi.x12 import Transaction
 from ..edi.x835 import (
@@ -71,11 +72,6 @@ from .secondary import create_secondary_claim
 
 # BPR04 payment method -> ours (NON: no money moved, all denials or offsets).
 METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "FWT": PaymentMethod.EFT}
-
-
-def line_control_number(line: ClaimLine) -> str:
-    """The REF*6R value our 837P sends for ``line`` (see ``hme.edi.x837``)."""
-    return f"{line.claim.number}-{line.line_number}"
 
 
 @dataclass
@@ -333,7 +329,7 @@ def match_lines(
     date of service, tolerating one modifier the payer dropped. None where nothing
     matches."""
     lines = list(claim.lines.order_by("line_number"))
-    by_control = {line_control_number(line): line for line in lines}
+    by_control = {line_control_number(claim, line): line for line in lines}
     used: set[Any] = set()
     matched: list[ClaimLine | None] = []
     for svc in services:

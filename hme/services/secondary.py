@@ -19,8 +19,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Min, Sum
+from django.utils import timezone
 
 from ..choices import AdjustmentGroup, CoveragePriority
+from ..edi.data import RESPONSIBILITY, filing_code, register_other_payer_provider
+from ..edi.x837 import Adjustment as X837Adjustment
+from ..edi.x837 import OtherPayer, OtherPayerLine
 from ..models import Adjustment, Claim, ClaimLine, Coverage, PaymentAllocation, SecondaryClaim
 from ..models.claims import ZERO
 from .claims import LINE_FIELDS, create_claim
@@ -145,3 +149,55 @@ def write_offs(claim: Claim) -> Decimal:
         allocation__claim=claim, group=AdjustmentGroup.CO
     ).aggregate(total=Sum("amount"))["total"]
     return total or ZERO
+
+
+def other_payers_for(claim: Claim) -> list[OtherPayer]:
+    """The 837P builder's other-payer loops (2320/2330, 2430) of a secondary claim
+    (``hme.edi.data.register_other_payer_provider``); none for any other claim."""
+    if not SecondaryClaim.objects.filter(claim=claim).exists():
+        return []
+    data = other_payer_data(claim)
+    coverage = data["coverage"]
+    patient = claim.patient
+    adjudicated = data["paid_date"] or timezone.localdate()
+    lines = []
+    for line in claim.lines.order_by("line_number"):
+        entry = data["lines"].get(line.line_number)
+        if entry is None:
+            continue
+        lines.append(
+            OtherPayerLine(
+                line_number=line.line_number,
+                paid=entry["paid"],
+                hcpcs=line.hcpcs,
+                modifiers=list(line.modifiers or []),
+                units=line.units,
+                adjudicated_on=entry["paid_date"] or adjudicated,
+                adjustments=[
+                    X837Adjustment(a["group"], a["code"], a["amount"])
+                    for a in entry["adjustments"]
+                ],
+            )
+        )
+    return [
+        OtherPayer(
+            responsibility=RESPONSIBILITY.get(coverage.priority, "P"),
+            filing_code=filing_code(data["payer"]),
+            payer_name=data["payer"].name,
+            payer_id=data["payer"].payer_id,
+            subscriber_last_name=patient.last_name,
+            subscriber_first_name=patient.first_name,
+            member_id=coverage.member_id or "",
+            paid_amount=data["paid"],
+            adjudicated_on=adjudicated,
+            adjustments=[
+                X837Adjustment(a["group"], a["code"], a["amount"]) for a in data["adjustments"]
+            ],
+            lines=lines,
+            group_number=coverage.group_number,
+            remaining_patient_liability=data["patient_responsibility"],
+        )
+    ]
+
+
+register_other_payer_provider(other_payers_for)

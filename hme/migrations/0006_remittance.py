@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0004_sign_in_security'),
         ('clinical', '0003_patient_state_index'),
-        ('hme', '0004_hcpcs_field'),
+        ('hme', '0005_edi_batches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
