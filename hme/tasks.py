@@ -50,6 +50,28 @@ def expire_authorizations():
     return {"expired": services.expire_authorizations(as_of=timezone.localdate())}
 
 
+@shared_task(name="hme.tasks.exchange_edi")
+def exchange_edi():
+    """Send every created 837P batch and process every company's 999/277CA responses
+    (every 15 minutes; beat entry in migration hme 0006). Counts only: file names and
+    reasons are in the admin (EDI batches, inbound files)."""
+    from .services import submission
+
+    with cache_lock("hme.exchange_edi", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            logger.warning("EDI exchange skipped: another run is in progress")
+            return {"status": "skipped"}
+        cycle = submission.run_edi_cycle()
+    return {
+        "status": "done",
+        "sent": cycle.sent,
+        "send_errors": cycle.send_errors,
+        "processed": cycle.processed,
+        "refused": cycle.refused,
+        "duplicates": cycle.duplicates,
+    }
+
+
 @shared_task(name="hme.tasks.patient_statements")
 def patient_statements():
     """Make every company's patient statements (monthly; beat entry made by a migration).

@@ -7,7 +7,22 @@ refusal is shown on the form with what the user typed
 per claim.
 """
 
-from . import authorizations, claims, coverage, payers, payments
-from . import remittance  # money in: 835s, unmatched worklist, statements, eligibility
+from . import (
+    authorizations,
+    batches,
+    claims,
+    coverage,
+    payers,
+    payments,
+    remittance,  # money in: 835s, unmatched worklist, statements, eligibility
+)
 
-__all__ = ["authorizations", "claims", "coverage", "payers", "payments", "remittance"]
+__all__ = [
+    "authorizations",
+    "batches",
+    "claims",
+    "coverage",
+    "payers",
+    "payments",
+    "remittance",
+]

@@ -27,6 +27,7 @@ from ..forms import (
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
 from ..services.claims import CORRECTABLE_FIELDS
+from .batches import ClearinghouseFilter, create_837p_batch
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
 from .filters import PATIENT_SEARCH_HELP, AgeBucketFilter, DenialCodeFilter, search_by_patient
 
@@ -63,7 +64,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "denial",
         "filing",
     ]
-    list_filter = ["status", "payer", AgeBucketFilter, DenialCodeFilter]
+    list_filter = ["status", "payer", AgeBucketFilter, DenialCodeFilter, ClearinghouseFilter]
     list_select_related = ["patient", "payer"]
     search_fields = ["=number"]
     search_help_text = "Claim number (C-000123) or " + PATIENT_SEARCH_HELP
@@ -77,6 +78,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "deny",
         "resubmit",
         "void",
+        create_837p_batch,
         "patient_statements",
     ]
     READONLY = [
@@ -292,7 +294,9 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         from ..services.statements import run_statements
 
         patients = set(queryset.values_list("patient_id", flat=True))
-        run = run_statements(get_active_company(request.user), patient_ids=patients, request=request)
+        run = run_statements(
+            get_active_company(request.user), patient_ids=patients, request=request
+        )
         self.message_user(
             request,
             f"{run.statements_count} statement(s) made, ${run.total_due:,.2f} due "

@@ -25,14 +25,15 @@ from ..models import (
     Claim,
     ClaimLine,
     Coverage,
-    Payer,
     EligibilityCheck,
+    Payer,
     Payment,
     PaymentAllocation,
     RemittanceClaim,
     RemittanceImport,
 )
 from ..models.claims import clean_pointers
+from ..models.edi import BatchClaim, SubmissionBatch
 from ..rules import clean_hcpcs_list, clean_modifiers
 
 
@@ -456,6 +457,67 @@ class PaymentSerializer(TenantModelSerializer):
         child = self.fields["allocations"].child
         allocations = [child.to_service(item) for item in validated_data.pop("allocations", [])]
         return services.record_payment(allocations=allocations, **validated_data)
+
+
+# EDI: 837P batches (docs/domain/edi.md) ---------------------------------------------------
+
+
+class BatchClaimSerializer(ModelSerializer):
+    claim_number = serializers.CharField(source="claim.number", read_only=True)
+
+    class Meta:
+        model = BatchClaim
+        fields = [
+            "claim",
+            "claim_number",
+            "frequency",
+            "status",
+            "status_codes",
+            "reason",
+            "payer_claim_number",
+            "acknowledged_at",
+        ]
+        read_only_fields = fields
+
+
+class SubmissionBatchSerializer(TenantModelSerializer):
+    items = BatchClaimSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SubmissionBatch
+        fields = [
+            "id",
+            "number",
+            "payer",
+            "status",
+            "claim_count",
+            "total_charge",
+            "interchange_control_number",
+            "group_control_number",
+            "transaction_control_number",
+            "usage_indicator",
+            "file_name",
+            "file_sha256",
+            "file_size",
+            "built_at",
+            "build_count",
+            "sent_at",
+            "acknowledged_at",
+            "rejection_reason",
+            "send_error",
+            "items",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SubmissionBatchCreateSerializer(ScopedSerializer):
+    claims = serializers.PrimaryKeyRelatedField(
+        queryset=Claim.objects.all(),
+        many=True,
+        allow_empty=False,
+        help_text="Pending claims of one payer (at most 5000).",
+    )
 
 
 # Money in: 835 remittances, the unmatched worklist, eligibility checks ---------------------

@@ -9,6 +9,7 @@ router.register("coverages", views.CoverageViewSet, basename="coverage")
 router.register("authorizations", views.AuthorizationViewSet, basename="authorization")
 router.register("claims", views.ClaimViewSet, basename="claim")
 router.register("payments", views.PaymentViewSet, basename="payment")
+router.register("edi-batches", views.SubmissionBatchViewSet, basename="edi-batch")
 router.register("remittances", views.RemittanceViewSet, basename="remittance")
 router.register(
     "unmatched-remittances", views.UnmatchedRemittanceViewSet, basename="unmatched-remittance"

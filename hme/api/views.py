@@ -3,7 +3,9 @@ posting is an action (or a create) that calls ``hme.services``; those that move 
 or a claim honour ``Idempotency-Key``."""
 
 from django.conf import settings
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -32,7 +34,9 @@ from ..models import (
     Payment,
     RemittanceClaim,
     RemittanceImport,
+    SubmissionBatch,
 )
+from ..services import submission
 from . import filters, serializers
 
 
@@ -289,6 +293,71 @@ class PaymentViewSet(TenantNoDeleteViewSet):
         return Response(self.get_serializer(payment).data)
 
 
+# EDI: 837P batches (docs/domain/edi.md) ---------------------------------------------------
+
+
+class SubmissionBatchViewSet(TenantReadOnlyViewSet):
+    """837P batches, newest first. ``POST /edi-batches/`` with ``claims`` builds one
+    payer's batch (refused with every reason: 400 ``not_batchable``); ``.../rebuild/``
+    builds it again before it is sent; ``.../send/`` sends it now (else the periodic
+    job does); ``GET .../download/`` streams the 837P (each download access-logged)."""
+
+    queryset = SubmissionBatch.objects.select_related("payer").prefetch_related("items__claim")
+    serializer_class = serializers.SubmissionBatchSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["status", "payer"]
+    permission_classes = [ActionPermission]
+    action_permissions = {
+        "create": ["hme.add_submissionbatch"],
+        "rebuild": ["hme.change_submissionbatch"],
+        "send": ["hme.change_submissionbatch"],
+    }
+
+    def _respond(self, batch, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=batch.pk)).data, status=code)
+
+    @extend_schema(
+        request=serializers.SubmissionBatchCreateSerializer,
+        responses={201: serializers.SubmissionBatchSerializer},
+    )
+    @idempotent
+    def create(self, request):
+        body = serializers.SubmissionBatchCreateSerializer(
+            data=request.data, context={"request": request}
+        )
+        body.is_valid(raise_exception=True)
+        batch = submission.create_batch(
+            self.get_active_company(), body.validated_data["claims"], user=request.user
+        )
+        return self._respond(batch, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=serializers.SubmissionBatchSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def rebuild(self, request, pk=None):
+        return self._respond(submission.rebuild_batch(self.get_object(), user=request.user))
+
+    @extend_schema(request=None, responses=serializers.SubmissionBatchSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def send(self, request, pk=None):
+        return self._respond(submission.send_batch(self.get_object(), user=request.user))
+
+    @extend_schema(responses={(200, "application/edi-x12"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        batch = self.get_object()
+        body = submission.batch_file(batch)
+        claims = list(Claim.objects.filter(edi_items__batch=batch))
+        record_access(
+            request, claims, via=AccessVia.API, action=AccessAction.EXPORT, fields=["837P file"]
+        )
+        response = StreamingHttpResponse(body, content_type="application/edi-x12")
+        response["Content-Disposition"] = f'attachment; filename="{batch.file_name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class RemittanceViewSet(TenantReadOnlyViewSet):
     """Imported 835 remittances, newest first. ``POST /remittances/upload/`` imports an
     835 file (multipart ``file``): 201 with the imports; invalid X12 is a 400
@@ -317,9 +386,7 @@ class RemittanceViewSet(TenantReadOnlyViewSet):
         upload = body.validated_data["file"]
         if upload.size > settings.EDI_MAX_INBOUND_BYTES:
             raise ServiceError("The file is larger than EDI_MAX_INBOUND_BYTES.", code="too_large")
-        summary = import_835(
-            self.get_active_company(), upload.read(), file_name=upload.name or ""
-        )
+        summary = import_835(self.get_active_company(), upload.read(), file_name=upload.name or "")
         data = self.get_serializer(summary.remittances, many=True).data
         return Response(data, status=status.HTTP_201_CREATED)
 

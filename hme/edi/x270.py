@@ -183,7 +183,11 @@ def parse_271(tx: Transaction) -> list[Answer]:  # noqa: C901 (one branch per se
             current.reference = seg[2]
         elif sid == "AAA":
             code = seg[3]
-            rejection = {"code": code, "reason": AAA_REASONS.get(code, "Rejected"), "action": seg[4]}
+            rejection = {
+                "code": code,
+                "reason": AAA_REASONS.get(code, "Rejected"),
+                "action": seg[4],
+            }
             if current is None:
                 # Rejected at the payer or provider level: the whole inquiry.
                 current = Answer(reference="")
@@ -208,9 +212,7 @@ def parse_271(tx: Transaction) -> list[Answer]:  # noqa: C901 (one branch per se
                 if code == "C" and seg[6] == "29" and seg[7]:
                     current.deductible_remaining = _decimal(seg, 7)
                 elif code == "A" and seg[8]:
-                    current.coinsurance_percent = (_decimal(seg, 8) * 100).quantize(
-                        Decimal("0.01")
-                    )
+                    current.coinsurance_percent = (_decimal(seg, 8) * 100).quantize(Decimal("0.01"))
     for answer in answers:
         if not answer.reference:
             raise tx.segments[0].error("TRN02: the 271 does not echo the inquiry's trace (TRN*2)")

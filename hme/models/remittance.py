@@ -275,9 +275,7 @@ class SecondaryClaim(TenantModel):
     balance (coordination of benefits): the primary's payment and adjustments go on its
     837P (loops 2320/2430, ``hme.services.secondary.other_payer_data``)."""
 
-    claim = models.OneToOneField(
-        "hme.Claim", on_delete=models.PROTECT, related_name="coordination"
-    )
+    claim = models.OneToOneField("hme.Claim", on_delete=models.PROTECT, related_name="coordination")
     primary = models.OneToOneField(
         "hme.Claim", on_delete=models.PROTECT, related_name="secondary_link"
     )

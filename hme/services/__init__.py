@@ -6,6 +6,9 @@ re-implements them. The status transition tables are in ``hme.transitions``.
 """
 
 from ..transitions import AUTHORIZATION_TRANSITIONS, CLAIM_TRANSITIONS
+
+# Money in (835, 271): importing them registers their clearinghouse inbox handlers.
+from . import eligibility, remittance
 from .authorizations import (
     approve_authorization,
     deny_authorization,
@@ -35,9 +38,6 @@ from .claims import (
 from .coverage import coverage_on, refresh_coverage_status, verify_coverage
 from .payments import is_covered, post_payment, record_payment
 
-# Money in (835, 271): importing them registers their clearinghouse inbox handlers.
-from . import eligibility, remittance  # noqa: E402, I001
-
 __all__ = [
     "AUTHORIZATION_TRANSITIONS",
     "CLAIM_TRANSITIONS",
@@ -52,6 +52,7 @@ __all__ = [
     "deny_authorization",
     "deny_claim",
     "draw_units",
+    "eligibility",
     "expire_authorizations",
     "filing_deadline",
     "find_authorization",
@@ -61,6 +62,7 @@ __all__ = [
     "recalculate_claim",
     "record_payment",
     "refresh_coverage_status",
+    "remittance",
     "rental_month_charge",
     "resubmit_claim",
     "submit_claim",

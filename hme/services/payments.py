@@ -122,6 +122,37 @@ def _dollars(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
+def _save_allocation(
+    payment: Payment,
+    claim: Claim,
+    line: ClaimLine | None,
+    amount: Decimal,
+    adjustments: list[tuple[str, str, Decimal]],
+    remarks: Sequence[object],
+) -> PaymentAllocation:
+    allocation = PaymentAllocation(
+        company_id=payment.company_id,
+        payment=payment,
+        claim=claim,
+        claim_line=line,
+        amount=amount,
+    )
+    allocation.save()
+    for group, code, adjustment_amount in adjustments:
+        Adjustment(
+            company_id=payment.company_id,
+            allocation=allocation,
+            group=group,
+            code=code,
+            amount=adjustment_amount,
+        ).save()
+    for remark in remarks:
+        AllocationRemark(
+            company_id=payment.company_id, allocation=allocation, code=str(remark)[:8]
+        ).save()
+    return allocation
+
+
 def post_payment(
     payment: Payment,
     allocations: Sequence[Mapping[str, Any]],
@@ -173,26 +204,9 @@ def post_payment(
                 )
         lines_touched: set[uuid.UUID] = set()
         for (claim, line, amount, adjustments), data in zip(cleaned, allocations, strict=True):
-            allocation = PaymentAllocation(
-                company_id=payment.company_id,
-                payment=payment,
-                claim=claims[claim.pk],
-                claim_line=line,
-                amount=amount,
+            allocation = _save_allocation(
+                payment, claims[claim.pk], line, amount, adjustments, data.get("remarks") or ()
             )
-            allocation.save()
-            for group, code, adjustment_amount in adjustments:
-                Adjustment(
-                    company_id=payment.company_id,
-                    allocation=allocation,
-                    group=group,
-                    code=code,
-                    amount=adjustment_amount,
-                ).save()
-            for remark in data.get("remarks") or ():
-                AllocationRemark(
-                    company_id=payment.company_id, allocation=allocation, code=str(remark)[:8]
-                ).save()
             if created is not None:
                 created.append(allocation)
             if line is not None:

@@ -522,7 +522,9 @@ def _reverse(
     recalculate_claim(claim)
     original.reversed_at = timezone.now()
     original.save(update_fields=["reversed_at"])
-    reversal = _remittance_claim(record, claim_payment, claim, RemittanceClaimKind.REVERSAL, row=row)
+    reversal = _remittance_claim(
+        record, claim_payment, claim, RemittanceClaimKind.REVERSAL, row=row
+    )
     reversal.reverses = original
     reversal.save(update_fields=["reverses"])
     return taken
@@ -531,7 +533,9 @@ def _reverse(
 # The unmatched worklist ---------------------------------------------------------------
 
 
-def assign_unmatched(row: RemittanceClaim, claim: Claim, user: User | None = None) -> RemittanceClaim:
+def assign_unmatched(
+    row: RemittanceClaim, claim: Claim, user: User | None = None
+) -> RemittanceClaim:
     """A clerk assigns an unmatched claim payment to ``claim`` (of the same company and
     payer): it is applied as the import would have (lines matched where they can be,
     the rest posted to the claim as a whole) from the money left on its payment."""
@@ -544,7 +548,9 @@ def assign_unmatched(row: RemittanceClaim, claim: Claim, user: User | None = Non
             )
         record = lock_row(row.remittance, "payment")
         if claim.company_id != row.company_id:
-            raise ServiceError("Choose one of your company's claims.", fields={"claim": ["Unknown."]})
+            raise ServiceError(
+                "Choose one of your company's claims.", fields={"claim": ["Unknown."]}
+            )
         if claim.payer_id != record.payer_id:
             raise ServiceError(
                 f"Claim {claim.number} is billed to {claim.payer}, not to {record.payer}.",

@@ -145,9 +145,9 @@ def other_payer_data(secondary: Claim) -> dict[str, Any]:
 
 def write_offs(claim: Claim) -> Decimal:
     """The claim's contractual write-offs (CO): recorded, never billed."""
-    total = Adjustment.objects.filter(
-        allocation__claim=claim, group=AdjustmentGroup.CO
-    ).aggregate(total=Sum("amount"))["total"]
+    total = Adjustment.objects.filter(allocation__claim=claim, group=AdjustmentGroup.CO).aggregate(
+        total=Sum("amount")
+    )["total"]
     return total or ZERO
 
 
@@ -174,8 +174,7 @@ def other_payers_for(claim: Claim) -> list[OtherPayer]:
                 units=line.units,
                 adjudicated_on=entry["paid_date"] or adjudicated,
                 adjustments=[
-                    X837Adjustment(a["group"], a["code"], a["amount"])
-                    for a in entry["adjustments"]
+                    X837Adjustment(a["group"], a["code"], a["amount"]) for a in entry["adjustments"]
                 ],
             )
         )

@@ -13,7 +13,6 @@ each download an access-log row (``core.access``).
 """
 
 import datetime
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,13 +60,19 @@ class PatientShare:
         return sum((line.due for line in self.lines), ZERO)
 
 
-def open_patient_shares(company: Company, patient_ids: Iterable[Any] | None = None) -> list[PatientShare]:
+def open_patient_shares(
+    company: Company, patient_ids: Iterable[Any] | None = None
+) -> list[PatientShare]:
     """Every patient's open share lines (see the module doc), by patient."""
     billed_on = SecondaryClaim.objects.filter(company=company).values("primary_id")
-    pr = Adjustment.objects.filter(
-        company=company,
-        group=AdjustmentGroup.PR,
-    ).exclude(allocation__claim__status=ClaimStatus.VOID).exclude(allocation__claim_id__in=billed_on)
+    pr = (
+        Adjustment.objects.filter(
+            company=company,
+            group=AdjustmentGroup.PR,
+        )
+        .exclude(allocation__claim__status=ClaimStatus.VOID)
+        .exclude(allocation__claim_id__in=billed_on)
+    )
     if patient_ids is not None:
         pr = pr.filter(allocation__claim__patient_id__in=list(patient_ids))
     due = {

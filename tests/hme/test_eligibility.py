@@ -49,13 +49,15 @@ def test_it_sends_a_well_formed_270(company, coverage, drop, personas):
     path = sent_270(drop, company)
     assert path.name == "270-E000000001.x12"  # no patient data in the name
     text = path.read_text()
-    assert "EQ*12~" in text and "TRN*1*E000000001*" in text
+    assert "EQ*12~" in text
+    assert "TRN*1*E000000001*" in text
     (tx,) = list(read_transactions(text))
     assert [seg.id for seg in tx.segments] == [
         "ST", "BHT", "HL", "NM1", "HL", "NM1", "HL", "TRN", "NM1", "DMG", "DTP", "EQ", "SE",
     ]  # fmt: skip
     assert tx.segments[0][3] == "005010X279A1"
-    assert tx.gs[1] == "HS" and tx.gs[8] == "005010X279A1"
+    assert tx.gs[1] == "HS"
+    assert tx.gs[8] == "005010X279A1"
 
 
 def test_an_active_271_verifies_the_coverage(company, coverage, drop, personas):

@@ -34,7 +34,7 @@ def remove_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hme", "0006_remittance"),
+        ("hme", "0007_remittance"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

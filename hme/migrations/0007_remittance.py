@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0004_sign_in_security'),
         ('clinical', '0003_patient_state_index'),
-        ('hme', '0005_edi_batches'),
+        ('hme', '0006_edi_schedule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
