@@ -65,14 +65,14 @@ def create_secondary_claim(primary: Claim) -> Claim | None:
     """The secondary claim for ``primary``'s patient-responsibility balance, made once
     (the existing one is returned again); None when there is no balance, the claim is
     not a primary one, or the patient has no secondary coverage then."""
-    if primary.coverage.priority != CoveragePriority.PRIMARY:
-        return None
-    if primary.patient_responsibility <= ZERO:
-        return None
     existing = SecondaryClaim.objects.filter(primary=primary).select_related("claim").first()
     if existing is not None:
         claim: Claim = existing.claim
         return claim
+    if primary.coverage.priority != CoveragePriority.PRIMARY:
+        return None
+    if primary.patient_responsibility <= ZERO:
+        return None
     coverage = secondary_coverage(primary)
     if coverage is None:
         return None

@@ -6,6 +6,7 @@ is the patient's."""
 import datetime
 from decimal import Decimal
 
+from accounts.models import Location
 from hme.choices import CoveragePriority
 from hme.edi.data import claim_data, data_queryset
 from hme.edi.x12 import read_transactions
@@ -64,6 +65,7 @@ def test_the_secondary_claims_837p_passes_pyx12_with_its_other_payer_loops(compa
     import_835(company, fixture("835_paid.x12"))
     secondary = SecondaryClaim.objects.get(primary=primary).claim
     set_up_edi(company, secondary_payer)
+    Location.objects.filter(pk=secondary.billing_location_id).update(postal_code="43215-1234")
     secondary = data_queryset(Claim.objects.filter(pk=secondary.pk)).get()
     text = build_837p(envelope(), [claim_data(secondary)])
     assert_valid_837p(text)
@@ -104,9 +106,8 @@ def test_a_balance_the_payer_paid_in_full_makes_no_secondary(company):
     primary, _ = with_secondary(company)
     data = (
         fixture("835_paid.x12")
-        .replace(b"CAS*PR*2*136", b"CAS*CO*45*136")
+        .replace(b"CAS*PR*2*136", b"CAS*CO*253*136")
         .replace(b"*544*136*MB*", b"*544*0*MB*")
     )
-    data = data.replace(b"CAS*CO*45*170~\nCAS*CO*45*136", b"CAS*CO*45*306")
     import_835(company, data)
     assert not SecondaryClaim.objects.exists()
