@@ -411,9 +411,10 @@ class UnmatchedRemittanceViewSet(TenantReadOnlyViewSet):
     def assign(self, request, pk=None):
         from ..services.remittance import assign_unmatched
 
+        row = self.get_object()
         body = serializers.AssignRemittanceSerializer(
             data=request.data, context={"request": request}
         )
         body.is_valid(raise_exception=True)
-        row = assign_unmatched(self.get_object(), body.validated_data["claim"], request.user)
+        row = assign_unmatched(row, body.validated_data["claim"], request.user)
         return Response(self.get_serializer(row).data)
