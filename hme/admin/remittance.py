@@ -27,6 +27,10 @@ from ..services import remittance as remittance_service
 from ..services import statements as statement_service
 
 
+REMITTANCE_CLAIM_FIELDS = ("payer_claim_number", "kind", "status_code", "charge", "paid", "claim")
+STATEMENT_FIELDS = ("patient", "lines_count", "total_due", "download")
+
+
 class RemittanceUploadForm(forms.Form):
     file = forms.FileField(label="835 file", help_text="An 835 remittance (005010X221A1).")
 
@@ -34,8 +38,8 @@ class RemittanceUploadForm(forms.Form):
 class RemittanceClaimInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
     model = RemittanceClaim
     extra = 0
-    fields = ["payer_claim_number", "kind", "status_code", "charge", "paid", "claim"]
-    readonly_fields = fields
+    fields = REMITTANCE_CLAIM_FIELDS
+    readonly_fields = REMITTANCE_CLAIM_FIELDS
     show_change_link = True
 
     def get_queryset(self, request):
@@ -186,8 +190,8 @@ class RemittanceClaimAdmin(ReadOnlyAdminMixin, TenantAdmin):
 class PatientStatementInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
     model = PatientStatement
     extra = 0
-    fields = ["patient", "lines_count", "total_due", "download"]
-    readonly_fields = fields
+    fields = STATEMENT_FIELDS
+    readonly_fields = STATEMENT_FIELDS
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("patient").defer("pdf")

@@ -98,7 +98,7 @@ def open_patient_shares(
         link.claim_id: link.primary_id
         for link in SecondaryClaim.objects.filter(claim_id__in=claim_ids)
     }
-    primary_paid = {
+    primary_paid: dict[tuple[Any, int], Decimal] = {
         (claim_id, number): paid
         for claim_id, number, paid in ClaimLine.objects.filter(
             claim_id__in=primaries.values()

@@ -287,3 +287,17 @@ def test_another_companys_claim_is_never_matched(company, other_company):
     assert record.claim_payments.get().claim == mine
     theirs.refresh_from_db()
     assert theirs.status == ClaimStatus.PROCESSING
+
+
+def test_the_inbox_posts_an_835_once(company):
+    from hme.edi.inbox import dispatch_file
+
+    claim = sent_claim(company, medicare(company))
+    result = dispatch_file(company, "835_paid.x12", fixture("835_paid.x12"))
+    assert result.counts["835 claim payments"] == 1
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.PAID
+    again = dispatch_file(company, "835_paid.x12", fixture("835_paid.x12"))
+    assert again.counts["835 already imported"] == 1
+    assert PaymentAllocation.objects.count() == 1
+    assert RemittanceImport.objects.get().source == "inbox"
