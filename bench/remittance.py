@@ -46,7 +46,8 @@ def setup_django(database_url):
 def make_835(claims, trace, payer_id="17003"):
     """An 835 paying each claim 544.00 of 850.00 (CO-45 170.00, PR-2 136.00)."""
     segments = [
-        "ISA*00*          *00*          *ZZ*BENCHPAYER     *ZZ*ARIESONE       *261110*1200*^*00501*000000001*0*T*:",
+        "ISA*00*          *00*          *ZZ*BENCHPAYER     *ZZ*ARIESONE       "
+        "*261110*1200*^*00501*000000001*0*T*:",
         "GS*HP*BENCHPAYER*ARIESONE*20261110*1200*1*X*005010X221A1",
         "ST*835*0001",
     ]
@@ -180,8 +181,9 @@ def main(argv=None):
     temporary = None
     url = options.database_url
     if not url:
-        temporary = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)
-        url = f"sqlite:///{temporary.name}"
+        handle, temporary = tempfile.mkstemp(suffix=".sqlite3")
+        os.close(handle)
+        url = f"sqlite:///{temporary}"
     try:
         setup_django(url)
         from core.context import acting_as
@@ -192,7 +194,7 @@ def main(argv=None):
             large = measure(options.claims, stamp)
     finally:
         if temporary is not None:
-            Path(temporary.name).unlink(missing_ok=True)
+            Path(temporary).unlink(missing_ok=True)
     print(f"835 import      {'claims':>8} {'file MiB':>9} {'peak MiB':>9} {'s / 1,000':>10}")
     for label, count, (peak, per_thousand, size) in (
         ("small", options.small, small),

@@ -26,7 +26,6 @@ from ..models import (
 from ..services import remittance as remittance_service
 from ..services import statements as statement_service
 
-
 REMITTANCE_CLAIM_FIELDS = ("payer_claim_number", "kind", "status_code", "charge", "paid", "claim")
 STATEMENT_FIELDS = ("patient", "lines_count", "total_due", "download")
 

@@ -103,7 +103,7 @@ def test_without_a_secondary_no_claim_is_made(company):
 
 
 def test_a_balance_the_payer_paid_in_full_makes_no_secondary(company):
-    primary, _ = with_secondary(company)
+    with_secondary(company)
     data = (
         fixture("835_paid.x12")
         .replace(b"CAS*PR*2*136", b"CAS*CO*253*136")
