@@ -68,6 +68,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--skip-backup", action="store_true", help="do not time a backup")
     parser.add_argument("--skip-quality", action="store_true", help="do not time run_data_quality")
+    parser.add_argument("--skip-edi", action="store_true", help="do not time the 837P build")
     options = parser.parse_args(argv)
     if options.small < 1 or options.patients <= options.small:
         parser.error("--patients must be larger than --small, and both at least 1.")
@@ -144,6 +145,9 @@ def measure(database, options):
     if not options.skip_backup:
         print(f"  backup of {database.name}")
         result["backup"] = commands.backup(database)
+    if not options.skip_edi:
+        print(f"  837P build of 5,000 claims from {database.name}")
+        result["edi"] = commands.edi_build(database)
     return result
 
 
@@ -207,6 +211,15 @@ def report(options, sizes, results, seeding):
             )
 
 
+def report_edi(sizes, results):
+    for size in sizes:
+        edi = results[size].get("edi")
+        if edi is not None:
+            print(f"\n837P at {size:,} patients (python -m bench.edi --database):")
+            for line in edi["lines"]:
+                print(f"  {line.strip()}")
+
+
 def _memory():
     try:
         pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -232,6 +245,7 @@ def main(argv=None):
                 if database.drop():
                     print(f"Dropped {database.name} (created by this run).")
     report(options, sizes, results, seeding)
+    report_edi(sizes, results)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ class BatchClaimInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInlin
     model = BatchClaim
     extra = 0
     can_delete = False
-    fields = ["claim", "frequency", "status", "status_codes", "reason", "payer_claim_number"]
+    fields = ("claim", "frequency", "status", "status_codes", "reason", "payer_claim_number")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -48,7 +48,7 @@ class SubmissionBatchAdmin(TenantAdmin):
     search_fields = ["=number"]
     inlines = [BatchClaimInline]
     actions = ["send_now", "rebuild"]
-    fields = [
+    fields = (
         "number",
         "payer",
         "status",
@@ -63,8 +63,29 @@ class SubmissionBatchAdmin(TenantAdmin):
         "send_error",
         "acknowledged_at",
         "rejection_reason",
-    ]
-    readonly_fields = [f for row in fields for f in (row if isinstance(row, tuple) else [row])]
+    )
+    readonly_fields = (
+        "number",
+        "payer",
+        "status",
+        "claim_count",
+        "total_charge",
+        "interchange_control_number",
+        "group_control_number",
+        "transaction_control_number",
+        "usage_indicator",
+        "file_name",
+        "file_size",
+        "file_sha256",
+        "download",
+        "built_at",
+        "build_count",
+        "sent_at",
+        "sent_reference",
+        "send_error",
+        "acknowledged_at",
+        "rejection_reason",
+    )
 
     def has_add_permission(self, request, obj=None):
         # Batches are made from the claims list ("Create 837P batch").
@@ -133,7 +154,7 @@ class InboundFileAdmin(ReadOnlyAdminMixin, TenantAdmin):
     list_display = ["name", "status", "transaction_sets", "created_at"]
     list_filter = ["status"]
     search_fields = ["=name"]
-    fields = ["name", "status", "transaction_sets", "sha256", "summary", "error", "created_at"]
+    fields = ("name", "status", "transaction_sets", "sha256", "summary", "error", "created_at")
     readonly_fields = fields
 
 
@@ -152,9 +173,7 @@ def create_837p_batch(modeladmin, request, queryset):
         )
         return
     try:
-        batches = submission.create_batches(
-            claims[0].company, claims, user=signed_in_user(request)
-        )
+        batches = submission.create_batches(claims[0].company, claims, user=signed_in_user(request))
     except ServiceError as error:
         modeladmin.message_user(request, error.message, messages.ERROR)
         return

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.edi import BatchClaim, BatchClaimStatus, BatchStatus, SubmissionBatch
+from ..services.submission import accept_claim, settle_batch, withdraw_submission
 from .inbox import InboxContext, register_handler
 from .x12 import Segment, Transaction
 
@@ -124,6 +125,30 @@ def handle_999(tx: Transaction, context: InboxContext) -> dict[str, int]:
     if ak1[1] != "HC":
         raise ak1.error("This 999 does not answer an 837 (AK101 is not HC)")
     batch = _batch_for_group(context.company, ak1)
+    answers, group_code = _set_answers(tx)
+    if not group_code:
+        raise tx.segments[-1].error("999 without AK9")
+    ours = [a for a in answers if a.control_number == batch.transaction_control_number]
+    for answer in answers:
+        if answer not in ours:
+            raise answer.segment.error(
+                f"AK202 names a transaction set batch {batch.number} does not have"
+            )
+    code = ours[0].code if ours else group_code
+    accepted = code in ACCEPTED_ACKS and group_code in ACCEPTED_ACKS | {"P"}
+    errors = [e for a in ours for e in a.errors]
+    reason = ""
+    if not accepted:
+        reason = f"999: transaction set {_words(ACK_CODES, code)} (IK5 {code}, AK9 {group_code})"
+        if errors:
+            reason += "; " + "; ".join(errors)
+        reason += "."
+    settle_batch(batch, accepted=accepted, reason=reason)
+    return {"999 accepted": 1} if accepted else {"999 rejected": 1}
+
+
+def _set_answers(tx: Transaction) -> tuple[list[_SetAnswer], str]:
+    """Each AK2 transaction set answer (IK3/IK4 errors in words, IK5 code) and AK9."""
     answers: list[_SetAnswer] = []
     current: _SetAnswer | None = None
     group_code = ""
@@ -147,27 +172,7 @@ def handle_999(tx: Transaction, context: InboxContext) -> dict[str, int]:
             current.code = seg[1]
         elif seg.id == "AK9":
             group_code = seg[1]
-    if not group_code:
-        raise tx.segments[-1].error("999 without AK9")
-    ours = [a for a in answers if a.control_number == batch.transaction_control_number]
-    for answer in answers:
-        if answer not in ours:
-            raise answer.segment.error(
-                f"AK202 names a transaction set batch {batch.number} does not have"
-            )
-    code = ours[0].code if ours else group_code
-    accepted = code in ACCEPTED_ACKS and group_code in ACCEPTED_ACKS | {"P"}
-    errors = [e for a in ours for e in a.errors]
-    reason = ""
-    if not accepted:
-        reason = f"999: transaction set {_words(ACK_CODES, code)} (IK5 {code}, AK9 {group_code})"
-        if errors:
-            reason += "; " + "; ".join(errors)
-        reason += "."
-    from ..services.submission import settle_batch
-
-    settle_batch(batch, accepted=accepted, reason=reason)
-    return {"999 accepted": 1} if accepted else {"999 rejected": 1}
+    return answers, group_code
 
 
 def _batch_for_group(company: Any, ak1: Segment) -> SubmissionBatch:
@@ -221,7 +226,7 @@ def _claim_statuses(tx: Transaction) -> list[_ClaimStatus]:
 def _describe(statuses: list[list[str]]) -> tuple[str, str]:
     codes, words = [], []
     for parts in statuses:
-        category, status, entity = (parts + ["", "", ""])[:3]
+        category, status, entity = ([*parts, "", "", ""])[:3]
         codes.append(":".join(p for p in (category, status, entity) if p))
         text = f"{_words(CATEGORY_CODES, category)}: {_words(STATUS_CODES, status)}"
         if entity:
@@ -233,8 +238,6 @@ def _describe(statuses: list[list[str]]) -> tuple[str, str]:
 def handle_277(tx: Transaction, context: InboxContext) -> dict[str, int]:
     """Each claim of a 277CA: accepted (processing, payer claim number) or rejected
     (back to the biller with the status and category codes in words)."""
-    from ..services.submission import accept_claim, withdraw_submission
-
     counts = {"277CA accepted": 0, "277CA rejected": 0, "277CA unmatched": 0, "277CA noted": 0}
     for answer in _claim_statuses(tx):
         assert answer.segment is not None

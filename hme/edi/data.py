@@ -212,9 +212,29 @@ def claim_data(
     )
 
 
+#: Encrypted columns the 837P never reads: not loaded, so not decrypted (each costs a
+#: Fernet decryption per row; bench/edi.py).
+UNUSED_PATIENT_FIELDS = (
+    "phone",
+    "email",
+    "notes",
+    "ssn_last4",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+)
+
+
 def data_queryset(queryset: Any) -> Any:
     """``queryset`` of claims with everything ``claim_data`` reads, in a fixed number of
     queries whatever the count (billing location first: the 2000A grouping)."""
+    from django.db.models import Prefetch
+
+    from ..models import ClaimLine
+
+    lines = ClaimLine.objects.select_related(
+        "authorization", "order_line__order__prescriber"
+    ).defer("order_line__order__notes")
     return (
         queryset.select_related(
             "company",
@@ -226,9 +246,7 @@ def data_queryset(queryset: Any) -> Any:
             "order__prescriber",
             "rental",
         )
-        .prefetch_related(
-            "lines__authorization",
-            "lines__order_line__order__prescriber",
-        )
+        .defer("order__notes", *(f"patient__{name}" for name in UNUSED_PATIENT_FIELDS))
+        .prefetch_related(Prefetch("lines", queryset=lines))
         .order_by("billing_location_id", "number")
     )

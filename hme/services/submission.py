@@ -147,7 +147,7 @@ def _envelope(company: Company, payer: Payer, batch: SubmissionBatch) -> Envelop
         control_number=batch.interchange_control_number,
         transaction_control_number=batch.transaction_control_number,
         reference=batch.number,
-        created=timezone.localtime(batch.built_at).replace(tzinfo=None),
+        created=timezone.localtime(batch.built_at),
         usage=batch.usage_indicator,
     )
 
