@@ -82,3 +82,24 @@ def refresh_billing_holds():
         if not acquired:
             return {"status": "skipped"}
         return {"status": "done", **refresh_holds(on=timezone.localdate())}
+
+
+@shared_task(name="hme.tasks.patient_statements")
+def patient_statements():
+    """Make every company's patient statements (monthly; beat entry made by a migration).
+
+    Returns counts only: the statements themselves are in the admin (runs)."""
+    from accounts.models import Company
+
+    from .services.statements import run_statements
+
+    with cache_lock("hme.patient_statements", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            logger.warning("patient statements skipped: another run is in progress")
+            return {"status": "skipped"}
+        runs = [run_statements(company) for company in Company.objects.filter(is_active=True)]
+    return {
+        "status": "done",
+        "runs": len(runs),
+        "statements": sum(run.statements_count for run in runs),
+    }

@@ -17,6 +17,7 @@ from . import (
     payers,
     payments,
     readiness,  # the Ready to bill / On hold worklist
+    remittance,  # money in: 835s, unmatched worklist, statements, eligibility
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "payers",
     "payments",
     "readiness",
+    "remittance",
 ]

@@ -84,6 +84,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "replace",
         "void",
         create_837p_batch,
+        "patient_statements",
     ]
     READONLY = [
         "number",
@@ -311,6 +312,24 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             queryset,
             lambda claim: services.submit_claim(claim, request.user),
             "claim(s) submitted",
+        )
+
+    @admin.action(
+        description="Make patient statements for these claims' patients", permissions=["change"]
+    )
+    def patient_statements(self, request, queryset):
+        from core.tenancy import get_active_company
+
+        from ..services.statements import run_statements
+
+        patients = set(queryset.values_list("patient_id", flat=True))
+        run = run_statements(
+            get_active_company(request.user), patient_ids=patients, request=request
+        )
+        self.message_user(
+            request,
+            f"{run.statements_count} statement(s) made, ${run.total_due:,.2f} due "
+            "(patients with no open balance get none).",
         )
 
     @admin.action(description="Mark acknowledged by the payer (processing)", permissions=["change"])

@@ -63,7 +63,7 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         ("Eligibility", {"fields": ["is_active", "verified_at", "verified_by"]}),
     ]
     inlines = [AuthorizationInline]
-    actions = ["verify_eligibility"]
+    actions = ["check_eligibility", "verify_eligibility"]
 
     @admin.display(description="patient", ordering="patient__last_name")
     def patient_name(self, obj):
@@ -81,7 +81,23 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         return obj.member_id_masked
 
     @admin.action(
-        description="Verify eligibility (checked with the payer now)", permissions=["change"]
+        description="Check eligibility with the payer (270 sent; the 271 answers)",
+        permissions=["change"],
+    )
+    def check_eligibility(self, request, queryset):
+        from ..services.eligibility import request_eligibility
+
+        run_service(
+            self,
+            request,
+            queryset.select_related("payer", "patient", "company"),
+            lambda coverage: request_eligibility(coverage, request.user),
+            "eligibility inquiry(ies) sent",
+        )
+
+    @admin.action(
+        description="Record a manual eligibility verification (checked with the payer now)",
+        permissions=["change"],
     )
     def verify_eligibility(self, request, queryset):
         run_service(

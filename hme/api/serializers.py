@@ -25,9 +25,12 @@ from ..models import (
     Claim,
     ClaimLine,
     Coverage,
+    EligibilityCheck,
     Payer,
     Payment,
     PaymentAllocation,
+    RemittanceClaim,
+    RemittanceImport,
 )
 from ..models.claims import clean_pointers
 from ..models.edi import BatchClaim, SubmissionBatch
@@ -615,3 +618,80 @@ class OrderReadinessSerializer(serializers.Serializer):
                 for line_id, reasons in by_line.items()
             ],
         }
+
+
+# Money in: 835 remittances, the unmatched worklist, eligibility checks ---------------------
+
+
+class EligibilityCheckSerializer(TenantModelSerializer):
+    class Meta:
+        model = EligibilityCheck
+        fields = [
+            "id",
+            "coverage",
+            "status",
+            "control_number",
+            "plan_begin",
+            "plan_end",
+            "deductible_remaining",
+            "coinsurance_percent",
+            "rejection_reasons",
+            "answered_at",
+            "checked_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RemittanceImportSerializer(TenantModelSerializer):
+    class Meta:
+        model = RemittanceImport
+        fields = [
+            "id",
+            "payer",
+            "payment",
+            "trace_number",
+            "source",
+            "file_name",
+            "bpr_amount",
+            "paid_date",
+            "claims_count",
+            "posted_amount",
+            "reversed_amount",
+            "unmatched_amount",
+            "provider_adjustment_amount",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RemittanceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="An 835 file (005010X221A1).")
+
+
+class RemittanceClaimSerializer(TenantModelSerializer):
+    class Meta:
+        model = RemittanceClaim
+        fields = [
+            "id",
+            "remittance",
+            "claim",
+            "kind",
+            "payer_claim_number",
+            "payer_control_number",
+            "status_code",
+            "charge",
+            "paid",
+            "patient_responsibility",
+            "details",
+            "assigned_at",
+            "assigned_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class AssignRemittanceSerializer(ScopedSerializer):
+    claim = serializers.PrimaryKeyRelatedField(
+        queryset=Claim.objects.all(), help_text="The claim this claim payment pays."
+    )

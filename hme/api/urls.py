@@ -20,3 +20,7 @@ urlpatterns = [
         name="order-readiness",
     ),
 ]
+router.register("remittances", views.RemittanceViewSet, basename="remittance")
+router.register(
+    "unmatched-remittances", views.UnmatchedRemittanceViewSet, basename="unmatched-remittance"
+)

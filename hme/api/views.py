@@ -2,6 +2,7 @@
 posting is an action (or a create) that calls ``hme.services``; those that move money
 or a claim honour ``Idempotency-Key``."""
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -9,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.access import record_access
@@ -22,10 +24,20 @@ from core.api.views import (
     TenantReadOnlyViewSet,
 )
 from core.choices import AccessAction, AccessVia
+from core.exceptions import ServiceError
 from dme.models import Order
 
 from .. import services
-from ..models import Authorization, Claim, Coverage, Payer, Payment, SubmissionBatch
+from ..models import (
+    Authorization,
+    Claim,
+    Coverage,
+    Payer,
+    Payment,
+    RemittanceClaim,
+    RemittanceImport,
+    SubmissionBatch,
+)
 from ..services import submission
 from . import filters, serializers
 
@@ -57,7 +69,10 @@ class CoverageViewSet(ProtectedDeleteMixin, TenantModelViewSet):
     filterset_class = filters.CoverageFilter
     ordering_fields = ["effective_date", "created_at"]
     permission_classes = [ActionPermission]
-    action_permissions = {"verify": ["hme.change_coverage"]}
+    action_permissions = {
+        "verify": ["hme.change_coverage"],
+        "check_eligibility": ["hme.change_coverage"],
+    }
     protected_message = "Claims were billed to this coverage: end it with a termination date."
 
     def get_permissions(self):
@@ -70,6 +85,18 @@ class CoverageViewSet(ProtectedDeleteMixin, TenantModelViewSet):
     def verify(self, request, pk=None):
         coverage = services.verify_coverage(self.get_object(), request.user)
         return Response(self.get_serializer(coverage).data)
+
+    @extend_schema(request=None, responses={202: serializers.EligibilityCheckSerializer})
+    @action(detail=True, methods=["post"], url_path="check-eligibility")
+    def check_eligibility(self, request, pk=None):
+        """Send the coverage's 270 through the clearinghouse; the 271 answers later
+        (the check's status goes from ``sent`` to active, inactive or rejected)."""
+        from ..services.eligibility import request_eligibility
+
+        check = request_eligibility(self.get_object(), request.user)
+        return Response(
+            serializers.EligibilityCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED
+        )
 
     @extend_schema(
         request=serializers.CoverageLookupSerializer,
@@ -392,3 +419,65 @@ class OrderReadinessViewSet(TenantReadOnlyViewSet):
     )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
+
+
+class RemittanceViewSet(TenantReadOnlyViewSet):
+    """Imported 835 remittances, newest first. ``POST /remittances/upload/`` imports an
+    835 file (multipart ``file``): 201 with the imports; invalid X12 is a 400
+    ``x12_invalid`` naming the segment and position; the same file again a 409
+    ``already_imported``; a file that does not reconcile a 400 ``remittance_unbalanced``.
+    Nothing is posted on any refusal."""
+
+    queryset = RemittanceImport.objects.select_related("payer")
+    serializer_class = serializers.RemittanceImportSerializer
+    pagination_class = CursorPagination
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [ActionPermission]
+    action_permissions = {"upload": ["hme.add_remittanceimport"]}
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.RemittanceUploadSerializer},
+        responses={201: serializers.RemittanceImportSerializer(many=True)},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    @idempotent
+    def upload(self, request):
+        from ..services.remittance import import_835
+
+        body = serializers.RemittanceUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        if upload.size > settings.EDI_MAX_INBOUND_BYTES:
+            raise ServiceError("The file is larger than EDI_MAX_INBOUND_BYTES.", code="too_large")
+        summary = import_835(self.get_active_company(), upload.read(), file_name=upload.name or "")
+        data = self.get_serializer(summary.remittances, many=True).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class UnmatchedRemittanceViewSet(TenantReadOnlyViewSet):
+    """835 claim payments waiting for a clerk: ``POST .../{id}/assign/`` with the
+    ``claim`` posts it to that claim (same payer)."""
+
+    queryset = RemittanceClaim.objects.unmatched().select_related("remittance")
+    serializer_class = serializers.RemittanceClaimSerializer
+    pagination_class = CursorPagination
+    filter_backends = [DjangoFilterBackend]
+    permission_classes = [ActionPermission]
+    action_permissions = {"assign": ["hme.change_remittanceclaim"]}
+
+    @extend_schema(
+        request=serializers.AssignRemittanceSerializer,
+        responses=serializers.RemittanceClaimSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def assign(self, request, pk=None):
+        from ..services.remittance import assign_unmatched
+
+        row = self.get_object()
+        body = serializers.AssignRemittanceSerializer(
+            data=request.data, context={"request": request}
+        )
+        body.is_valid(raise_exception=True)
+        row = assign_unmatched(row, body.validated_data["claim"], request.user)
+        return Response(self.get_serializer(row).data)

@@ -9,9 +9,20 @@ from .fees import FeeBand, FeeScheduleEntry, SupplierCharge
 from .payers import Authorization, Coverage, Payer
 from .payments import Adjustment, Payment, PaymentAllocation
 from .readiness import BillableLine, BillingHold
+from .remittance import (  # money in: 835, statements, 270/271
+    AllocationRemark,
+    EligibilityCheck,
+    PatientStatement,
+    ProviderAdjustment,
+    RemittanceClaim,
+    RemittanceImport,
+    SecondaryClaim,
+    StatementRun,
+)
 
 __all__ = [
     "Adjustment",
+    "AllocationRemark",
     "Authorization",
     "BatchClaim",
     "BillableLine",
@@ -20,12 +31,19 @@ __all__ = [
     "ClaimLine",
     "ClaimNumberCounter",
     "Coverage",
+    "EligibilityCheck",
     "FeeBand",
     "FeeScheduleEntry",
     "InboundFile",
+    "PatientStatement",
     "Payer",
     "Payment",
     "PaymentAllocation",
+    "ProviderAdjustment",
+    "RemittanceClaim",
+    "RemittanceImport",
+    "SecondaryClaim",
+    "StatementRun",
     "SubmissionBatch",
     "SupplierCharge",
 ]

@@ -6,6 +6,9 @@ re-implements them. The status transition tables are in ``hme.transitions``.
 """
 
 from ..transitions import AUTHORIZATION_TRANSITIONS, CLAIM_TRANSITIONS
+
+# Money in (835, 271): importing them registers their clearinghouse inbox handlers.
+from . import eligibility, remittance
 from .authorizations import (
     approve_authorization,
     deny_authorization,
@@ -58,6 +61,7 @@ __all__ = [
     "deny_authorization",
     "deny_claim",
     "draw_units",
+    "eligibility",
     "expected_for",
     "expire_authorizations",
     "filing_deadline",
@@ -72,6 +76,7 @@ __all__ = [
     "recalculate_claim",
     "record_payment",
     "refresh_coverage_status",
+    "remittance",
     "rental_month_charge",
     "replace_claim",
     "resubmit_claim",

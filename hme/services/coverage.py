@@ -16,14 +16,19 @@ from ..models import Coverage
 
 
 def verify_coverage(coverage: Coverage, user: Any) -> Coverage:
-    """Record that ``user`` checked the patient's eligibility with the payer, now.
+    """Record that ``user`` checked the patient's eligibility with the payer, now (the
+    manual fallback of the 270/271 exchange, ``hme.services.eligibility``), as a
+    verification record too.
 
     ``user`` is whatever the request has (an anonymous user records no one)."""
+    from .eligibility import record_manual_check
+
     with transaction.atomic():
         coverage = lock_row(coverage)
         coverage.verified_at = timezone.now()
         coverage.verified_by = user if getattr(user, "is_authenticated", False) else None
         coverage.save(update_fields=["verified_at", "verified_by"])
+        record_manual_check(coverage, user)
     return coverage
 
 

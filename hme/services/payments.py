@@ -17,7 +17,15 @@ from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
 
 from ..choices import ClaimStatus, normalize_carc, validate_carc
-from ..models import Adjustment, Claim, ClaimLine, Payer, Payment, PaymentAllocation
+from ..models import (
+    Adjustment,
+    AllocationRemark,
+    Claim,
+    ClaimLine,
+    Payer,
+    Payment,
+    PaymentAllocation,
+)
 from ..models.claims import ZERO
 from ..transitions import check_claim_transition
 from .claims import _error_from_validation, money, recalculate_claim
@@ -72,9 +80,10 @@ def is_covered(claim: Claim) -> bool:
     )
 
 
-def _clean_allocation(
-    payment: Payment, index: int, data: Mapping[str, Any]
-) -> tuple[Claim, ClaimLine | None, Decimal, list[tuple[str, str, Decimal]]]:
+Cleaned = tuple[Claim, ClaimLine | None, Decimal, list[tuple[str, str, Decimal]]]
+
+
+def _clean_allocation(payment: Payment, index: int, data: Mapping[str, Any]) -> Cleaned:
     """Check one allocation dict; return (claim, line, amount, adjustments)."""
     where = f"Allocation {index}"
     claim = data.get("claim")
@@ -115,7 +124,43 @@ def _dollars(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
-def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> Payment:
+def _save_allocation(
+    payment: Payment,
+    claim: Claim,
+    line: ClaimLine | None,
+    amount: Decimal,
+    adjustments: list[tuple[str, str, Decimal]],
+    remarks: Sequence[object],
+) -> PaymentAllocation:
+    allocation = PaymentAllocation(
+        company_id=payment.company_id,
+        payment=payment,
+        claim=claim,
+        claim_line=line,
+        amount=amount,
+    )
+    allocation.save()
+    for group, code, adjustment_amount in adjustments:
+        Adjustment(
+            company_id=payment.company_id,
+            allocation=allocation,
+            group=group,
+            code=code,
+            amount=adjustment_amount,
+        ).save()
+    for remark in remarks:
+        AllocationRemark(
+            company_id=payment.company_id, allocation=allocation, code=str(remark)[:8]
+        ).save()
+    return allocation
+
+
+def post_payment(
+    payment: Payment,
+    allocations: Sequence[Mapping[str, Any]],
+    *,
+    created: list[PaymentAllocation] | None = None,
+) -> Payment:
     """Allocate ``payment`` to claims (or their lines), with adjustments.
 
     ``allocations``: dicts with ``claim``, optional ``claim_line``, ``amount`` and
@@ -126,6 +171,9 @@ def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> 
     paid). Afterwards each claim's paid amount and patient responsibility are
     recomputed, and approved claims that the payments now cover (see
     :func:`is_covered`) become paid. A refusal writes nothing.
+
+    An allocation may carry ``remarks`` (RARC codes of an 835, kept as
+    ``AllocationRemark``); the allocations made are appended to ``created`` when given.
     """
     if not allocations:
         raise ServiceError("Give at least one allocation.", fields={"allocations": ["Empty."]})
@@ -157,23 +205,12 @@ def post_payment(payment: Payment, allocations: Sequence[Mapping[str, Any]]) -> 
                     code="claim_not_approved",
                 )
         lines_touched: set[uuid.UUID] = set()
-        for claim, line, amount, adjustments in cleaned:
-            allocation = PaymentAllocation(
-                company_id=payment.company_id,
-                payment=payment,
-                claim=claims[claim.pk],
-                claim_line=line,
-                amount=amount,
+        for (claim, line, amount, adjustments), data in zip(cleaned, allocations, strict=True):
+            allocation = _save_allocation(
+                payment, claims[claim.pk], line, amount, adjustments, data.get("remarks") or ()
             )
-            allocation.save()
-            for group, code, adjustment_amount in adjustments:
-                Adjustment(
-                    company_id=payment.company_id,
-                    allocation=allocation,
-                    group=group,
-                    code=code,
-                    amount=adjustment_amount,
-                ).save()
+            if created is not None:
+                created.append(allocation)
             if line is not None:
                 lines_touched.add(line.pk)
         for line in ClaimLine.objects.filter(pk__in=lines_touched):
