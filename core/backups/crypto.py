@@ -65,6 +65,8 @@ class Payload(IntEnum):
 
     SQLITE = 1
     POSTGRESQL = 2
+    # A stored document (documents.crypto): same sealing, its own key.
+    DOCUMENT = 3
 
     @classmethod
     def for_vendor(cls, vendor: str) -> "Payload":

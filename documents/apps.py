@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class DocumentsConfig(AppConfig):
+    name = "documents"
+    verbose_name = "Documents: files, fax intake, e-signature, retention"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from .admin_hooks import install_admin_hooks
+
+        # The patient, order and claim pages of the floors below get their documents
+        # panel and actions from here: those apps never import this one.
+        install_admin_hooks()
+        try:
+            from hme.readiness import register_check
+        except ImportError:  # the readiness registry is not in this build
+            return
+        from .services import register_readiness_checks
+
+        register_readiness_checks(register_check)
