@@ -147,7 +147,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             except services.LinkRefused as error:
                 return _refused(request, error)
             except ServiceError as error:
-                errors = error.fields or {"__all__": [error.message]}
+                errors = dict(error.fields) or {"general": [error.message]}
             else:
                 return render(request, "documents/sign_done.html", {"signing": signed})
     elements = services.signing.order_elements(signing.order)
