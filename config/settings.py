@@ -535,8 +535,9 @@ LOGGING = {
 # DOCUMENTS_S3_BUCKET is set (django-storages). Never served from a public URL.
 DOCUMENTS_DIR = Path(env.str("DOCUMENTS_DIR", default=str(BASE_DIR / "var" / "documents")))
 DOCUMENTS_S3_BUCKET = env.str("DOCUMENTS_S3_BUCKET", default="")
+_DOCUMENTS_STORAGE: dict[str, Any]
 if DOCUMENTS_S3_BUCKET:
-    STORAGES["documents"] = {
+    _DOCUMENTS_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": DOCUMENTS_S3_BUCKET,
@@ -552,7 +553,7 @@ if DOCUMENTS_S3_BUCKET:
         },
     }
 else:
-    STORAGES["documents"] = {
+    _DOCUMENTS_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {
             "location": str(DOCUMENTS_DIR),
@@ -560,6 +561,7 @@ else:
             "directory_permissions_mode": 0o700,
         },
     }
+STORAGES["documents"] = _DOCUMENTS_STORAGE
 # Comma-separated document keys (32 random bytes, url-safe base64), newest first: the
 # first seals new files, any opens old ones (manage.py reencrypt_documents re-seals).
 _DEV_DOCUMENT_ENCRYPTION_KEY = "PLsiEh33lAUAauqdfleVECy0wtiCti7ha7KI98RGT4k="

@@ -237,7 +237,15 @@ class FaxIntakeAdmin(TenantAdmin):
 
 @admin.register(SigningRequest)
 class SigningRequestAdmin(ReadOnlyAdminMixin, TenantAdmin):
-    list_display = ["__str__", "order", "prescriber", "status", "sent_at", "expires_at", "signed_at"]
+    list_display = [
+        "__str__",
+        "order",
+        "prescriber",
+        "status",
+        "sent_at",
+        "expires_at",
+        "signed_at",
+    ]
     list_filter = ["status", "sent_at"]
     list_select_related = ["order", "prescriber"]
     readonly_fields = [
@@ -253,7 +261,7 @@ class SigningRequestAdmin(ReadOnlyAdminMixin, TenantAdmin):
         "content_sha256",
         "signed_document",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     @admin.display(description="signed document")
     def signed_document(self, obj: SigningRequest) -> str:
@@ -291,7 +299,11 @@ class LegalHoldAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     def release(self, request, queryset):
         user = signed_in_user(request)
         run_service(
-            self, request, queryset, lambda hold: services.release_hold(hold, user=user), "hold(s) released"
+            self,
+            request,
+            queryset,
+            lambda hold: services.release_hold(hold, user=user),
+            "hold(s) released",
         )
 
 

@@ -30,7 +30,7 @@ class DocumentInline(TenantInlineMixin, admin.TabularInline):
     can_delete = False
     show_change_link = True
     template = "documents/admin/document_inline.html"
-    fields = ["kind", "source", "received_at", "pages", "download"]
+    fields = ("kind", "source", "received_at", "pages", "download")
     readonly_fields = fields
     ordering = ["-received_at"]
     verbose_name_plural = "documents"
@@ -101,7 +101,8 @@ def _add_inline(model: Any, inline: type) -> None:
     model_admin = admin.site._registry.get(model)
     if model_admin is None or inline in model_admin.inlines:
         return
-    model_admin.inlines = [*model_admin.inlines, inline]
+    # The instance's own list (the class's stays as its app declared it).
+    model_admin.inlines = [*model_admin.inlines, inline]  # type: ignore[misc]
 
 
 def _add_action(model: Any, name: str, action: Any) -> None:

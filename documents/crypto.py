@@ -87,9 +87,10 @@ class Sealed:
 def seal(chunks: Iterable[bytes], document_id: uuid.UUID) -> Sealed:
     """Seal the plaintext ``chunks`` under the newest key; rewound, ready to store."""
     key = configured_keys()[0]
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    # Handed to the caller, who closes it after storing: no context manager here.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     writer = EncryptingWriter(
-        spool,  # type: ignore[arg-type]
+        spool,
         key,
         payload=Payload.DOCUMENT,
         backup_id=document_id,
@@ -104,7 +105,7 @@ def seal(chunks: Iterable[bytes], document_id: uuid.UUID) -> Sealed:
     writer.close()
     spool.seek(0)
     return Sealed(
-        file=spool,  # type: ignore[arg-type]
+        file=spool,
         sha256=digest.hexdigest(),
         size=size,
         fingerprint=key.fingerprint,

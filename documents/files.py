@@ -83,7 +83,7 @@ def count_pages(data: bytes, content_type: str) -> int:
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
             return max(1, int(getattr(image, "n_frames", 1)))
-    except Exception:  # noqa: BLE001 (any parser failure means an unreadable file)
+    except Exception:
         raise FileRefused(
             f"The file looks like a {EXTENSIONS[content_type].upper()} but cannot be read; "
             "it may be damaged.",
@@ -97,8 +97,7 @@ def check_file(file: IO[bytes]) -> CheckedFile:
     content_type = sniff_type(data[:16])
     if content_type is None:
         raise FileRefused(
-            f"Only {ALLOWED_LABEL} files are accepted (checked by their content, not their "
-            "name).",
+            f"Only {ALLOWED_LABEL} files are accepted (checked by their content, not their name).",
             code="file_type_refused",
         )
     return CheckedFile(data=data, content_type=content_type, pages=count_pages(data, content_type))

@@ -18,7 +18,7 @@ UPLOAD_HELP = (
 )
 
 
-def checked_upload(form: forms.Form, field: str = "upload") -> files.CheckedFile | None:
+def checked_upload(form: forms.BaseForm, field: str = "upload") -> files.CheckedFile | None:
     upload = form.cleaned_data.get(field)
     if upload is None:
         return None
@@ -68,13 +68,13 @@ class FaxUploadForm(forms.ModelForm):
 class FileIntakeForm(forms.Form):
     """The clerk's decision on a fax: whose, what, which pages."""
 
-    patient = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    patient: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     kind = forms.ChoiceField(choices=DocumentKind.choices)
     pages = forms.CharField(
         required=False, help_text="Pages to file, as 1-3, 5. Empty: every page not yet filed."
     )
-    prescriber = forms.ModelChoiceField(queryset=None, required=False)  # type: ignore[arg-type]
-    order = forms.ModelChoiceField(queryset=None, required=False)  # type: ignore[arg-type]
+    prescriber: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False)
+    order: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False)
 
     def __init__(self, *args: Any, user: Any = None, initial_from: Any = None, **kwargs: Any):
         from clinical.models import Patient, Provider

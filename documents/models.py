@@ -193,7 +193,9 @@ class SigningRequest(TenantModel):
     expires_at = models.DateTimeField("expires at", editable=False)
     signed_at = models.DateTimeField("signed at", null=True, blank=True, editable=False)
     signer_name = EncryptedCharField("signed by", max_length=200, blank=True, editable=False)
-    signer_ip = models.GenericIPAddressField("signer address", null=True, blank=True, editable=False)
+    signer_ip = models.GenericIPAddressField(
+        "signer address", null=True, blank=True, editable=False
+    )
     signer_user_agent = models.CharField(max_length=255, blank=True, editable=False)
     # SHA-256 of the written order's elements as shown to the signer (canonical JSON).
     content_sha256 = models.CharField("content SHA-256", max_length=64, blank=True, editable=False)

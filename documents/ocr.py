@@ -1,9 +1,11 @@
-"""OCR of incoming faxes: ocrmypdf (Tesseract through Ghostscript-free PDF output).
+"""OCR of incoming faxes: ocrmypdf with Tesseract (plain PDF output, no PDF/A, so
+Ghostscript is not needed for the output).
 
 ocrmypdf is given the fax as a PDF (TIFF, PNG and JPEG are first wrapped in a PDF by
-Pillow), skips pages that already carry text and adds a text layer to the others; the text of
-every page is then read from its output with pypdf. Everything happens in a private temporary folder that is removed at once:
-the plaintext never stays on disk. Tesseract and its English data come from Debian
+Pillow), skips pages that already carry text and adds a text layer to the others; the
+text of every page is then read from its output with pypdf. ocrmypdf works on files:
+the plaintext is on disk only in a private (0700) temporary folder for the length of
+the run, removed at once. Tesseract and its English data come from Debian
 (``tesseract-ocr``, ``tesseract-ocr-eng``; scripts/system-packages.sh).
 """
 
@@ -31,9 +33,7 @@ def as_pdf(data: bytes, content_type: str) -> bytes:
         frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
         resolution = float(image.info.get("dpi", (200, 200))[0] or 200)
     out = io.BytesIO()
-    frames[0].save(
-        out, "PDF", save_all=True, append_images=frames[1:], resolution=resolution
-    )
+    frames[0].save(out, "PDF", save_all=True, append_images=frames[1:], resolution=resolution)
     return out.getvalue()
 
 
@@ -58,7 +58,9 @@ def recognise(data: bytes, content_type: str) -> str:
                 jobs=1,
             )
         except ocrmypdf.exceptions.MissingDependencyError as error:
-            raise OCRFailed(f"OCR is not installed on this server ({type(error).__name__}).") from None
+            raise OCRFailed(
+                f"OCR is not installed on this server ({type(error).__name__})."
+            ) from None
         except ocrmypdf.exceptions.ExitCodeException as error:
             raise OCRFailed(f"OCR could not read the file ({type(error).__name__}).") from None
         from pypdf import PdfReader

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -66,7 +67,7 @@ def scoped_document(request: HttpRequest, pk: Any) -> Document:
 
 @login_required
 @require_GET
-def download(request: HttpRequest, pk: Any) -> HttpResponse:
+def download(request: HttpRequest, pk: Any) -> HttpResponseBase:
     return stream_document(request, scoped_document(request, pk), via=AccessVia.ADMIN)
 
 

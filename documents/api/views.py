@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.permissions import ActionPermission
@@ -37,11 +36,6 @@ class DocumentViewSet(TenantNoDeleteViewSet):
     ordering = ["-received_at", "-id"]
     permission_classes = [ActionPermission]
     action_permissions = {"mark_sent": ["documents.change_document"]}
-
-    def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request.method == "POST":
-            return [MultiPartParser(), *super().get_parsers()]
-        return super().get_parsers()
 
     @extend_schema(
         request={"multipart/form-data": serializers.DocumentUploadSerializer},
@@ -99,11 +93,6 @@ class FaxIntakeViewSet(TenantViewSetMixin, mixins.ListModelMixin, viewsets.Gener
             return serializers.FaxIntakeDetailSerializer
         return super().get_serializer_class()
 
-    def get_parsers(self):
-        if self.request is not None and self.request.method == "POST":
-            return [MultiPartParser(), *super().get_parsers()]
-        return super().get_parsers()
-
     @extend_schema(responses=serializers.FaxIntakeDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         return TenantViewSetMixin.retrieve(self, request, *args, **kwargs)
@@ -121,7 +110,9 @@ class FaxIntakeViewSet(TenantViewSetMixin, mixins.ListModelMixin, viewsets.Gener
         intake.refresh_from_db()
         return Response(self.get_serializer(intake).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.FileIntakeSerializer, responses=serializers.DocumentSerializer)
+    @extend_schema(
+        request=serializers.FileIntakeSerializer, responses=serializers.DocumentSerializer
+    )
     @action(detail=True, methods=["post"])
     def file(self, request, pk=None):
         intake = self.get_object()
@@ -187,7 +178,9 @@ class LegalHoldViewSet(TenantReadOnlyViewSet):
         "release": ["documents.change_legalhold"],
     }
 
-    @extend_schema(request=serializers.LegalHoldSerializer, responses={201: serializers.LegalHoldSerializer})
+    @extend_schema(
+        request=serializers.LegalHoldSerializer, responses={201: serializers.LegalHoldSerializer}
+    )
     def create(self, request, *args, **kwargs):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)

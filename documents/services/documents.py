@@ -18,7 +18,9 @@ from ..models import Document
 def _check_links(company_id: Any, patient: Any, links: dict[str, Any]) -> None:
     """Every linked record is of the company, and of the patient where it has one."""
     if patient.company_id != company_id:
-        raise ServiceError("This patient is not in your company.", fields={"patient": ["Not in your company."]})
+        raise ServiceError(
+            "This patient is not in your company.", fields={"patient": ["Not in your company."]}
+        )
     for field, related in links.items():
         if related is None:
             continue
@@ -148,9 +150,7 @@ def mark_attachment_sent(
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
         locked.attachment_transmission = transmission
-        locked.attachment_control_number = (
-            control_number or "DOC" + locked.pk.hex[:12].upper()
-        )
+        locked.attachment_control_number = control_number or "DOC" + locked.pk.hex[:12].upper()
         locked.attachment_sent_at = timezone.now()
         locked.save(
             update_fields=[

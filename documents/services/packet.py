@@ -76,7 +76,7 @@ def build_audit_packet(claim: Any) -> tuple[bytes, str]:
         try:
             pdf = ocr.as_pdf(data, document.content_type)
             writer.append(PdfReader(io.BytesIO(pdf)))
-        except Exception:  # noqa: BLE001 (a damaged file must not stop the packet)
+        except Exception:
             raise ServiceError(
                 f"Document {document.pk} cannot be added to the packet: it cannot be read.",
                 code="document_unreadable",

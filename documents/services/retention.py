@@ -257,6 +257,11 @@ def _held_audit_filter(holds: Holds) -> Q | None:
     return condition or None
 
 
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        files.delete_stored(name)
+
+
 def purge(plan: PurgePlan, batch_size: int = 500) -> PurgeRecord | None:
     """Remove what ``plan`` lists (re-checked: a hold placed since is honoured) and
     write the PurgeRecord. Rows go in one transaction; files after it commits."""
@@ -288,7 +293,7 @@ def purge(plan: PurgePlan, batch_size: int = 500) -> PurgeRecord | None:
             removed_ids={kind: [str(pk) for pk in ids] for kind, ids in due.items() if ids},
             held_skipped=sum(fresh.held.values()),
         )
-        transaction.on_commit(lambda: [files.delete_stored(name) for name in names])
+        transaction.on_commit(lambda: _delete_files(names))
     return record
 
 

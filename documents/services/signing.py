@@ -115,11 +115,17 @@ def request_for_token(token: str) -> SigningRequest:
     if request is None:
         raise LinkRefused("This signing link is not valid.", code="link_unknown")
     if request.status == SigningStatus.SIGNED:
-        raise LinkRefused("This order has already been signed; the link works once.", code="link_used")
+        raise LinkRefused(
+            "This order has already been signed; the link works once.", code="link_used"
+        )
     if request.status == SigningStatus.CANCELLED:
-        raise LinkRefused("This signing link was withdrawn; a newer one was sent.", code="link_cancelled")
+        raise LinkRefused(
+            "This signing link was withdrawn; a newer one was sent.", code="link_cancelled"
+        )
     if request.expires_at <= timezone.now():
-        raise LinkRefused("This signing link has expired; ask the supplier for a new one.", code="link_expired")
+        raise LinkRefused(
+            "This signing link has expired; ask the supplier for a new one.", code="link_expired"
+        )
     return request
 
 
@@ -154,9 +160,7 @@ def content_hash(elements: dict[str, Any]) -> str:
 def render_signed_pdf(elements: dict[str, Any], facts: dict[str, Any]) -> bytes:
     from weasyprint import HTML
 
-    page = render_to_string(
-        "documents/signed_order.html", {"elements": elements, "facts": facts}
-    )
+    page = render_to_string("documents/signed_order.html", {"elements": elements, "facts": facts})
     pdf: bytes = HTML(string=page).write_pdf()
     return pdf
 

@@ -12,8 +12,8 @@ from documents.models import Document, FaxIntake, SigningRequest
 from documents.services import receive_fax
 from tests.admin_base import TenantAdminTests
 from tests.clinical.factories import PatientFactory
-from tests.documents.factories import MARKER, DocumentFactory, pdf_bytes
 from tests.dme.factories import OrderFactory, OrderLineFactory
+from tests.documents.factories import MARKER, DocumentFactory, pdf_bytes
 from tests.factories import member
 
 
@@ -46,11 +46,16 @@ def test_the_upload_form_refuses_a_wrong_type_beside_the_field(staff, company):
 
     response = staff.post(
         url,
-        {"patient": str(patient.pk), "kind": "swo", "upload": SimpleUploadedFile("a.pdf", pdf_bytes())},
+        {
+            "patient": str(patient.pk),
+            "kind": "swo",
+            "upload": SimpleUploadedFile("a.pdf", pdf_bytes()),
+        },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     document = Document.objects.get()
-    assert document.patient == patient and document.original_name == "a.pdf"
+    assert document.patient == patient
+    assert document.original_name == "a.pdf"
 
 
 @pytest.mark.django_db
@@ -84,11 +89,16 @@ def test_download_view_permission_tenancy_and_access_log(client, company, outsid
     response = client.get(url)
     assert response.status_code == 200
     assert MARKER.encode() in b"".join(response.streaming_content)
-    assert AccessLog.objects.filter(object_id=str(document.pk), action="export", via="admin").count() == 1
+    assert (
+        AccessLog.objects.filter(object_id=str(document.pk), action="export", via="admin").count()
+        == 1
+    )
 
 
 @pytest.mark.django_db
-def test_the_order_action_sends_for_signature(staff, company, mailoutbox, django_capture_on_commit_callbacks):
+def test_the_order_action_sends_for_signature(
+    staff, company, mailoutbox, django_capture_on_commit_callbacks
+):
     order = OrderFactory(company=company, prescriber_signed_on=None)
     OrderLineFactory(company=company, order=order)
     url = reverse("admin:dme_order_changelist")
@@ -132,5 +142,6 @@ def test_the_intake_worklist_files_a_fax_on_a_clerks_word(client, company, perso
     )
     assert response.status_code == 302
     document = Document.objects.get()
-    assert document.patient == patient and document.intake == intake
+    assert document.patient == patient
+    assert document.intake == intake
     assert FaxIntake.objects.get().status == "filed"

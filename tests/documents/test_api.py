@@ -11,8 +11,8 @@ from core.models import AccessLog
 from documents.choices import DocumentKind, IntakeStatus
 from documents.models import Document, FaxIntake, LegalHold, SigningRequest
 from tests.clinical.factories import PatientFactory
-from tests.documents.factories import MARKER, DocumentFactory, pdf_bytes
 from tests.dme.factories import OrderFactory, OrderLineFactory
+from tests.documents.factories import MARKER, DocumentFactory, pdf_bytes
 from tests.factories import member
 
 
@@ -35,7 +35,8 @@ def test_upload_is_multipart_and_checked_by_content(api, company):
         format="multipart",
     )
     assert response.status_code == 201, response.content
-    assert response.json()["pages"] == 2 and response.json()["source"] == "upload"
+    assert response.json()["pages"] == 2
+    assert response.json()["source"] == "upload"
 
     response = api.post(
         url,
@@ -117,7 +118,9 @@ def test_the_list_is_logged_and_its_queries_do_not_grow(
 
 
 @pytest.mark.django_db
-def test_fax_intake_routes(api, api_client_for, company, outsider, django_capture_on_commit_callbacks):
+def test_fax_intake_routes(
+    api, api_client_for, company, outsider, django_capture_on_commit_callbacks
+):
     patient = PatientFactory(company=company)
     with django_capture_on_commit_callbacks(execute=False):
         response = api.post(
@@ -150,9 +153,12 @@ def test_signing_request_route(api, api_client_for, company, other_company, outs
     response = api.post(url, {"order": str(order.pk), "email": "dr@clinic.test"})
     assert response.status_code == 201, response.content
     assert "token" not in response.json()
-    assert api_client_for(outsider).get(
-        reverse("api:signingrequest-detail", args=[response.json()["id"]])
-    ).status_code == 404
+    assert (
+        api_client_for(outsider)
+        .get(reverse("api:signingrequest-detail", args=[response.json()["id"]]))
+        .status_code
+        == 404
+    )
     foreign = OrderFactory(company=other_company)
     response = api.post(url, {"order": str(foreign.pk), "email": "dr@clinic.test"})
     assert response.status_code == 400
@@ -178,7 +184,9 @@ def test_audit_packet_route(api, api_client_for, company, outsider, admin_user):
     from tests.hme.factories import ClaimFactory
 
     claim = ClaimFactory(company=company)
-    document = DocumentFactory(company=company, patient=claim.patient, claim=claim, kind=DocumentKind.ABN)
+    document = DocumentFactory(
+        company=company, patient=claim.patient, claim=claim, kind=DocumentKind.ABN
+    )
     url = reverse("api:auditpacket-detail", args=[claim.pk])
     assert api_client_for(outsider).get(url).status_code == 404
     warehouse = member(company, Role.WAREHOUSE, email="wh2@a.test")
@@ -186,11 +194,16 @@ def test_audit_packet_route(api, api_client_for, company, outsider, admin_user):
     response = api.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) >= 2  # the summary, then the document
     assert claim.number in reader.pages[0].extract_text()
-    logged = set(AccessLog.objects.filter(user=admin_user, action="export").values_list("object_id", flat=True))
+    logged = set(
+        AccessLog.objects.filter(user=admin_user, action="export").values_list(
+            "object_id", flat=True
+        )
+    )
     assert {str(claim.pk), str(document.pk)} <= logged

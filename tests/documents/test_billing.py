@@ -20,14 +20,22 @@ def test_attachments_for_claim_lists_faxed_and_mailed_documents(company):
     from tests.hme.factories import ClaimFactory
 
     claim = ClaimFactory(company=company)
-    faxed = DocumentFactory(company=company, patient=claim.patient, claim=claim, kind=DocumentKind.MEDICAL_RECORD)
-    mailed = DocumentFactory(company=company, patient=claim.patient, claim=claim, kind=DocumentKind.STANDARD_WRITTEN_ORDER)
+    faxed = DocumentFactory(
+        company=company, patient=claim.patient, claim=claim, kind=DocumentKind.MEDICAL_RECORD
+    )
+    mailed = DocumentFactory(
+        company=company,
+        patient=claim.patient,
+        claim=claim,
+        kind=DocumentKind.STANDARD_WRITTEN_ORDER,
+    )
     DocumentFactory(company=company, patient=claim.patient, claim=claim)  # not sent
     mark_attachment_sent(faxed, transmission="FX", control_number="ACN12345")
     mark_attachment_sent(mailed, transmission="BM")
     found = attachments_for_claim(claim)
     assert found[0] == ("M1", "FX", "ACN12345")
-    assert found[1][:2] == ("DB", "BM") and found[1][2].startswith("DOC")
+    assert found[1][:2] == ("DB", "BM")
+    assert found[1][2].startswith("DOC")
     with pytest.raises(Exception, match="letters and digits"):
         mark_attachment_sent(faxed, transmission="FX", control_number="no spaces!")
 
@@ -66,7 +74,7 @@ def test_the_readiness_checks_ask_for_documents(company, monkeypatch, django_ass
     batch = SimpleNamespace(
         lines=[_line(order), _line(order, "K0823"), _line(order, "E0601", ("GA",))],
         extra={},
-        on=datetime.date.today(),
+        on=datetime.date(2026, 1, 5),
     )
     with django_assert_num_queries(1):
         found = [
@@ -80,7 +88,15 @@ def test_the_readiness_checks_ask_for_documents(company, monkeypatch, django_ass
     assert codes.count("document_abn") == 1
     assert all("CFR" in r.source or "Manual" in r.source for _, r in found)
 
-    for kind in (DocumentKind.STANDARD_WRITTEN_ORDER, DocumentKind.PRIOR_AUTH_DECISION, DocumentKind.ABN):
+    for kind in (
+        DocumentKind.STANDARD_WRITTEN_ORDER,
+        DocumentKind.PRIOR_AUTH_DECISION,
+        DocumentKind.ABN,
+    ):
         DocumentFactory(company=company, patient=order.patient, order=order, kind=kind)
     batch.extra = {}
-    assert not [*signed_written_order_on_file(batch), *prior_auth_decision_on_file(batch), *abn_on_file(batch)]
+    assert not [
+        *signed_written_order_on_file(batch),
+        *prior_auth_decision_on_file(batch),
+        *abn_on_file(batch),
+    ]

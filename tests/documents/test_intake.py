@@ -55,11 +55,11 @@ FAX_LINES = [
 
 @needs_ocr
 @pytest.mark.django_db
-def test_a_dropped_fax_gets_the_right_suggestions(settings, company, other_company, patient, prescriber):
+def test_a_dropped_fax_gets_the_right_suggestions(
+    settings, company, other_company, patient, prescriber
+):
     # Same name and birth date in another company: never suggested.
-    PatientFactory(
-        company=other_company, first_name="Maria", last_name="Quintero", dob=patient.dob
-    )
+    PatientFactory(company=other_company, first_name="Maria", last_name="Quintero", dob=patient.dob)
     # Same birth date, another name: not suggested.
     PatientFactory(company=company, first_name="Ann", last_name="Other", dob=patient.dob)
     path = drop(settings, company, fax_pdf([FAX_LINES]))
@@ -96,11 +96,15 @@ def test_a_clerk_splits_and_files_the_pages(settings, company, patient, prescrib
     assert intake.pages == 2
 
     first = file_intake(
-        intake, patient=patient, kind=DocumentKind.STANDARD_WRITTEN_ORDER, pages="1",
+        intake,
+        patient=patient,
+        kind=DocumentKind.STANDARD_WRITTEN_ORDER,
+        pages="1",
         prescriber=prescriber,
     )
     intake.refresh_from_db()
-    assert intake.status == IntakeStatus.READY and intake.filed_pages == [1]
+    assert intake.status == IntakeStatus.READY
+    assert intake.filed_pages == [1]
     assert (first.source, first.pages, first.patient) == (DocumentSource.FAX, 1, patient)
     assert document_bytes(first).startswith(b"%PDF")
 
@@ -118,7 +122,8 @@ def test_a_clerk_splits_and_files_the_pages(settings, company, patient, prescrib
 def test_a_refused_file_is_set_aside(settings, company):
     path = drop(settings, company, b"not a fax", name="junk.pdf")
     result = tasks.process_fax_inbox.delay().get()
-    assert result["refused"] == 1 and result["received"] == 0
+    assert result["refused"] == 1
+    assert result["received"] == 0
     assert not path.exists()
     assert (path.parent / "refused" / "junk.pdf").exists()
     assert not FaxIntake.objects.exists()
@@ -143,5 +148,5 @@ def test_the_page_range_is_checked(company, patient):
     assert parse_pages("1-3, 5", 5) == [1, 2, 3, 5]
     assert parse_pages("", 2) == [1, 2]
     for bad in ("0", "2-7", "a", "1-2-3"):
-        with pytest.raises(Exception, match="[Pp]ages"):
+        with pytest.raises(Exception, match=r"[Pp]ages"):
             parse_pages(bad, 5)

@@ -35,7 +35,9 @@ def test_a_document_is_kept_the_day_before_and_due_on_the_retention_end(company)
 
 @pytest.mark.django_db
 def test_other_documents_keep_six_years(company):
-    document = DocumentFactory(company=company, kind=DocumentKind.OTHER, received_at=received(RECEIVED))
+    document = DocumentFactory(
+        company=company, kind=DocumentKind.OTHER, received_at=received(RECEIVED)
+    )
     end = add_years(RECEIVED, 6)
     assert document.pk not in plan_purge(end - datetime.timedelta(days=1)).due[PurgeKind.DOCUMENT]
     assert document.pk in plan_purge(end).due[PurgeKind.DOCUMENT]
@@ -63,7 +65,9 @@ def test_the_date_of_service_moves_the_end(company):
 
 @pytest.mark.django_db
 def test_a_legal_hold_keeps_records_past_their_end_until_released(company, admin_user):
-    document = DocumentFactory(company=company, kind=DocumentKind.ABN, received_at=received(RECEIVED))
+    document = DocumentFactory(
+        company=company, kind=DocumentKind.ABN, received_at=received(RECEIVED)
+    )
     hold = place_hold(company=company, patient=document.patient, reason="Matter 17")
     plan = plan_purge(END_7)
     assert document.pk not in plan.due[PurgeKind.DOCUMENT]
@@ -95,7 +99,9 @@ def test_a_hold_on_a_claim_keeps_its_documents(company):
 def test_purge_removes_the_row_and_its_file_and_records_ids_only(
     company, documents_storage, django_capture_on_commit_callbacks
 ):
-    old = DocumentFactory(company=company, kind=DocumentKind.MEDICAL_RECORD, received_at=received(RECEIVED))
+    old = DocumentFactory(
+        company=company, kind=DocumentKind.MEDICAL_RECORD, received_at=received(RECEIVED)
+    )
     kept = DocumentFactory(company=company, patient=old.patient, kind=DocumentKind.MEDICAL_RECORD)
     assert len(list(documents_storage.rglob("*.sealed"))) == 2
     with django_capture_on_commit_callbacks(execute=True):
@@ -106,20 +112,26 @@ def test_purge_removes_the_row_and_its_file_and_records_ids_only(
     assert Document.objects.filter(pk=kept.pk).exists()
     assert len(list(documents_storage.rglob("*.sealed"))) == 1
     text = json.dumps([record.counts, record.removed_ids])
-    assert old.patient.last_name not in text and old.patient.number not in text
+    assert old.patient.last_name not in text
+    assert old.patient.number not in text
 
 
 @pytest.mark.django_db
 def test_the_command_lists_on_a_dry_run_and_removes_without_it(company):
-    old = DocumentFactory(company=company, kind=DocumentKind.INSURANCE_CARD, received_at=received(RECEIVED))
+    old = DocumentFactory(
+        company=company, kind=DocumentKind.INSURANCE_CARD, received_at=received(RECEIVED)
+    )
     out = io.StringIO()
     call_command("purge_expired", "--dry-run", "--as-of", END_7.isoformat(), stdout=out)
     assert f"document {old.pk}" in out.getvalue()
     assert "Dry run" in out.getvalue()
-    assert Document.objects.filter(pk=old.pk).exists() and not PurgeRecord.objects.exists()
+    assert Document.objects.filter(pk=old.pk).exists()
+    assert not PurgeRecord.objects.exists()
 
     out = io.StringIO()
-    call_command("purge_expired", "--as-of", (END_7 - datetime.timedelta(days=1)).isoformat(), stdout=out)
+    call_command(
+        "purge_expired", "--as-of", (END_7 - datetime.timedelta(days=1)).isoformat(), stdout=out
+    )
     assert Document.objects.filter(pk=old.pk).exists()
     call_command("purge_expired", "--as-of", END_7.isoformat(), stdout=out)
     assert not Document.objects.filter(pk=old.pk).exists()
@@ -137,5 +149,6 @@ def test_every_rule_names_its_source():
     rules = [*DOCUMENT_RULES.values(), *OTHER_RULES.values()]
     assert set(DOCUMENT_RULES) == set(DocumentKind.values)
     assert all("CFR" in rule.source for rule in rules)
-    assert OTHER_RULES["claim"].years == 7 and OTHER_RULES[PurgeKind.AUDIT_ENTRY].years == 6
+    assert OTHER_RULES["claim"].years == 7
+    assert OTHER_RULES[PurgeKind.AUDIT_ENTRY].years == 6
     assert add_years(datetime.date(2020, 2, 29), 7) == datetime.date(2027, 2, 28)

@@ -45,7 +45,8 @@ def test_a_link_signs_once_and_the_pdf_hash_verifies(
     assert message.to == ["dr.brook@clinic.test"]
     # No PHI in the e-mail; only the token's hash is stored.
     assert order.patient.last_name not in message.body
-    assert signing.token_hash == hash_token(token) and token not in signing.token_hash
+    assert signing.token_hash == hash_token(token)
+    assert token not in signing.token_hash
     url = reverse("documents:sign", args=[token])
 
     page = client.get(url)
@@ -70,16 +71,21 @@ def test_a_link_signs_once_and_the_pdf_hash_verifies(
         DocumentKind.STANDARD_WRITTEN_ORDER,
         DocumentSource.E_SIGNATURE,
     )
-    assert document.order == order and document.prescriber == order.prescriber
+    assert document.order == order
+    assert document.prescriber == order.prescriber
     pdf = document_bytes(document)
-    assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == document.sha256
+    assert pdf.startswith(b"%PDF")
+    assert hashlib.sha256(pdf).hexdigest() == document.sha256
     order.refresh_from_db()
     assert order.prescriber_signed_on == timezone.localdate()
 
     again = client.get(url)
     assert again.status_code == 410
     assert "already been signed" in again.content.decode()
-    assert client.post(url, {"signer_name": "X", "signature": SIGNATURE, "attest": "on"}).status_code == 410
+    assert (
+        client.post(url, {"signer_name": "X", "signature": SIGNATURE, "attest": "on"}).status_code
+        == 410
+    )
 
 
 @pytest.mark.django_db
@@ -109,7 +115,8 @@ def test_an_incomplete_signature_is_a_form_error(client, order):
     response = client.post(url, {"signer_name": "", "signature": "", "attest": "on"})
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Type your full name." in body and "Draw your signature" in body
+    assert "Type your full name." in body
+    assert "Draw your signature" in body
     response = client.post(url, {"signer_name": "Lena", "signature": SIGNATURE})
     assert response.status_code == 400
     assert "ordering practitioner" in response.content.decode()

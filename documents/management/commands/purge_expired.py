@@ -35,15 +35,19 @@ class Command(BaseCommand):
         held = sum(plan.held.values())
         if options["dry_run"]:
             self.stdout.write(
-                f"Dry run as of {plan.as_of}: would remove {summary}; {held} kept under a legal hold."
+                f"Dry run as of {plan.as_of}: would remove {summary}; "
+                f"{held} kept under a legal hold."
             )
             return
         with acting_as(None):
             record = purge(plan)
         if record is None:
-            self.stdout.write(f"As of {plan.as_of}: nothing to remove; {held} kept under a legal hold.")
+            self.stdout.write(
+                f"As of {plan.as_of}: nothing to remove; {held} kept under a legal hold."
+            )
             return
         removed = ", ".join(f"{n} {kind}" for kind, n in sorted(record.counts.items()))
         self.stdout.write(
-            f"Removed {removed} (purge record {record.pk}); {record.held_skipped} kept under a legal hold."
+            f"Removed {removed} (purge record {record.pk}); "
+            f"{record.held_skipped} kept under a legal hold."
         )
