@@ -2,7 +2,13 @@
 these; none re-implements them)."""
 
 from .billing import Attachment, attachments_for_claim, register_readiness_checks
-from .documents import add_document, document_bytes, mark_attachment_sent, upload_document
+from .documents import (
+    add_document,
+    document_bytes,
+    mark_attachment_sent,
+    reseal_stale,
+    upload_document,
+)
 from .intake import (
     discard_intake,
     file_intake,
@@ -36,6 +42,7 @@ __all__ = [
     "register_readiness_checks",
     "release_hold",
     "request_for_token",
+    "reseal_stale",
     "scan_inbox",
     "send_signing_request",
     "sign",

@@ -2,6 +2,7 @@
 
 import datetime
 import uuid
+from functools import partial
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -160,3 +161,40 @@ def mark_attachment_sent(
             ]
         )
     return locked
+
+
+def reseal_stale(batch_size: int = 100, progress: Any = None) -> dict[str, int]:
+    """Re-seal every stored file (documents and faxes) not sealed under the newest
+    ``DOCUMENT_ENCRYPTION_KEY``: key rotation's second step. Each file is re-sealed
+    under a new name, its row updated in a transaction, the old file removed after the
+    commit; an interrupted run resumes where it stopped (rows already done no longer
+    match). Returns counts per table."""
+    from .. import crypto
+    from ..models import FaxIntake
+
+    newest = crypto.newest_fingerprint()
+    counts: dict[str, int] = {}
+    tables: list[tuple[Any, str, str]] = [
+        (Document, "documents", "document"),
+        (FaxIntake, "fax", "faxintake"),
+    ]
+    for model, prefix, label in tables:
+        done = 0
+        while True:
+            rows = list(model.objects.exclude(key_fingerprint=newest).order_by("pk")[:batch_size])
+            if not rows:
+                break
+            for row in rows:
+                data = files.read_plaintext(row.storage_name)
+                stored = files.store(data, prefix=prefix, company_id=row.company_id, file_id=row.pk)
+                old_name = row.storage_name
+                with transaction.atomic():
+                    model.objects.filter(pk=row.pk, storage_name=old_name).update(
+                        storage_name=stored.storage_name, key_fingerprint=stored.key_fingerprint
+                    )
+                    transaction.on_commit(partial(files.delete_stored, old_name))
+                done += 1
+                if progress is not None:
+                    progress(1)
+        counts[label] = done
+    return counts

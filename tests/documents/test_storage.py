@@ -143,3 +143,24 @@ def test_the_s3_backend_imports_and_constructs(settings):
     assert isinstance(storage, S3Storage)
     assert storage.bucket_name == "ariesone-documents-test"
     assert storage.default_acl == "private"
+
+
+@pytest.mark.django_db
+def test_reencrypt_documents_reseals_under_the_newest_key(
+    company, settings, documents_storage, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    document = DocumentFactory(company=company)
+    before = document_bytes(document)
+    old_key = settings.DOCUMENT_ENCRYPTION_KEY[0]
+    settings.DOCUMENT_ENCRYPTION_KEY = [generate_key(), old_key]
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("reencrypt_documents", stdout=out)
+    assert "Re-sealed 1 document(s)" in out.getvalue()
+    document.refresh_from_db()
+    assert document.key_fingerprint == crypto.newest_fingerprint()
+    assert len(list(documents_storage.rglob("*.sealed"))) == 1
+    settings.DOCUMENT_ENCRYPTION_KEY = settings.DOCUMENT_ENCRYPTION_KEY[:1]
+    assert document_bytes(document) == before
