@@ -45,7 +45,14 @@ class DocumentInline(TenantInlineMixin, admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Shown on the page, never part of its form: a POST of the patient or order form
+        # carries no documents formset (clients that post those forms stay unchanged).
+        if request.method == "POST":
+            return False
         return request.user.has_perm("documents.view_document")
 
 

@@ -8,6 +8,7 @@ plaintext (SHA-256, size, content type, pages) and the links that say what it is
 
 from typing import ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -122,6 +123,26 @@ class Document(StoredFileMixin, TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({str(self.pk)[:8]})"
+
+    def clean(self) -> None:
+        """What a document is about is its patient's, in its company."""
+        super().clean()
+        if not self.patient_id:
+            return
+        errors = {}
+        for field in ("order", "delivery", "claim", "prescriber"):
+            related = getattr(self, field) if getattr(self, f"{field}_id") else None
+            if related is None:
+                continue
+            if self.company_id and related.company_id != self.company_id:
+                errors[field] = "This record is not in your company."
+                continue
+            owner = related.order.patient_id if field == "delivery" else None
+            owner = getattr(related, "patient_id", owner)
+            if owner is not None and owner != self.patient_id:
+                errors[field] = f"This {field} is for another patient."
+        if errors:
+            raise ValidationError(errors)
 
 
 class FaxIntake(StoredFileMixin, TenantModel):

@@ -207,3 +207,15 @@ def test_audit_packet_route(api, api_client_for, company, outsider, admin_user):
         )
     )
     assert {str(claim.pk), str(document.pk)} <= logged
+
+
+@pytest.mark.django_db
+def test_a_document_cannot_be_linked_to_another_patients_order(api, company):
+    document = DocumentFactory(company=company)
+    order = OrderFactory(company=company)
+    url = reverse("api:document-detail", args=[document.pk])
+    response = api.patch(url, {"order": str(order.pk)})
+    assert response.status_code == 400
+    assert "another patient" in str(response.json()["error"]["fields"]["order"])
+    own = OrderFactory(company=company, patient=document.patient)
+    assert api.patch(url, {"order": str(own.pk)}).status_code == 200
