@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import commands
+from . import commands, readiness
 from .databases import DEFAULT_URL, BenchDatabase
 from .measure import MARKER
 
@@ -184,6 +184,9 @@ def report(options, sizes, results, seeding):
             f"{before['name']:<45} {queries:>9} {before['ms']:>10.1f} {after['ms']:>10.1f} "
             f"{ratio(after['ms'], before['ms']):>7}"
         )
+    if "readiness" in small:
+        readiness.report(sizes, results)
+        print()
     for key, label in (("data_quality", "run_data_quality"), ("backup", "backup")):
         if key in small:
             before, after = small[key], large[key]

@@ -32,6 +32,9 @@ def main(argv=None):
 
     django.setup()
     result = {"counts": counts(), "requests": measure_requests(options.runs)}
+    from . import readiness
+
+    result["readiness"] = readiness.measure(clients()["api"], options.runs, company())
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 

@@ -8,3 +8,13 @@ class HmeConfig(AppConfig):
 
     def ready(self):
         from . import audit  # noqa: F401  (registers the models with auditlog)
+        from .readiness import signals as readiness_signals
+
+        readiness_signals.connect()  # refresh the stored billing holds after saves
+        from dme import billing_hooks
+
+        from .readiness import order_summaries, panels
+
+        billing_hooks.register_order_summary(order_summaries)  # the orders API's summary
+        billing_hooks.register_panel("order", panels.order_panel)  # admin change pages
+        billing_hooks.register_panel("delivery", panels.delivery_panel)

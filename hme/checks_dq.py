@@ -487,3 +487,6 @@ def claim_referring_provider_null_ratio():
 )
 def claims_freshness():
     return stale(Claim, DAILY_FRESHNESS)
+
+
+from .readiness import checks_dq as readiness_checks_dq  # noqa: E402, F401  (billing holds)

@@ -48,3 +48,15 @@ def refresh_coverage_status():
 def expire_authorizations():
     """Mark approved authorizations past their validity as expired (daily)."""
     return {"expired": services.expire_authorizations(as_of=timezone.localdate())}
+
+
+@shared_task(name="hme.tasks.refresh_billing_holds")
+def refresh_billing_holds():
+    """Recompute the stored billing holds of every line still to bill (daily: timely
+    filing and coverage dates move with the calendar). Counts only: no reasons in logs."""
+    from .readiness.holds import refresh_holds
+
+    with cache_lock("hme.refresh_billing_holds", LOCK_TIMEOUT) as acquired:
+        if not acquired:
+            return {"status": "skipped"}
+        return {"status": "done", **refresh_holds(on=timezone.localdate())}

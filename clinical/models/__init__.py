@@ -4,6 +4,7 @@ Split by topic; import models from here (``from clinical.models import Patient``
 """
 
 from .appointments import Appointment
+from .icd10 import ICD10Code
 from .insights import AIModel, DigitalTwin, HealthInsight, PredictionLog
 from .patients import Patient, PatientNumberCounter
 from .providers import Provider
@@ -16,6 +17,7 @@ __all__ = [
     "Diagnosis",
     "DigitalTwin",
     "HealthInsight",
+    "ICD10Code",
     "MedicalRecord",
     "Patient",
     "PatientNumberCounter",

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.exceptions import ServiceError
 
-from .. import forms, services
+from .. import billing_hooks, forms, services
 from ..choices import AssetStatus, DeliveryStatus
 from ..models import Asset, Delivery, DeliveryItem
 
@@ -82,8 +82,9 @@ class DeliveryAdmin(TenantAdmin):
     fieldsets = [
         (None, {"fields": ["order", "status", *SCHEDULING_FIELDS]}),
         ("Proof of delivery", {"fields": PROOF_FIELDS}),
+        ("Ready to bill / On hold", {"fields": ["billing_readiness"]}),
     ]
-    readonly_fields = ["order", "status", *PROOF_FIELDS]
+    readonly_fields = ["order", "status", *PROOF_FIELDS, "billing_readiness"]
     inlines = [DeliveryItemInline]
     actions = ["cancel"]
 
@@ -109,6 +110,11 @@ class DeliveryAdmin(TenantAdmin):
         return format_html(
             '<img src="{}" alt="signature" style="max-height:80px">', obj.signature_image
         )
+
+    @admin.display(description="billing readiness")
+    def billing_readiness(self, obj):
+        """The reasons the order's lines cannot be billed yet (from the billing app)."""
+        return billing_hooks.panel("delivery", obj) or "-"
 
     @admin.display(description="proof of delivery")
     def proof_link(self, obj):

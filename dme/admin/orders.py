@@ -9,7 +9,7 @@ from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import EditableWhileParentMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction
 
-from .. import forms, services
+from .. import billing_hooks, forms, services
 from ..models import Delivery, Order, OrderLine
 
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
@@ -87,11 +87,12 @@ class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
     search_help_text = "Order number (O-000123), or the patient search: names, P-number, DOB."
     autocomplete_fields = ["patient", "prescriber"]
     list_select_related = ["patient", "prescriber", "location"]
-    readonly_fields = ["number", "status", *PROGRESS_FIELDS]
+    readonly_fields = ["number", "status", *PROGRESS_FIELDS, "billing_readiness"]
     fieldsets = [
         (None, {"fields": ["number", "status", "patient", "prescriber", "location"]}),
         ("Written order", {"fields": ["written_order_date", "prescriber_signed_on", "notes"]}),
         ("Progress", {"fields": PROGRESS_FIELDS}),
+        ("Ready to bill / On hold", {"fields": ["billing_readiness"]}),
     ]
     inlines = [OrderLineInline, DeliveryInline]
     actions = ["verify", "confirm", "schedule", "cancel"]
@@ -128,6 +129,11 @@ class OrderAdmin(PatientLinkedSearchMixin, TenantAdmin):
             return "-"
         problems = services.order_problems(obj)
         return "Complete" if not problems else "Missing: " + "; ".join(problems)
+
+    @admin.display(description="billing readiness")
+    def billing_readiness(self, obj):
+        """The reasons each line cannot be billed yet (from the billing app)."""
+        return billing_hooks.panel("order", obj) or "-"
 
     @admin.action(description="Verify (written order checked)", permissions=["change"])
     def verify(self, request, queryset):

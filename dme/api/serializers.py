@@ -2,6 +2,7 @@
 lines (prefetched in one query per page), a delivery its proof-of-delivery items."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Location, User
@@ -16,7 +17,7 @@ from core.api.serializers import (
 )
 from core.validators import normalize_hcpcs
 
-from .. import services
+from .. import billing_hooks, services
 from ..choices import LineKind, MaintenanceKind, SignerRelationship
 from ..models import (
     Asset,
@@ -252,12 +253,44 @@ class NestedOrderLineSerializer(OrderLineSerializer):
         fields = [name for name in OrderLineSerializer.Meta.fields if name != "order"]
 
 
+class ReadinessSummarySerializer(serializers.Serializer):
+    """Ready to bill or on hold, from the billing app (``dme.billing_hooks``);
+    ``GET /orders/{id}/readiness/`` gives the reasons in words."""
+
+    def get_fields(self):
+        # "errors" is the serializer's own attribute: declared here, not as a class field.
+        return {
+            "status": serializers.CharField(help_text='"ready" or "on_hold".'),
+            "errors": serializers.IntegerField(help_text="Reasons that hold billing."),
+            "warnings": serializers.IntegerField(help_text="Reasons that do not."),
+            "codes": serializers.ListField(child=serializers.CharField()),
+        }
+
+
+class OrderListSerializer(serializers.ListSerializer):
+    """Computes the page's readiness summaries in one batch (no query per row)."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["readiness"] = billing_hooks.order_summaries(items) or {}
+        return super().to_representation(items)
+
+
 class OrderSerializer(TenantModelSerializer):
     """An order with its lines. Create it with its lines in one request (one
     transaction); afterwards lines change through ``/order-lines/`` and the status
-    through the actions (verify, confirm, cancel) and ``/deliveries/``."""
+    through the actions (verify, confirm, cancel) and ``/deliveries/``. ``readiness``
+    summarizes whether its lines can be billed (null without the billing app)."""
 
     lines = NestedOrderLineSerializer(many=True)
+    readiness = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReadinessSummarySerializer(allow_null=True))
+    def get_readiness(self, order):
+        summaries = self.context.get("readiness")
+        if summaries is None or order.pk not in summaries:
+            summaries = billing_hooks.order_summaries([order]) or {}
+        return summaries.get(order.pk)
 
     class Meta:
         model = Order
@@ -278,7 +311,9 @@ class OrderSerializer(TenantModelSerializer):
             "cancelled_at",
             "cancellation_reason",
             "lines",
+            "readiness",
         ]
+        list_serializer_class = OrderListSerializer
 
     def get_fields(self):
         fields = super().get_fields()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Location
 from core.exceptions import ServiceError
 from core.locks import lock_row
+from core.validators import validate_npi
 
 from ..choices import AssetStatus, DeliveryStatus, OrderStatus
 from ..models import Asset, Equipment, Order, OrderLine
@@ -64,6 +65,10 @@ def order_problems(order: Order, lines: Sequence[OrderLine] | None = None) -> li
         problems.append("the prescriber's signature date is missing")
     if not order.prescriber.is_active:
         problems.append(f"prescriber {order.prescriber.full_name} is inactive")
+    try:  # An empty NPI passed verification before (issue 11): the SWO names the NPI.
+        validate_npi(order.prescriber.npi)
+    except ValidationError as error:
+        problems.append(f"prescriber {order.prescriber.full_name}'s NPI: {error.messages[0]}")
     for index, line in enumerate(lines, start=1):
         try:
             line.full_clean(exclude=["order", "company"])

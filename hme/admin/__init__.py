@@ -7,6 +7,13 @@ refusal is shown on the form with what the user typed
 per claim.
 """
 
-from . import authorizations, claims, coverage, payers, payments
+from . import (
+    authorizations,
+    claims,
+    coverage,
+    payers,
+    payments,
+    readiness,  # the Ready to bill / On hold worklist
+)
 
-__all__ = ["authorizations", "claims", "coverage", "payers", "payments"]
+__all__ = ["authorizations", "claims", "coverage", "payers", "payments", "readiness"]

@@ -26,6 +26,7 @@ from ..forms import (
 )
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
+from ..readiness.panels import claim_panel
 from ..services.claims import CORRECTABLE_FIELDS
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
 from .filters import PATIENT_SEARCH_HELP, AgeBucketFilter, DenialCodeFilter, search_by_patient
@@ -99,7 +100,13 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "order",
         "rental",
         "rental_month",
+        "billing_readiness",
     ]
+
+    @admin.display(description="billing readiness")
+    def billing_readiness(self, obj):
+        """Ready to bill / On hold: the claim's reasons (hme.readiness)."""
+        return claim_panel(obj) if obj is not None and obj.pk else "-"
 
     def get_fieldsets(self, request, obj=None):
         header = [
@@ -138,6 +145,7 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
                 },
             ),
             ("Billed from", {"fields": ["order", "rental", "rental_month"]}),
+            ("Ready to bill / On hold", {"fields": ["billing_readiness"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):

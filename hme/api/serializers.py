@@ -453,3 +453,71 @@ class PaymentSerializer(TenantModelSerializer):
         child = self.fields["allocations"].child
         allocations = [child.to_service(item) for item in validated_data.pop("allocations", [])]
         return services.record_payment(allocations=allocations, **validated_data)
+
+
+# Ready to bill (hme.readiness) -----------------------------------------------------
+
+
+class ReadinessReasonSerializer(serializers.Serializer):
+    """One reason, and the record/field to fix (model label, id, field name)."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    severity = serializers.CharField(help_text='"error" (holds billing) or "warning".')
+    model = serializers.CharField(allow_blank=True)
+    pk = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_blank=True)
+
+
+class LineReadinessSerializer(serializers.Serializer):
+    line = serializers.UUIDField()
+    hcpcs = serializers.CharField()
+    status = serializers.CharField(help_text='"ready" or "on_hold".')
+    reasons = ReadinessReasonSerializer(many=True)
+
+
+class OrderReadinessSerializer(serializers.Serializer):
+    """``GET /orders/{id}/readiness/``: per line, the reasons it cannot be billed yet
+    (errors hold billing, warnings do not); the same function feeds the admin panels,
+    the worklist and billing's hold."""
+
+    def get_fields(self):
+        # "errors" is the serializer's own attribute: declared here, not as a class field.
+        return {
+            "order": serializers.UUIDField(),
+            "number": serializers.CharField(),
+            "status": serializers.CharField(help_text='"ready" or "on_hold".'),
+            "errors": serializers.IntegerField(help_text="Reasons that hold billing."),
+            "warnings": serializers.IntegerField(help_text="Reasons that do not."),
+            "lines": LineReadinessSerializer(many=True),
+        }
+
+    def to_representation(self, order):
+        from dme.models import OrderLine
+
+        from ..readiness import order_reasons, summarize
+
+        by_line = order_reasons([order])[order.pk]
+        hcpcs = dict(
+            OrderLine.objects.filter(pk__in=list(by_line)).values_list(
+                "pk", "equipment__hcpcs_code"
+            )
+        )
+        everything = [reason for reasons in by_line.values() for reason in reasons]
+        summary = summarize(everything)
+        return {
+            "order": str(order.pk),
+            "number": order.number,
+            "status": summary["status"],
+            "errors": summary["errors"],
+            "warnings": summary["warnings"],
+            "lines": [
+                {
+                    "line": str(line_id),
+                    "hcpcs": hcpcs.get(line_id, ""),
+                    "status": summarize(reasons)["status"],
+                    "reasons": [reason.as_dict() for reason in reasons],
+                }
+                for line_id, reasons in by_line.items()
+            ],
+        }

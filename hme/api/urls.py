@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -9,3 +10,12 @@ router.register("coverages", views.CoverageViewSet, basename="coverage")
 router.register("authorizations", views.AuthorizationViewSet, basename="authorization")
 router.register("claims", views.ClaimViewSet, basename="claim")
 router.register("payments", views.PaymentViewSet, basename="payment")
+
+# Ready to bill: the readiness of a dme order, served here (dme cannot import hme).
+urlpatterns = [
+    path(
+        "orders/<uuid:pk>/readiness/",
+        views.OrderReadinessViewSet.as_view({"get": "retrieve"}),
+        name="order-readiness",
+    ),
+]

@@ -12,8 +12,14 @@ from core.access import record_access
 from core.api.idempotency import idempotent
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
-from core.api.views import ProtectedDeleteMixin, TenantModelViewSet, TenantNoDeleteViewSet
+from core.api.views import (
+    ProtectedDeleteMixin,
+    TenantModelViewSet,
+    TenantNoDeleteViewSet,
+    TenantReadOnlyViewSet,
+)
 from core.choices import AccessAction, AccessVia
+from dme.models import Order
 
 from .. import services
 from ..models import Authorization, Claim, Coverage, Payer, Payment
@@ -256,3 +262,22 @@ class PaymentViewSet(TenantNoDeleteViewSet):
         payment = services.post_payment(self.get_object(), body.service_allocations())
         payment = self.get_queryset().get(pk=payment.pk)
         return Response(self.get_serializer(payment).data)
+
+
+# Ready to bill -----------------------------------------------------------------------
+
+
+class OrderReadinessViewSet(TenantReadOnlyViewSet):
+    """``GET /orders/{id}/readiness/``: why the order's lines cannot be billed yet.
+    Served by the billing app (dme cannot import it); scoped like the orders API
+    (another company's order is a 404) and access-logged."""
+
+    queryset = Order.objects.all()
+    serializer_class = serializers.OrderReadinessSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="orders_readiness_retrieve", responses=serializers.OrderReadinessSerializer
+    )
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)

@@ -28,6 +28,7 @@ from dme.services.rentals import cap_rental, record_billed_month
 from ..choices import ClaimStatus
 from ..models import Authorization, Claim, ClaimLine
 from ..models.claims import MAX_DIAGNOSES, MAX_POINTERS
+from ..readiness import assert_billable, assert_rental_billable
 from ..rules import (
     CAPPED_RENTAL_MONTH_MODIFIERS,
     PRICING_MODIFIERS,
@@ -73,6 +74,8 @@ def create_claim_for_delivery(order: Order) -> Claim:
     when there is no coverage, when an item needs prior authorization that is missing,
     expired or used up, or when the patient has no diagnosis.
     """
+    # Ready to bill (hme.readiness): a line with an error is on hold, not billed.
+    assert_billable(order.lines.filter(kind=LineKind.PURCHASE, delivered_quantity__gt=0))
     with transaction.atomic():
         order = lock_order(order, "company")
         if order.status != OrderStatus.DELIVERED or order.delivered_on is None:
@@ -204,6 +207,8 @@ def bill_next_rental_month(rental: Rental, as_of: datetime.date) -> Claim | None
     is refused by the database (rental + month unique), so a concurrent run cannot bill
     it twice.
     """
+    # Ready to bill (hme.readiness): a month with an error is on hold, not billed.
+    assert_rental_billable(rental, as_of)
     with transaction.atomic():
         # Parents before children, as dme's services lock them: the order, then the rental.
         order_id = Rental.objects.values_list("order_id", flat=True).get(pk=rental.pk)

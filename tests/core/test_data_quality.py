@@ -183,6 +183,7 @@ def test_the_billing_schedules_exist():
         "hme.tasks.refresh_coverage_status": ("3", "30"),
         "hme.tasks.expire_authorizations": ("3", "45"),
         "hme.tasks.bill_rental_months": ("4", "0"),
+        "hme.tasks.refresh_billing_holds": ("3", "50"),
     }
 
 

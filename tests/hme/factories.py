@@ -8,7 +8,8 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from dme.choices import OrderStatus
+from dme.choices import DeliveryStatus, OrderStatus, SignerRelationship
+from dme.models import Delivery, DeliveryItem
 from hme import services
 from hme.choices import AuthorizationStatus, CoveragePriority, PayerKind
 from hme.models import Authorization, Claim, Coverage, Payer, Payment
@@ -136,6 +137,23 @@ class DeliveredOrderFactory(OrderFactory):
     status = OrderStatus.DELIVERED
     delivered_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
 
+    @factory.post_generation
+    def proof(order, create, extracted, **kwargs):
+        """A completed proof of delivery (signed by the patient), as complete_delivery
+        records it; ``proof=False`` leaves it out (billing then holds the order)."""
+        if create and extracted is not False:
+            Delivery.objects.create(
+                company=order.company,
+                order=order,
+                status=DeliveryStatus.DELIVERED,
+                scheduled_date=order.delivered_on,
+                address="742 Evergreen Terrace\nColumbus, OH 43215",
+                patient_name=f"{order.patient.first_name} {order.patient.last_name}",
+                delivered_on=order.delivered_on,
+                signer_name="Pat Example",
+                signer_relationship=SignerRelationship.PATIENT,
+            )
+
 
 class DeliveredLineFactory(OrderLineFactory):
     """A line of a delivered order, handed over in full. Pass ``order`` (the line
@@ -144,3 +162,16 @@ class DeliveredLineFactory(OrderLineFactory):
     company = factory.SelfAttribute("order.company")
     order = factory.SubFactory(DeliveredOrderFactory)
     delivered_quantity = factory.SelfAttribute("quantity")
+
+    @factory.post_generation
+    def on_proof(line, create, extracted, **kwargs):
+        """The line's item on its order's proof of delivery, when there is one."""
+        delivery = line.order.deliveries.filter(status=DeliveryStatus.DELIVERED).first()
+        if create and delivery is not None:
+            DeliveryItem.objects.create(
+                company=line.company,
+                delivery=delivery,
+                order_line=line,
+                description=line.equipment.item_description,
+                quantity=line.delivered_quantity or line.quantity,
+            )
