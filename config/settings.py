@@ -589,5 +589,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_BYTES + 1024 * 1024
 FAX_INBOX_DIR = Path(env.str("FAX_INBOX_DIR", default=str(BASE_DIR / "var" / "fax-inbox")))
 # OCR language(s) of Tesseract (tesseract-ocr-eng is installed by scripts/system-packages.sh).
 OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")
+# On: a line whose order lacks the signed written order, the prior-authorization
+# decision (items that need one) or the ABN (GA lines) among its documents is held
+# from billing; off: the same reasons are warnings.
+DOCUMENTS_REQUIRED_FOR_BILLING = env.bool("DOCUMENTS_REQUIRED_FOR_BILLING", default=False)
 # How long a prescriber's signing link works.
 SIGNING_LINK_HOURS = env.int("SIGNING_LINK_HOURS", default=72)

@@ -93,9 +93,15 @@ def _documents_by_order(batch: Any) -> dict[str, Any]:
 
 
 def _reason(code: str, message: str, order_id: Any, source: str) -> Any:
-    from hme.readiness import Fix, error
+    """A warning by default (shown, still bills: the built-in checks already hold a
+    line without the order's elements, signature date or authorization); an error that
+    holds billing when ``DOCUMENTS_REQUIRED_FOR_BILLING`` is on."""
+    from django.conf import settings
 
-    return error(code, message, Fix("dme.order", order_id, ""), source)
+    from hme.readiness.base import Fix, error, warning
+
+    make = error if settings.DOCUMENTS_REQUIRED_FOR_BILLING else warning
+    return make(code, message, Fix("dme.order", order_id, ""), source)
 
 
 def signed_written_order_on_file(batch: Any) -> Iterator[tuple[Any, Any]]:

@@ -57,19 +57,24 @@ def _line(order, hcpcs="E0601", modifiers=("NU",)):
 
 
 @pytest.mark.django_db
-def test_the_readiness_checks_ask_for_documents(company, monkeypatch, django_assert_num_queries):
+@pytest.mark.parametrize("required", [False, True])
+def test_the_readiness_checks_ask_for_documents(
+    company, monkeypatch, settings, django_assert_num_queries, required
+):
     from tests.dme.factories import OrderFactory
 
-    reasons = []
+    settings.DOCUMENTS_REQUIRED_FOR_BILLING = required
 
-    def fake_error(code, message, fix=None, source=""):
-        reasons.append(code)
-        return SimpleNamespace(code=code, message=message, source=source)
+    def reason(severity):
+        def make(code, message, fix=None, source=""):
+            return SimpleNamespace(code=code, message=message, source=source, severity=severity)
 
-    import sys
+        return make
 
-    fake = SimpleNamespace(error=fake_error, Fix=lambda *a: a)
-    monkeypatch.setitem(sys.modules, "hme.readiness", fake)
+    from hme.readiness import base
+
+    monkeypatch.setattr(base, "error", reason("error"))
+    monkeypatch.setattr(base, "warning", reason("warning"))
     order = OrderFactory(company=company)
     batch = SimpleNamespace(
         lines=[_line(order), _line(order, "K0823"), _line(order, "E0601", ("GA",))],
@@ -87,6 +92,7 @@ def test_the_readiness_checks_ask_for_documents(company, monkeypatch, django_ass
     assert codes.count("document_prior_auth") == 1
     assert codes.count("document_abn") == 1
     assert all("CFR" in r.source or "Manual" in r.source for _, r in found)
+    assert {r.severity for _, r in found} == {"error" if required else "warning"}
 
     for kind in (
         DocumentKind.STANDARD_WRITTEN_ORDER,
@@ -100,3 +106,13 @@ def test_the_readiness_checks_ask_for_documents(company, monkeypatch, django_ass
         *prior_auth_decision_on_file(batch),
         *abn_on_file(batch),
     ]
+
+
+def test_the_checks_are_registered_with_readiness():
+    from hme.readiness import registered_checks
+
+    assert {
+        signed_written_order_on_file,
+        prior_auth_decision_on_file,
+        abn_on_file,
+    } <= set(registered_checks())
