@@ -589,9 +589,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_BYTES + 1024 * 1024
 FAX_INBOX_DIR = Path(env.str("FAX_INBOX_DIR", default=str(BASE_DIR / "var" / "fax-inbox")))
 # OCR language(s) of Tesseract (tesseract-ocr-eng is installed by scripts/system-packages.sh).
 OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")
-# On: a line whose order lacks the signed written order, the prior-authorization
-# decision (items that need one) or the ABN (GA lines) among its documents is held
-# from billing; off: the same reasons are warnings.
-DOCUMENTS_REQUIRED_FOR_BILLING = env.bool("DOCUMENTS_REQUIRED_FOR_BILLING", default=False)
+# The readiness reasons asking for the signed written order, the prior-authorization
+# decision (items that need one) and the ABN (GA lines) among an order's documents:
+# "off" (not checked), "warn" (shown, still bills) or "hold" (held from billing).
+DOCUMENTS_BILLING_CHECKS = env.str("DOCUMENTS_BILLING_CHECKS", default="off")
+if DOCUMENTS_BILLING_CHECKS not in ("off", "warn", "hold"):
+    raise ImproperlyConfigured("DOCUMENTS_BILLING_CHECKS is one of off, warn, hold.")
 # How long a prescriber's signing link works.
 SIGNING_LINK_HOURS = env.int("SIGNING_LINK_HOURS", default=72)

@@ -92,20 +92,25 @@ def _documents_by_order(batch: Any) -> dict[str, Any]:
     return cached
 
 
-def _reason(code: str, message: str, order_id: Any, source: str) -> Any:
-    """A warning by default (shown, still bills: the built-in checks already hold a
-    line without the order's elements, signature date or authorization); an error that
-    holds billing when ``DOCUMENTS_REQUIRED_FOR_BILLING`` is on."""
+def _mode() -> str:
+    """``DOCUMENTS_BILLING_CHECKS``: off, warn or hold."""
     from django.conf import settings
 
+    return str(settings.DOCUMENTS_BILLING_CHECKS)
+
+
+def _reason(code: str, message: str, order_id: Any, source: str) -> Any:
+    """A warning (shown, still bills) or, in ``hold`` mode, an error (held)."""
     from hme.readiness.base import Fix, error, warning
 
-    make = error if settings.DOCUMENTS_REQUIRED_FOR_BILLING else warning
+    make = error if _mode() == "hold" else warning
     return make(code, message, Fix("dme.order", order_id, ""), source)
 
 
 def signed_written_order_on_file(batch: Any) -> Iterator[tuple[Any, Any]]:
     """The order's signed standard written order is among its documents."""
+    if _mode() == "off":
+        return
     found = _documents_by_order(batch)
     for line in batch.lines:
         if DocumentKind.STANDARD_WRITTEN_ORDER not in found["orders"].get(line.order_id, ()):
@@ -126,6 +131,8 @@ def prior_auth_decision_on_file(batch: Any) -> Iterator[tuple[Any, Any]]:
     order, or for the patient)."""
     from hme.rules import requires_prior_auth
 
+    if _mode() == "off":
+        return
     found = _documents_by_order(batch)
     for line in batch.lines:
         if not requires_prior_auth(line.equipment.hcpcs_code):
@@ -148,6 +155,8 @@ def prior_auth_decision_on_file(batch: Any) -> Iterator[tuple[Any, Any]]:
 
 def abn_on_file(batch: Any) -> Iterator[tuple[Any, Any]]:
     """A line billed with GA has the patient's signed ABN on file for the order."""
+    if _mode() == "off":
+        return
     found = _documents_by_order(batch)
     for line in batch.lines:
         if "GA" not in (line.modifiers or []):

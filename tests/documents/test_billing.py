@@ -57,13 +57,13 @@ def _line(order, hcpcs="E0601", modifiers=("NU",)):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("required", [False, True])
+@pytest.mark.parametrize("mode", ["warn", "hold"])
 def test_the_readiness_checks_ask_for_documents(
-    company, monkeypatch, settings, django_assert_num_queries, required
+    company, monkeypatch, settings, django_assert_num_queries, mode
 ):
     from tests.dme.factories import OrderFactory
 
-    settings.DOCUMENTS_REQUIRED_FOR_BILLING = required
+    settings.DOCUMENTS_BILLING_CHECKS = mode
 
     def reason(severity):
         def make(code, message, fix=None, source=""):
@@ -92,7 +92,7 @@ def test_the_readiness_checks_ask_for_documents(
     assert codes.count("document_prior_auth") == 1
     assert codes.count("document_abn") == 1
     assert all("CFR" in r.source or "Manual" in r.source for _, r in found)
-    assert {r.severity for _, r in found} == {"error" if required else "warning"}
+    assert {r.severity for _, r in found} == {"error" if mode == "hold" else "warning"}
 
     for kind in (
         DocumentKind.STANDARD_WRITTEN_ORDER,
@@ -101,6 +101,9 @@ def test_the_readiness_checks_ask_for_documents(
     ):
         DocumentFactory(company=company, patient=order.patient, order=order, kind=kind)
     batch.extra = {}
+    settings.DOCUMENTS_BILLING_CHECKS = "off"
+    assert not [*signed_written_order_on_file(SimpleNamespace(lines=batch.lines, extra={}))]
+    settings.DOCUMENTS_BILLING_CHECKS = mode
     assert not [
         *signed_written_order_on_file(batch),
         *prior_auth_decision_on_file(batch),
