@@ -16,7 +16,24 @@ class DocumentsConfig(AppConfig):
         try:
             from hme.readiness import register_check
         except ImportError:  # the readiness registry is not in this build
-            return
-        from .services import register_readiness_checks
+            pass
+        else:
+            from .services import register_readiness_checks
 
-        register_readiness_checks(register_check)
+            register_readiness_checks(register_check)
+        try:
+            from hme.edi.data import register_attachment_provider
+        except ImportError:  # the 837P builder is not in this build
+            pass
+        else:
+            register_attachment_provider(pwk_attachments)
+
+
+def pwk_attachments(claim):
+    """The 837P builder's attachment provider: the claim's documents sent by fax or
+    mail, as its PWK segments (``documents.services.attachments_for_claim``)."""
+    from hme.edi.x837 import Attachment
+
+    from .services import attachments_for_claim
+
+    return [Attachment(*found) for found in attachments_for_claim(claim)]
