@@ -25,6 +25,7 @@ ROLE_PERMISSIONS = {
         # Integrators' webhooks (core.events): subscribe, replay dead letters.
         "core.*_webhooksubscription",
         "core.*_webhookdelivery",
+        "documents.*",
     ],
     Role.INTAKE: [
         "accounts.view_location",
@@ -40,6 +41,12 @@ ROLE_PERMISSIONS = {
         "hme.view_*",
         "hme.*_coverage",
         "hme.*_authorization",
+        # Files orders and faxes, sends orders for e-signature.
+        "documents.view_*",
+        "documents.add_document",
+        "documents.change_document",
+        "documents.*_faxintake",
+        "documents.add_signingrequest",
     ],
     Role.CLINICIAN: [
         "accounts.view_location",
@@ -47,17 +54,27 @@ ROLE_PERMISSIONS = {
         "dme.view_*",
         "hme.view_coverage",
         "hme.view_authorization",
+        "documents.view_document",
+        "documents.add_document",
     ],
     Role.WAREHOUSE: [
         "accounts.view_location",
         "clinical.view_patient",
         "dme.*",
+        # Proofs of delivery.
+        "documents.view_document",
+        "documents.add_document",
     ],
     Role.BILLING: [
         "accounts.view_location",
         "clinical.view_*",
         "dme.view_*",
         "hme.*",
+        # Claim attachments, audit packets and legal holds on claims.
+        "documents.view_*",
+        "documents.add_document",
+        "documents.change_document",
+        "documents.*_legalhold",
     ],
     # Read-only over everything, including the audit trail and the PHI access log.
     Role.AUDITOR: [VIEW_ALL],

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "clinical",
     "dme",
     "hme",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -374,7 +375,14 @@ def _enum_name_overrides(modules):
 
 
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = _enum_name_overrides(
-    ["core.choices", "accounts.choices", "clinical.choices", "dme.choices", "hme.choices"]
+    [
+        "core.choices",
+        "accounts.choices",
+        "clinical.choices",
+        "dme.choices",
+        "hme.choices",
+        "documents.choices",
+    ]
 )
 # Stored Idempotency-Key responses are kept at least this long.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
@@ -559,3 +567,71 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 # Retry n waits base * 2^(n-1) seconds, at most the max: 30 s, 1 min, 2 min ... 1 h.
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+# Documents (docs/domain/documents.md) ------------------------------------------
+# Kept sealed (documents.crypto: the backup file format under its own key) in the
+# "documents" storage: a local folder by default, an S3-compatible bucket when
+# DOCUMENTS_S3_BUCKET is set (django-storages). Never served from a public URL.
+DOCUMENTS_DIR = Path(env.str("DOCUMENTS_DIR", default=str(BASE_DIR / "var" / "documents")))
+DOCUMENTS_S3_BUCKET = env.str("DOCUMENTS_S3_BUCKET", default="")
+_DOCUMENTS_STORAGE: dict[str, Any]
+if DOCUMENTS_S3_BUCKET:
+    _DOCUMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCUMENTS_S3_BUCKET,
+            "region_name": env.str("DOCUMENTS_S3_REGION", default="") or None,
+            "endpoint_url": env.str("DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+            # Empty: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": env.str("DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("DOCUMENTS_S3_PREFIX", default="documents"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _DOCUMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(DOCUMENTS_DIR),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+STORAGES["documents"] = _DOCUMENTS_STORAGE
+# Comma-separated document keys (32 random bytes, url-safe base64), newest first: the
+# first seals new files, any opens old ones (manage.py reencrypt_documents re-seals).
+_DEV_DOCUMENT_ENCRYPTION_KEY = "PLsiEh33lAUAauqdfleVECy0wtiCti7ha7KI98RGT4k="
+DOCUMENT_ENCRYPTION_KEY = [
+    key.strip()
+    for key in _secret("DOCUMENT_ENCRYPTION_KEY", _DEV_DOCUMENT_ENCRYPTION_KEY).split(",")
+    if key.strip()
+]
+if not DEBUG and _DEV_DOCUMENT_ENCRYPTION_KEY in DOCUMENT_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "The development DOCUMENT_ENCRYPTION_KEY is configured while DEBUG is off; generate "
+        "a real one (see docs/domain/documents.md, Storage and encryption)."
+    )
+if set(DOCUMENT_ENCRYPTION_KEY) & (set(FIELD_ENCRYPTION_KEY) | set(BACKUP_ENCRYPTION_KEY)):
+    raise ImproperlyConfigured(
+        "DOCUMENT_ENCRYPTION_KEY must differ from every field and backup key "
+        "(see docs/domain/documents.md, Storage and encryption)."
+    )
+# Largest accepted document (bytes); PDF, TIFF, PNG and JPEG only (by content).
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
+# Uploads up to the document limit stay in memory: a plaintext scan is never spooled
+# to the server's temporary folder.
+FILE_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_BYTES + 1024 * 1024
+# Where the e-fax service drops incoming faxes, one sub-folder per company id.
+FAX_INBOX_DIR = Path(env.str("FAX_INBOX_DIR", default=str(BASE_DIR / "var" / "fax-inbox")))
+# OCR language(s) of Tesseract (tesseract-ocr-eng is installed by scripts/system-packages.sh).
+OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")
+# The readiness reasons asking for the signed written order, the prior-authorization
+# decision (items that need one) and the ABN (GA lines) among an order's documents:
+# "off" (not checked), "warn" (shown, still bills) or "hold" (held from billing).
+DOCUMENTS_BILLING_CHECKS = env.str("DOCUMENTS_BILLING_CHECKS", default="off")
+if DOCUMENTS_BILLING_CHECKS not in ("off", "warn", "hold"):
+    raise ImproperlyConfigured("DOCUMENTS_BILLING_CHECKS is one of off, warn, hold.")
+# How long a prescriber's signing link works.
+SIGNING_LINK_HOURS = env.int("SIGNING_LINK_HOURS", default=72)

@@ -62,6 +62,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("documents/", include("documents.urls")),
     path("api/v1/", include((build_api_urls(), "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[DocsReader]), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

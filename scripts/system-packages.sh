@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages our Python libraries need at run time, installed when missing:
 # WeasyPrint (the access report's PDF) needs Pango and HarfBuzz-Subset. Called by `make install` and .ci/run.
+# The fax OCR (documents/ocr.py, ocrmypdf) needs Tesseract with its English data and Ghostscript.
 # Without root or apt it only says what is missing, and the PDF export answers an error.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+packages+=(tesseract-ocr tesseract-ocr-eng ghostscript)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -67,6 +67,8 @@ class Payload(IntEnum):
     POSTGRESQL = 2
     # Not a database: an X12 file sealed in this format (hme.edi.store, docs/domain/edi.md).
     X12 = 3
+    # A stored document (documents.crypto): same sealing, its own key.
+    DOCUMENT = 4
 
     @classmethod
     def for_vendor(cls, vendor: str) -> "Payload":

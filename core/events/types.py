@@ -33,7 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "claim.denied": PATIENT,
     "claim.paid": PATIENT,
     "payment.posted": PATIENT,
-    # Emitted by the documents app (built separately): see docs/events.md.
+    # Emitted by documents.services.documents.add_document (every upload, fax, e-signature).
     "document.received": DOCUMENT,
     # One per request that showed PHI (core.access.record_access).
     "phi.accessed": AUDIT,
