@@ -67,7 +67,8 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the cockpit's site (grouped menu, dashboards): cockpit/site.py.
+    "cockpit.apps.CockpitAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "clinical",
     "dme",
     "hme",
+    "cockpit",
 ]
 
 MIDDLEWARE = [
