@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, run_service
 from core.admin_audit import PatientTrailAdminMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from core.validators import normalize_icd10, validate_icd10
 
 from . import services
@@ -24,6 +25,7 @@ from .admin_search import (
     PHISearchGuardMixin,
     is_url_unsafe_term,
 )
+from .choices import AlertStatus, AppointmentStatus
 from .forms import (
     AppointmentAdminForm,
     HealthInsightAdminForm,
@@ -42,6 +44,7 @@ from .models import (
     PredictionLog,
     Provider,
 )
+from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS
 
 # Patients and providers --------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
 
 
 @admin.register(Provider)
-class ProviderAdmin(TenantAdmin):
+class ProviderAdmin(ChangeButtonsMixin, TenantAdmin):
     list_display = [
         "last_name",
         "first_name",
@@ -167,6 +170,10 @@ class ProviderAdmin(TenantAdmin):
     autocomplete_fields = ["user"]
     readonly_fields = ["is_verified", "verified_at"]
     actions = ["verify", "unverify"]
+    change_buttons = [
+        Button("verify", when=lambda provider: not provider.is_verified),
+        Button("unverify", when=lambda provider: provider.is_verified, style="danger"),
+    ]
 
     @admin.action(description="Mark verified (NPI and licence checked)", permissions=["change"])
     def verify(self, request, queryset):
@@ -187,7 +194,7 @@ class ProviderAdmin(TenantAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class AppointmentAdmin(ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     form = AppointmentAdminForm
     list_display = [
         "starts_at",
@@ -212,6 +219,16 @@ class AppointmentAdmin(PatientLinkedSearchMixin, TenantAdmin):
     readonly_fields = ["status"]
     ordering = ["-starts_at"]
     actions = ["confirm", "complete", "cancel", "no_show"]
+    change_buttons = [
+        Button("confirm", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.CONFIRMED)),
+        Button("complete", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.COMPLETED)),
+        Button("no_show", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.NO_SHOW)),
+        Button(
+            "cancel",
+            when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.CANCELLED),
+            style="danger",
+        ),
+    ]
 
     def save_model(self, request, obj, form, change):
         self.assign_company(request, obj)
@@ -278,7 +295,7 @@ class DiagnosisAdmin(PatientLinkedSearchMixin, TenantAdmin):
 
 
 @admin.register(BiometricAlert)
-class BiometricAlertAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class BiometricAlertAdmin(ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
         "observed_at",
         "patient",
@@ -302,6 +319,10 @@ class BiometricAlertAdmin(PatientLinkedSearchMixin, TenantAdmin):
     ]
     ordering = ["-observed_at"]
     actions = ["acknowledge", "resolve"]
+    change_buttons = [
+        Button("acknowledge", when=can_become(ALERT_TRANSITIONS, AlertStatus.ACKNOWLEDGED)),
+        Button("resolve", when=can_become(ALERT_TRANSITIONS, AlertStatus.RESOLVED)),
+    ]
 
     @admin.display(description="value", ordering="value")
     def reading(self, obj):

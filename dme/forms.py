@@ -73,6 +73,18 @@ class ScheduleDeliveryForm(forms.Form):
     driver = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     carrier = forms.CharField(required=False, max_length=64, help_text="Shipped: UPS, FedEx...")
     tracking_number = forms.CharField(required=False, max_length=64)
+    # The service refuses a patient with no address on file: the address is typed here,
+    # beside its error, instead of the form being left for another page.
+    address = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Empty: the patient's address on file.",
+    )
+    instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Access codes, parking, contact.",
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,10 +6,13 @@ from django.contrib import admin
 from accounts.tenancy import signed_in_user
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from core.exceptions import ServiceError
 
 from .. import forms, services
+from ..choices import AssetStatus
 from ..models import Asset, MaintenanceRecord, Rental
+from ..transitions import ASSET_TRANSITIONS
 
 
 class MaintenanceRecordInline(TenantInlineMixin, admin.TabularInline):
@@ -56,7 +59,7 @@ class RentalHistoryInline(TenantInlineMixin, admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class AssetAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     """Serialized units. Their status changes through orders, returns and the
     actions; each change is in the unit's audit history ("Audit log")."""
 
@@ -72,6 +75,17 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     readonly_fields = ["status", "patient", "reserved_for"]
     inlines = [MaintenanceRecordInline, RentalHistoryInline]
     actions = ["return_to_stock", "retire"]
+    change_buttons = [
+        Button(
+            "return_to_stock",
+            when=can_become(
+                ASSET_TRANSITIONS,
+                AssetStatus.IN_STOCK,
+                also=lambda asset: asset.status == AssetStatus.IN_MAINTENANCE,
+            ),
+        ),
+        Button("retire", when=can_become(ASSET_TRANSITIONS, AssetStatus.RETIRED), style="danger"),
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

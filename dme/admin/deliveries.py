@@ -12,11 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin_buttons import Button, ChangeButtonsMixin, LinkButton, can_become
 from core.exceptions import ServiceError
 
 from .. import forms, services
 from ..choices import AssetStatus, DeliveryStatus
 from ..models import Asset, Delivery, DeliveryItem
+from ..transitions import DELIVERY_TRANSITIONS
 
 DELIVERY_ITEM_FIELDS = ("description", "quantity", "serial_numbers")
 
@@ -61,7 +63,7 @@ PROOF_FIELDS = (
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(TenantAdmin):
+class DeliveryAdmin(ChangeButtonsMixin, TenantAdmin):
     """Deliveries are created by scheduling an order; the proof of delivery is
     recorded on its own page (the "Record proof of delivery" link)."""
 
@@ -86,6 +88,19 @@ class DeliveryAdmin(TenantAdmin):
     readonly_fields = ["order", "status", *PROOF_FIELDS]
     inlines = [DeliveryItemInline]
     actions = ["cancel"]
+    change_buttons = [
+        LinkButton(
+            "Record proof of delivery",
+            url=lambda delivery: reverse("admin:dme_delivery_proof", args=[delivery.pk]),
+            when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.DELIVERED),
+            permission="dme.change_delivery",
+        ),
+        Button(
+            "cancel",
+            when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.CANCELLED),
+            style="danger",
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False  # Deliveries are scheduled from orders.

@@ -7,9 +7,12 @@ from accounts.tenancy import signed_in_user
 from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import TenantAdmin
 from core.admin_actions import FormAction
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 
 from .. import forms, services
+from ..choices import BillingKind, RentalStatus
 from ..models import Rental
+from ..transitions import RENTAL_TRANSITIONS
 
 RENTAL_FIELDS = (
     "patient",
@@ -33,7 +36,7 @@ RENTAL_FIELDS = (
 
 
 @admin.register(Rental)
-class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class RentalAdmin(ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     """Rentals start when deliveries complete; billing counts their months. Staff
     record pickups with the "Record return" action."""
 
@@ -52,6 +55,20 @@ class RentalAdmin(PatientLinkedSearchMixin, TenantAdmin):
     fields = RENTAL_FIELDS
     readonly_fields = [name for name in RENTAL_FIELDS if name != "return_notes"]
     actions = ["record_return"]
+    change_buttons = [
+        # A capped rental is picked up only when it is oxygen (the supplier still owns it).
+        Button(
+            "record_return",
+            when=can_become(
+                RENTAL_TRANSITIONS,
+                RentalStatus.RETURNED,
+                also=lambda rental: (
+                    rental.status == RentalStatus.ACTIVE
+                    or rental.equipment.billing_kind == BillingKind.OXYGEN_RENTAL
+                ),
+            ),
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False  # Rentals start when a delivery is completed.

@@ -6,15 +6,17 @@ from functools import partial
 
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.tenancy import signed_in_user
 from core.admin import TenantAdmin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, LinkButton, can_become
 
 from .. import services
-from ..choices import CARC_DESCRIPTIONS
+from ..choices import CARC_DESCRIPTIONS, ClaimStatus
 from ..forms import (
     ApproveForm,
     ClaimAdminForm,
@@ -27,6 +29,7 @@ from ..forms import (
 from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
 from ..services.claims import CORRECTABLE_FIELDS
+from ..transitions import CLAIM_TRANSITIONS
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
 from .filters import PATIENT_SEARCH_HELP, AgeBucketFilter, DenialCodeFilter, search_by_patient
 
@@ -44,8 +47,16 @@ ClaimFormAction = partial(
 )
 
 
+def _unsent_and_late(claim):
+    """An unsent pending claim past the payer's filing limit: the override's button."""
+    if claim.status != ClaimStatus.PENDING or claim.submitted_at is not None:
+        return False
+    deadline = services.filing_deadline(claim)
+    return deadline is not None and deadline < timezone.localdate()
+
+
 @admin.register(Claim)
-class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     """The claims worklist."""
 
     form = ClaimAdminForm
@@ -77,6 +88,33 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "deny",
         "resubmit",
         "void",
+    ]
+    change_buttons = [
+        Button(
+            "submit",
+            when=can_become(
+                CLAIM_TRANSITIONS, ClaimStatus.PROCESSING, also=lambda c: c.submitted_at is None
+            ),
+        ),
+        Button("submit_with_override", when=lambda c: _unsent_and_late(c)),
+        Button(
+            "mark_processing",
+            when=can_become(
+                CLAIM_TRANSITIONS,
+                ClaimStatus.PROCESSING,
+                also=lambda c: c.status == ClaimStatus.PENDING and c.submitted_at is not None,
+            ),
+        ),
+        Button("approve", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.APPROVED)),
+        Button("deny", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.DENIED)),
+        Button("resubmit", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.PENDING)),
+        LinkButton(
+            "Post a payment",
+            url=lambda c: reverse("admin:hme_payment_add") + f"?payer={c.payer_id}",
+            when=can_become(CLAIM_TRANSITIONS, ClaimStatus.PAID),
+            permission="hme.add_payment",
+        ),
+        Button("void", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.VOID), style="danger"),
     ]
     READONLY = [
         "number",

@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin
 
 from .. import services
 from ..forms import CoverageAdminForm
@@ -39,7 +40,7 @@ class AuthorizationInline(TenantInlineMixin, admin.TabularInline):
 
 
 @admin.register(Coverage)
-class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class CoverageAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     form = CoverageAdminForm
     list_display = [
         "patient_name",
@@ -64,6 +65,7 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     ]
     inlines = [AuthorizationInline]
     actions = ["verify_eligibility"]
+    change_buttons = [Button("verify_eligibility")]
 
     @admin.display(description="patient", ordering="patient__last_name")
     def patient_name(self, obj):
