@@ -61,7 +61,8 @@ def test_it_walks_the_order_with_buttons(client, admin_user, order, company):
     client.force_login(admin_user)
     for action, status in (("verify", OrderStatus.VERIFIED), ("confirm", OrderStatus.CONFIRMED)):
         response = client.post(step(order, action))
-        assert response.status_code == 302 and response.url == change(order)
+        assert response.status_code == 302
+        assert response.url == change(order)
         order.refresh_from_db()
         assert order.status == status, texts(response)
     page = client.get(change(order))
@@ -79,7 +80,8 @@ def test_it_walks_the_order_with_buttons(client, admin_user, order, company):
             "driver": str(driver.pk),
         },
     )
-    assert response.status_code == 302 and response.url == change(order)
+    assert response.status_code == 302
+    assert response.url == change(order)
     assert texts(response) == ["1 delivery(ies) scheduled."]
     assert Delivery.objects.get(order=order).driver == driver
 
