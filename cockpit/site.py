@@ -27,6 +27,13 @@ class CockpitAdminSite(admin.AdminSite):
             return super().get_app_list(request, app_label)
         return grouped_app_list(self._build_app_dict(request), request)
 
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The menu, with the user's role dashboards above it (``cockpit.dashboards``)."""
+        from .dashboards import dashboards_for
+
+        context = {"dashboards": dashboards_for(request), **(extra_context or {})}
+        return super().index(request, context)
+
 
 def grouped_app_list(app_dict: dict[str, Any], request: HttpRequest) -> list[dict[str, Any]]:
     """Django's per-app dictionaries regrouped as ``MENU`` says, in its order, then
