@@ -12,7 +12,7 @@ panel the same way and it appears on the page)::
         key="orders",
         title="Orders",
         rows=lambda request, patient: Order.objects.for_user(request.user).filter(patient=patient),
-        columns=[Column("Order", lambda o: o.number), Column("Status", lambda o: o.get_status_display())],
+        columns=[Column("Order", lambda o: o.number), Column("Status", str)],
         link=lambda o: reverse("admin:dme_order_change", args=[o.pk]),
         full_list=lambda patient: reverse("admin:dme_order_changelist") + f"?patient={patient.pk}",
         permission="dme.view_order",
