@@ -24,6 +24,7 @@ from .admin_search import (
     PatientLinkedSearchMixin,
     PHISearchGuardMixin,
     is_url_unsafe_term,
+    tolerant_search,
 )
 from .choices import AlertStatus, AppointmentStatus
 from .forms import (
@@ -123,7 +124,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
         # here (the find form POSTs it).
         if is_url_unsafe_term(search_term):
             return queryset.none(), False
-        return queryset.search(search_term), False
+        return tolerant_search(queryset, search_term), False
 
     def save_model(self, request, obj, form, change):
         if change:

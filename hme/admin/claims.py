@@ -178,6 +178,16 @@ class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
             ("Billed from", {"fields": ["order", "rental", "rental_month"]}),
         ]
 
+    class Media:
+        # The coverage picker lists the chosen patient's policies only.
+        js = ["cockpit/coverage_picker.js"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "coverage" in form.base_fields:
+            form.base_fields["coverage"].widget.attrs["data-patient"] = str(obj.patient_id)
+        return form
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_editable:
             return [*self.READONLY, "patient", *CORRECTABLE_FIELDS]
