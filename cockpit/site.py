@@ -27,6 +27,26 @@ class CockpitAdminSite(admin.AdminSite):
             return super().get_app_list(request, app_label)
         return grouped_app_list(self._build_app_dict(request), request)
 
+    def get_urls(self) -> list[Any]:
+        """Django's, and the printable documents (``cockpit.printing``)."""
+        from django.urls import path
+
+        from . import printing
+
+        return [
+            path(
+                "print/delivery/<uuid:pk>/",
+                self.admin_view(printing.delivery_ticket),
+                name="print_delivery_ticket",
+            ),
+            path(
+                "print/claim/<uuid:pk>/",
+                self.admin_view(printing.claim_print),
+                name="print_claim",
+            ),
+            *super().get_urls(),
+        ]
+
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """The menu, with the user's role dashboards above it (``cockpit.dashboards``)."""
         from .dashboards import dashboards_for

@@ -145,6 +145,9 @@ class ProofOfDeliveryForm(forms.Form):
     tracking_number = forms.CharField(
         max_length=64, required=False, help_text="Shipped deliveries: the carrier's number."
     )
+    # Filled by the signature pad (static/cockpit/signature_pad.js) as a PNG data URL;
+    # the service validates it (dme.models.deliveries.validate_signature_image).
+    signature_image = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, delivery, lines, reserved_serials, **kwargs):
         super().__init__(*args, **kwargs)

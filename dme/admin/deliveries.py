@@ -95,6 +95,11 @@ class DeliveryAdmin(ChangeButtonsMixin, TenantAdmin):
             when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.DELIVERED),
             permission="dme.change_delivery",
         ),
+        LinkButton(
+            "Print delivery ticket",
+            url=lambda delivery: reverse("admin:print_delivery_ticket", args=[delivery.pk]),
+            when=lambda delivery: delivery.status != DeliveryStatus.CANCELLED,
+        ),
         Button(
             "cancel",
             when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.CANCELLED),
@@ -175,6 +180,7 @@ class DeliveryAdmin(ChangeButtonsMixin, TenantAdmin):
                         signer_name=data["signer_name"],
                         signer_relationship=data["signer_relationship"],
                         tracking_number=data["tracking_number"],
+                        signature_image=data["signature_image"],
                         items=form.items(),
                         user=request.user,
                     )

@@ -114,6 +114,7 @@ class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
             when=can_become(CLAIM_TRANSITIONS, ClaimStatus.PAID),
             permission="hme.add_payment",
         ),
+        LinkButton("Print CMS-1500 data", url=lambda c: reverse("admin:print_claim", args=[c.pk])),
         Button("void", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.VOID), style="danger"),
     ]
     READONLY = [

@@ -195,6 +195,9 @@ def test_a_patient_without_an_address_gets_it_typed_beside_the_error(client, adm
 # The steps declared on the other admins ------------------------------------------------
 
 
+PRINT = "Print CMS-1500 data"
+
+
 def claim_page_labels(client, claim):
     return labels(client.get(reverse("admin:hme_claim_change", args=[claim.pk])))
 
@@ -205,23 +208,24 @@ def test_the_claim_page_shows_its_steps_by_status(client, personas, company):
 
     client.force_login(personas[Role.BILLING])
     claim = ClaimFactory(company=company)
-    assert claim_page_labels(client, claim) == ["Submit to the payer", "Void"]
+    assert claim_page_labels(client, claim) == ["Submit to the payer", PRINT, "Void"]
     response = client.post(reverse("admin:hme_claim_step", args=[claim.pk, "submit"]))
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.submitted_at is not None
     assert claim_page_labels(client, claim) == [
         "Mark acknowledged by the payer (processing)",
+        PRINT,
         "Void",
     ]
     for status, expected in (
         (
             ClaimStatus.PROCESSING,
-            ["Record approval (allowed amounts)", "Record denial (CARC reason)", "Void"],
+            ["Record approval (allowed amounts)", "Record denial (CARC reason)", PRINT, "Void"],
         ),
-        (ClaimStatus.APPROVED, ["Post a payment", "Void"]),
-        (ClaimStatus.DENIED, ["Resubmit corrected denied claims", "Void"]),
-        (ClaimStatus.PAID, []),
+        (ClaimStatus.APPROVED, ["Post a payment", PRINT, "Void"]),
+        (ClaimStatus.DENIED, ["Resubmit corrected denied claims", PRINT, "Void"]),
+        (ClaimStatus.PAID, [PRINT]),
     ):
         extra = {"denial_group": "CO", "denial_code": "50"} if status == ClaimStatus.DENIED else {}
         type(claim).objects.filter(pk=claim.pk).update(status=status, **extra)
@@ -254,5 +258,6 @@ def test_the_delivery_page_links_the_proof_while_scheduled(client, admin_user, c
     response = client.get(reverse("admin:dme_delivery_change", args=[delivery.pk]))
     assert labels(response) == [
         "Record proof of delivery",
+        "Print delivery ticket",
         "Cancel delivery (order keeps its stock)",
     ]

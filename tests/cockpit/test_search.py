@@ -98,9 +98,7 @@ def coverage_picker(client, **params):
     return json.loads(response.content)["results"]
 
 
-def test_the_coverage_picker_tells_policies_apart_for_the_chosen_patient(
-    client, personas, company
-):
+def test_the_coverage_picker_tells_policies_apart_for_the_chosen_patient(client, personas, company):
     mine = CoverageFactory(company=company, effective_date=datetime.date(2026, 1, 1))
     CoverageFactory(company=company)  # another patient's
     client.force_login(personas[Role.BILLING])
