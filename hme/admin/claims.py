@@ -150,6 +150,8 @@ class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
         ]
         if obj is None:
             return [(None, {"fields": header})]
+        if not obj.is_editable:
+            header = ["diagnoses_shown" if name == "diagnosis_codes" else name for name in header]
         return [
             (None, {"fields": ["number", "status", "payer", *header]}),
             (
@@ -191,7 +193,7 @@ class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_editable:
-            return [*self.READONLY, "patient", *CORRECTABLE_FIELDS]
+            return [*self.READONLY, "patient", *CORRECTABLE_FIELDS, "diagnoses_shown"]
         if obj is not None:
             # The patient of a claim never changes: correct the coverage, not the person.
             return [*self.READONLY, "patient"]
@@ -221,6 +223,11 @@ class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
         return False
 
     # Columns ------------------------------------------------------------------------
+
+    @admin.display(description="diagnosis codes")
+    def diagnoses_shown(self, obj):
+        # Read-only, the codes as staff write them (G47.33, I10), not the stored list.
+        return obj.diagnosis_codes_display or "-"
 
     @admin.display(description="patient no.", ordering="patient__number")
     def patient_number(self, obj):
