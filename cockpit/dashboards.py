@@ -290,7 +290,6 @@ def billing(request: HttpRequest) -> Dashboard:
 
 
 def _open_balance() -> Any:
-    money = DecimalField(max_digits=14, decimal_places=2)
     return Sum(
         Case(
             When(status=ClaimStatus.APPROVED, then=F("allowed_amount") - F("paid_amount")),
@@ -299,7 +298,7 @@ def _open_balance() -> Any:
                 then=F("total_charge") - F("paid_amount"),
             ),
             default=Value(Decimal("0")),
-            output_field=money,
+            output_field=DecimalField(max_digits=14, decimal_places=2),
         )
     )
 

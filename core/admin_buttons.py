@@ -118,7 +118,7 @@ class ChangeButtonsMixin(MixinAdminBase):
 
     def buttons_for(self, request: HttpRequest, obj: Any) -> list[ShownButton]:
         """The steps this user may take on ``obj`` now, in declaration order."""
-        actions = self.get_actions(request)
+        actions = self.get_actions(request) or {}
         shown: list[ShownButton] = []
         for button in self.change_buttons:
             if not button.when(obj):
@@ -128,9 +128,10 @@ class ChangeButtonsMixin(MixinAdminBase):
                     continue
                 shown.append(ShownButton(button.label, button.url(obj), "get", button.style))
                 continue
-            if button.action not in actions:
+            entry = actions.get(button.action)
+            if entry is None:
                 continue
-            func, _name, description = actions[button.action]
+            func, _name, description = entry
             shown.append(
                 ShownButton(
                     button.label or _label(description),
@@ -175,10 +176,11 @@ class ChangeButtonsMixin(MixinAdminBase):
             raise Http404
         if not any(isinstance(b, Button) and b.action == action for b in self.change_buttons):
             raise Http404
-        actions = self.get_actions(request)
-        if action not in actions:
+        actions = self.get_actions(request) or {}
+        entry = actions.get(action)
+        if entry is None:
             raise PermissionDenied
-        func = actions[action][0]
+        func = entry[0]
         opts = self.model._meta
         change_url = reverse(
             f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]
