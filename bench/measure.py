@@ -55,6 +55,10 @@ def counts():
     }
 
 
+# The demo users whose dashboards are measured (the administrator's is "admin").
+DASHBOARD_ROLES = ("intake", "warehouse", "billing")
+
+
 def targets():
     """(name, kind, url) of every request measured; ids taken from the middle."""
     from clinical.models import Patient
@@ -100,6 +104,12 @@ def targets():
         ("admin claims: first page", "admin", "/admin/hme/claim/"),
         ("admin claims: ?q=<patient number>", "admin", f"/admin/hme/claim/?q={middle.number}"),
         (f"admin claims: ?q={prefix}", "admin", f"/admin/hme/claim/?q={prefix}"),
+        # The cockpit's role dashboards (the admin index) and the patient page's panels
+        # (measured above as "admin patient: change page").
+        ("dashboard: administrator (KPIs + all queues)", "admin", "/admin/"),
+        ("dashboard: intake", "intake", "/admin/"),
+        ("dashboard: warehouse", "warehouse", "/admin/"),
+        ("dashboard: billing", "billing", "/admin/"),
     ]
 
 
@@ -125,7 +135,14 @@ def clients():
     refresh[COMPANY_CLAIM] = str(company().pk)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
-    return {"admin": admin, "api": api}
+    by_role = {}
+    for role in DASHBOARD_ROLES:
+        staff = Client()
+        staff.force_login(
+            User.objects.get(email=ADMINISTRATOR.replace("administrator@", f"{role}@"))
+        )
+        by_role[role] = staff
+    return {"admin": admin, "api": api, **by_role}
 
 
 def measure_requests(runs):

@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, run_service
 from core.admin_audit import PatientTrailAdminMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from core.validators import normalize_icd10, validate_icd10
 
 from . import services
@@ -23,7 +24,9 @@ from .admin_search import (
     PatientLinkedSearchMixin,
     PHISearchGuardMixin,
     is_url_unsafe_term,
+    tolerant_search,
 )
+from .choices import AlertStatus, AppointmentStatus
 from .forms import (
     AppointmentAdminForm,
     HealthInsightAdminForm,
@@ -42,6 +45,7 @@ from .models import (
     PredictionLog,
     Provider,
 )
+from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS
 
 # Patients and providers --------------------------------------------------------------
 
@@ -120,7 +124,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
         # here (the find form POSTs it).
         if is_url_unsafe_term(search_term):
             return queryset.none(), False
-        return queryset.search(search_term), False
+        return tolerant_search(queryset, search_term), False
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -152,7 +156,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
 
 
 @admin.register(Provider)
-class ProviderAdmin(TenantAdmin):
+class ProviderAdmin(ChangeButtonsMixin, TenantAdmin):
     list_display = [
         "last_name",
         "first_name",
@@ -168,6 +172,10 @@ class ProviderAdmin(TenantAdmin):
     autocomplete_fields = ["user"]
     readonly_fields = ["is_verified", "verified_at"]
     actions = ["verify", "unverify"]
+    change_buttons = [
+        Button("verify", when=lambda provider: not provider.is_verified),
+        Button("unverify", when=lambda provider: provider.is_verified, style="danger"),
+    ]
 
     @admin.action(description="Mark verified (NPI and licence checked)", permissions=["change"])
     def verify(self, request, queryset):
@@ -188,7 +196,7 @@ class ProviderAdmin(TenantAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class AppointmentAdmin(ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     form = AppointmentAdminForm
     list_display = [
         "starts_at",
@@ -213,6 +221,16 @@ class AppointmentAdmin(PatientLinkedSearchMixin, TenantAdmin):
     readonly_fields = ["status"]
     ordering = ["-starts_at"]
     actions = ["confirm", "complete", "cancel", "no_show"]
+    change_buttons = [
+        Button("confirm", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.CONFIRMED)),
+        Button("complete", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.COMPLETED)),
+        Button("no_show", when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.NO_SHOW)),
+        Button(
+            "cancel",
+            when=can_become(APPOINTMENT_TRANSITIONS, AppointmentStatus.CANCELLED),
+            style="danger",
+        ),
+    ]
 
     def save_model(self, request, obj, form, change):
         self.assign_company(request, obj)
@@ -279,7 +297,7 @@ class DiagnosisAdmin(PatientLinkedSearchMixin, TenantAdmin):
 
 
 @admin.register(BiometricAlert)
-class BiometricAlertAdmin(PatientLinkedSearchMixin, TenantAdmin):
+class BiometricAlertAdmin(ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
         "observed_at",
         "patient",
@@ -303,6 +321,10 @@ class BiometricAlertAdmin(PatientLinkedSearchMixin, TenantAdmin):
     ]
     ordering = ["-observed_at"]
     actions = ["acknowledge", "resolve"]
+    change_buttons = [
+        Button("acknowledge", when=can_become(ALERT_TRANSITIONS, AlertStatus.ACKNOWLEDGED)),
+        Button("resolve", when=can_become(ALERT_TRANSITIONS, AlertStatus.RESOLVED)),
+    ]
 
     @admin.display(description="value", ordering="value")
     def reading(self, obj):

@@ -16,12 +16,15 @@ stays in the request body.
 - ``refuse_phi_search``: the refusal, for admins that search patients their own way.
 """
 
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -65,9 +68,32 @@ def is_url_unsafe_term(text):
     return bool(text) and (is_phi_search_term(text) or looks_like_mbi(text))
 
 
+# A name as typed: letters, spaces, apostrophes, hyphens, a comma ("Doe, Jane").
+NAME_TERM = re.compile(r"^[^\W\d_]+(?:[ '.-]+[^\W\d_]+)*$")
+
+
+def tolerant_search(queryset, term):
+    """The one patient search (``PatientQuerySet.search``); when a name finds nobody on
+    PostgreSQL, the names that look like it (pg_trgm similarity, ``%``: "Jonson" finds
+    Johnson), every word matching the first or the last name. Only the plaintext name
+    columns are compared so; dates of birth, phones and e-mails are encrypted and found
+    through their blind index only, exactly (docs/decisions/0001-blind-index.md)."""
+    found = queryset.search(term)
+    text = " ".join((term or "").replace(",", " ").split())
+    if connection.vendor != "postgresql" or not text or not NAME_TERM.match(text):
+        return found
+    if found.exists():
+        return found
+    similar = Q()
+    for word in text.split(" "):
+        similar &= Q(last_name__trigram_similar=word) | Q(first_name__trigram_similar=word)
+    return queryset.filter(similar)
+
+
 def search_patients(request, term):
     """The user's company's patients the one patient search finds."""
-    return Patient.objects.for_user(request.user).search(term).select_related("home_location")
+    patients = Patient.objects.for_user(request.user)
+    return tolerant_search(patients, term).select_related("home_location")
 
 
 def find_url():
@@ -196,13 +222,21 @@ class PatientFindMixin:
         return TemplateResponse(request, self.find_template, context)
 
 
+# How a picker labels a row of a model, by "app_label.model_name": what tells rows
+# apart (a coverage's payer, priority, member id's last four and dates). Apps above
+# register theirs from their admin module (hme.admin.coverage).
+AUTOCOMPLETE_LABELS = {"clinical.patient": lambda patient: patient.display_name}
+
+
 class PatientAutocompleteJsonView(AutocompleteJsonView):
-    """The admin's autocomplete with patients labelled by name for staff."""
+    """The admin's autocomplete with patients labelled by name for staff, and every
+    model of ``AUTOCOMPLETE_LABELS`` labelled its way."""
 
     def serialize_result(self, obj, to_field_name):
         result = super().serialize_result(obj, to_field_name)
-        if isinstance(obj, Patient):
-            result["text"] = obj.display_name
+        label = AUTOCOMPLETE_LABELS.get(obj._meta.label_lower)
+        if label is not None:
+            result["text"] = label(obj)
         return result
 
 

@@ -67,13 +67,16 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the cockpit's site (grouped menu, dashboards): cockpit/site.py.
+    "cockpit.apps.CockpitAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # The trigram lookups of the name and equipment searches (PostgreSQL; unused on SQLite).
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -94,6 +97,7 @@ INSTALLED_APPS = [
     "dme",
     "hme",
     "documents",
+    "cockpit",
 ]
 
 MIDDLEWARE = [

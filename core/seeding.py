@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 from django.db import connection, models, reset_queries
 from tqdm import tqdm
 
+from .backups.progress import plain_stream
+
 T = TypeVar("T")
 B = TypeVar("B", bound=Sequence[Any])
 
@@ -76,7 +78,7 @@ def each_batch(context: Any, app_label: str, plan: ScalePlan, batches: Iterable[
         desc=f"{app_label:<8}",
         unit="patient",
         unit_scale=True,
-        file=context.stderr,
+        file=plain_stream(context.stderr),
         disable=None,
         leave=True,
     ) as bar:

@@ -82,6 +82,18 @@ class ScheduleDeliveryForm(forms.Form):
     driver = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
     carrier = forms.CharField(required=False, max_length=64, help_text="Shipped: UPS, FedEx...")
     tracking_number = forms.CharField(required=False, max_length=64)
+    # The service refuses a patient with no address on file: the address is typed here,
+    # beside its error, instead of the form being left for another page.
+    address = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Empty: the patient's address on file.",
+    )
+    instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Access codes, parking, contact.",
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,6 +154,9 @@ class ProofOfDeliveryForm(forms.Form):
     tracking_number = forms.CharField(
         max_length=64, required=False, help_text="Shipped deliveries: the carrier's number."
     )
+    # Filled by the signature pad (static/cockpit/signature_pad.js) as a PNG data URL;
+    # the service validates it (dme.models.deliveries.validate_signature_image).
+    signature_image = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, delivery, lines, reserved_serials, **kwargs):
         super().__init__(*args, **kwargs)

@@ -79,8 +79,9 @@ class HCPCSListField(WordListField):
 class ClaimAdminForm(ServiceErrorFormMixin, forms.ModelForm):
     diagnosis_codes = ICD10ListField(
         label="Diagnosis codes",
-        help_text="ICD-10-CM codes in claim order, from the patient's active diagnoses: "
-        "G47.33, I10. Lines point at them by position (1 = the first).",
+        help_text="ICD-10-CM codes of the patient's active diagnoses, in claim order, "
+        "separated by commas, with or without the dot. Lines point at them by position "
+        "(1 = the first).",
     )
 
     class Meta:

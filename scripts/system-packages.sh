@@ -6,6 +6,11 @@
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 packages+=(tesseract-ocr tesseract-ocr-eng ghostscript)
+# The browser tests (tests/browser, marker "browser") drive Debian's Chromium; only when
+# asked (.ci/run sets BROWSER_TESTS=1): Playwright never downloads a browser.
+if [ "${BROWSER_TESTS:-0}" = 1 ]; then
+  packages+=(chromium)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -6,6 +6,7 @@ from typing import ClassVar, Self
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from core.models import TenantModel, TenantQuerySet
 from core.phi import EncryptedTextField
@@ -93,7 +94,8 @@ class Appointment(TenantModel):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+        # Local time, as the tables beside it show (stored UTC; USE_TZ).
+        return f"{self.get_kind_display()} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
     @property
     def blocks_provider(self):

@@ -39,3 +39,9 @@ def human_size(size: float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"
+
+
+def plain_stream(stream: Any) -> Any:
+    """The raw stream under a command's ``self.stderr``: Django's wrapper styles every
+    write to stderr as an error (red on a terminal), and a progress bar is not one."""
+    return getattr(stream, "_out", stream)

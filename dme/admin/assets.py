@@ -12,13 +12,16 @@ from accounts.tenancy import signed_in_user
 from core.access import record_access
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from core.choices import AccessAction, AccessVia
 from core.exceptions import ServiceError
 
 from .. import forms, services
+from ..choices import AssetStatus
 from ..forms_inventory import UnitLifeForm
 from ..history import unit_history
 from ..models import Asset, MaintenanceRecord, Rental
+from ..transitions import ASSET_TRANSITIONS
 
 
 class MaintenanceRecordInline(TenantInlineMixin, admin.TabularInline):
@@ -65,7 +68,7 @@ class RentalHistoryInline(TenantInlineMixin, admin.TabularInline):
 
 
 @admin.register(Asset)
-class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class AssetAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     """Serialized units. Their status changes through orders, returns and the
     actions; each change is in the unit's audit history ("Audit log")."""
 
@@ -81,6 +84,17 @@ class AssetAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     readonly_fields = ["status", "patient", "reserved_for", "life_link"]
     inlines = [MaintenanceRecordInline, RentalHistoryInline]
     actions = ["return_to_stock", "retire", "change_life"]
+    change_buttons = [
+        Button(
+            "return_to_stock",
+            when=can_become(
+                ASSET_TRANSITIONS,
+                AssetStatus.IN_STOCK,
+                also=lambda asset: asset.status == AssetStatus.IN_MAINTENANCE,
+            ),
+        ),
+        Button("retire", when=can_become(ASSET_TRANSITIONS, AssetStatus.RETIRED), style="danger"),
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -12,11 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
+from core.admin_buttons import Button, ChangeButtonsMixin, LinkButton, can_become
 from core.exceptions import ServiceError
 
 from .. import billing_hooks, forms, services
 from ..choices import AssetStatus, DeliveryStatus
 from ..models import Asset, Delivery, DeliveryItem
+from ..transitions import DELIVERY_TRANSITIONS
 from .tools import ObjectToolsMixin
 
 DELIVERY_ITEM_FIELDS = ("description", "quantity", "serial_numbers")
@@ -62,7 +64,7 @@ PROOF_FIELDS = (
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ObjectToolsMixin, TenantAdmin):
+class DeliveryAdmin(ObjectToolsMixin, ChangeButtonsMixin, TenantAdmin):
     """Deliveries are created by scheduling an order; the proof of delivery is
     recorded on its own page (the "Record proof of delivery" link)."""
 
@@ -88,6 +90,24 @@ class DeliveryAdmin(ObjectToolsMixin, TenantAdmin):
     readonly_fields = ["order", "status", *PROOF_FIELDS, "billing_readiness"]
     inlines = [DeliveryItemInline]
     actions = ["cancel"]
+    change_buttons = [
+        LinkButton(
+            "Record proof of delivery",
+            url=lambda delivery: reverse("admin:dme_delivery_proof", args=[delivery.pk]),
+            when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.DELIVERED),
+            permission="dme.change_delivery",
+        ),
+        LinkButton(
+            "Print delivery ticket",
+            url=lambda delivery: reverse("admin:print_delivery_ticket", args=[delivery.pk]),
+            when=lambda delivery: delivery.status != DeliveryStatus.CANCELLED,
+        ),
+        Button(
+            "cancel",
+            when=can_become(DELIVERY_TRANSITIONS, DeliveryStatus.CANCELLED),
+            style="danger",
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False  # Deliveries are scheduled from orders.
@@ -172,6 +192,7 @@ class DeliveryAdmin(ObjectToolsMixin, TenantAdmin):
                         signer_name=data["signer_name"],
                         signer_relationship=data["signer_relationship"],
                         tracking_number=data["tracking_number"],
+                        signature_image=data["signature_image"],
                         items=form.items(),
                         user=request.user,
                     )

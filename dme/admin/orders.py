@@ -8,9 +8,12 @@ from django.contrib import admin
 from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import EditableWhileParentMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 
 from .. import billing_hooks, forms, services
+from ..choices import OrderStatus
 from ..models import Delivery, Order, OrderLine
+from ..transitions import ORDER_TRANSITIONS
 from .tools import ObjectToolsMixin
 
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
@@ -76,7 +79,7 @@ PROGRESS_FIELDS = (
 
 
 @admin.register(Order)
-class OrderAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
+class OrderAdmin(ObjectToolsMixin, ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     list_display = [
         "number",
         "patient",
@@ -99,6 +102,13 @@ class OrderAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
     ]
     inlines = [OrderLineInline, DeliveryInline]
     actions = ["verify", "confirm", "schedule", "cancel"]
+    # The steps as buttons on the order's page (core.admin_buttons).
+    change_buttons = [
+        Button("verify", when=can_become(ORDER_TRANSITIONS, OrderStatus.VERIFIED)),
+        Button("confirm", when=can_become(ORDER_TRANSITIONS, OrderStatus.CONFIRMED)),
+        Button("schedule", when=can_become(ORDER_TRANSITIONS, OrderStatus.SCHEDULED)),
+        Button("cancel", when=can_become(ORDER_TRANSITIONS, OrderStatus.CANCELLED), style="danger"),
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -7,9 +7,12 @@ from accounts.tenancy import signed_in_user
 from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
 from core.admin_actions import FormAction
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 
 from .. import forms, services
+from ..choices import BillingKind, RentalStatus
 from ..models import Rental, RentalMonth
+from ..transitions import RENTAL_TRANSITIONS
 from .tools import ObjectToolsMixin
 
 RENTAL_FIELDS = (
@@ -48,7 +51,7 @@ class RentalMonthInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInli
 
 
 @admin.register(Rental)
-class RentalAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
+class RentalAdmin(ObjectToolsMixin, ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     """Rentals start when deliveries complete; billing counts their months. Staff
     record pickups with the "Record return" action."""
 
@@ -68,6 +71,20 @@ class RentalAdmin(ObjectToolsMixin, PatientLinkedSearchMixin, TenantAdmin):
     readonly_fields = [name for name in RENTAL_FIELDS if name != "return_notes"]
     actions = ["record_return", "record_new_medical_need"]
     inlines = [RentalMonthInline]
+    change_buttons = [
+        # A capped rental is picked up only when it is oxygen (the supplier still owns it).
+        Button(
+            "record_return",
+            when=can_become(
+                RENTAL_TRANSITIONS,
+                RentalStatus.RETURNED,
+                also=lambda rental: (
+                    rental.status == RentalStatus.ACTIVE
+                    or rental.equipment.billing_kind == BillingKind.OXYGEN_RENTAL
+                ),
+            ),
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False  # Rentals start when a delivery is completed.

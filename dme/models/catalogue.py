@@ -38,6 +38,11 @@ class Equipment(TenantModel):
     description = models.TextField(
         blank=True, help_text="Narrative for orders and proofs of delivery (options, sizes)."
     )
+    synonyms = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Other words staff type for it, comma-separated: cpap, sleep machine.",
+    )
     billing_kind = models.CharField(max_length=16, choices=BillingKind.choices)
     purchase_price = models.DecimalField(
         "purchase price", **MONEY, default=0, help_text="Price of one unit sold new."

@@ -5,15 +5,18 @@ from django.contrib import admin
 from django.utils import timezone
 
 from core.admin import TenantAdmin, run_service
+from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 
 from .. import services
+from ..choices import AuthorizationStatus
 from ..forms import AuthorizationAdminForm
 from ..models import Authorization
+from ..transitions import AUTHORIZATION_TRANSITIONS
 from .filters import PATIENT_SEARCH_HELP, search_by_patient
 
 
 @admin.register(Authorization)
-class AuthorizationAdmin(TenantAdmin):
+class AuthorizationAdmin(ChangeButtonsMixin, TenantAdmin):
     form = AuthorizationAdminForm
     list_display = [
         "number",
@@ -45,6 +48,14 @@ class AuthorizationAdmin(TenantAdmin):
         "notes",
     ]
     actions = ["approve", "deny"]
+    change_buttons = [
+        Button("approve", when=can_become(AUTHORIZATION_TRANSITIONS, AuthorizationStatus.APPROVED)),
+        Button(
+            "deny",
+            when=can_become(AUTHORIZATION_TRANSITIONS, AuthorizationStatus.DENIED),
+            style="danger",
+        ),
+    ]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

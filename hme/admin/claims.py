@@ -6,15 +6,17 @@ from functools import partial
 
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.tenancy import signed_in_user
 from core.admin import TenantAdmin, run_service
 from core.admin_actions import FormAction, ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin, LinkButton, can_become
 
 from .. import services
-from ..choices import CARC_DESCRIPTIONS
+from ..choices import CARC_DESCRIPTIONS, ClaimStatus
 from ..forms import (
     ApproveForm,
     ClaimAdminForm,
@@ -29,6 +31,7 @@ from ..models import Claim, ClaimLine
 from ..models.claims import CLAIM_NUMBER_PREFIX
 from ..readiness.panels import claim_panel
 from ..services.claims import CORRECTABLE_FIELDS
+from ..transitions import CLAIM_TRANSITIONS
 from .batches import ClearinghouseFilter, create_837p_batch
 from .billing import billing_urls
 from .claim_lines import AllocationOnClaimInline, ClaimLineInline
@@ -48,8 +51,16 @@ ClaimFormAction = partial(
 )
 
 
+def _unsent_and_late(claim):
+    """An unsent pending claim past the payer's filing limit: the override's button."""
+    if claim.status != ClaimStatus.PENDING or claim.submitted_at is not None:
+        return False
+    deadline = services.filing_deadline(claim)
+    return deadline is not None and deadline < timezone.localdate()
+
+
 @admin.register(Claim)
-class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class ClaimAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     """The claims worklist."""
 
     form = ClaimAdminForm
@@ -85,6 +96,34 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         "void",
         create_837p_batch,
         "patient_statements",
+    ]
+    change_buttons = [
+        Button(
+            "submit",
+            when=can_become(
+                CLAIM_TRANSITIONS, ClaimStatus.PROCESSING, also=lambda c: c.submitted_at is None
+            ),
+        ),
+        Button("submit_with_override", when=lambda c: _unsent_and_late(c)),
+        Button(
+            "mark_processing",
+            when=can_become(
+                CLAIM_TRANSITIONS,
+                ClaimStatus.PROCESSING,
+                also=lambda c: c.status == ClaimStatus.PENDING and c.submitted_at is not None,
+            ),
+        ),
+        Button("approve", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.APPROVED)),
+        Button("deny", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.DENIED)),
+        Button("resubmit", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.PENDING)),
+        LinkButton(
+            "Post a payment",
+            url=lambda c: reverse("admin:hme_payment_add") + f"?payer={c.payer_id}",
+            when=can_become(CLAIM_TRANSITIONS, ClaimStatus.PAID),
+            permission="hme.add_payment",
+        ),
+        LinkButton("Print CMS-1500 data", url=lambda c: reverse("admin:print_claim", args=[c.pk])),
+        Button("void", when=can_become(CLAIM_TRANSITIONS, ClaimStatus.VOID), style="danger"),
     ]
     READONLY = [
         "number",
@@ -128,6 +167,8 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         ]
         if obj is None:
             return [(None, {"fields": header})]
+        if not obj.is_editable:
+            header = ["diagnoses_shown" if name == "diagnosis_codes" else name for name in header]
         return [
             (None, {"fields": ["number", "status", "payer", *header]}),
             (
@@ -159,9 +200,19 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
             ("Ready to bill / On hold", {"fields": ["billing_readiness"]}),
         ]
 
+    class Media:
+        # The coverage picker lists the chosen patient's policies only.
+        js = ["cockpit/coverage_picker.js"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "coverage" in form.base_fields:
+            form.base_fields["coverage"].widget.attrs["data-patient"] = str(obj.patient_id)
+        return form
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_editable:
-            return [*self.READONLY, "patient", *CORRECTABLE_FIELDS]
+            return [*self.READONLY, "patient", *CORRECTABLE_FIELDS, "diagnoses_shown"]
         if obj is not None:
             # The patient of a claim never changes: correct the coverage, not the person.
             return [*self.READONLY, "patient"]
@@ -200,6 +251,11 @@ class ClaimAdmin(ServiceErrorsInFormMixin, TenantAdmin):
         return [*billing_urls(), *super().get_urls()]
 
     # Columns ------------------------------------------------------------------------
+
+    @admin.display(description="diagnosis codes")
+    def diagnoses_shown(self, obj):
+        # Read-only, the codes as staff write them (G47.33, I10), not the stored list.
+        return obj.diagnosis_codes_display or "-"
 
     @admin.display(description="patient no.", ordering="patient__number")
     def patient_number(self, obj):

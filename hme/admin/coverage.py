@@ -1,10 +1,14 @@
 """Billing admin, coverage: a patient's policies with their authorizations, and the
 eligibility check through ``hme.services``."""
 
+import uuid
+
 from django.contrib import admin
 
+from clinical.admin_search import AUTOCOMPLETE_LABELS
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import ServiceErrorsInFormMixin
+from core.admin_buttons import Button, ChangeButtonsMixin
 
 from .. import services
 from ..forms import CoverageAdminForm
@@ -38,8 +42,22 @@ class AuthorizationInline(TenantInlineMixin, admin.TabularInline):
         return ", ".join(obj.hcpcs_codes or [])
 
 
+def coverage_label(coverage):
+    """What tells a patient's coverages apart in a picker: payer, priority, the member
+    id's last four, and the dates."""
+    end = coverage.termination_date
+    return (
+        f"{coverage.payer} ({coverage.get_priority_display().lower()}) "
+        f"{coverage.member_id_masked}, {coverage.effective_date:%m/%d/%Y}-"
+        f"{f'{end:%m/%d/%Y}' if end else 'open'}"
+    )
+
+
+AUTOCOMPLETE_LABELS["hme.coverage"] = coverage_label
+
+
 @admin.register(Coverage)
-class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
+class CoverageAdmin(ChangeButtonsMixin, ServiceErrorsInFormMixin, TenantAdmin):
     form = CoverageAdminForm
     list_display = [
         "patient_name",
@@ -64,6 +82,7 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     ]
     inlines = [AuthorizationInline]
     actions = ["check_eligibility", "verify_eligibility"]
+    change_buttons = [Button("check_eligibility"), Button("verify_eligibility")]
 
     @admin.display(description="patient", ordering="patient__last_name")
     def patient_name(self, obj):
@@ -72,6 +91,15 @@ class CoverageAdmin(ServiceErrorsInFormMixin, TenantAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Member IDs are not searched here: the term would sit in the URL. The API's
         # POST /coverages/lookup/ takes a member ID in the body.
+        queryset = queryset.select_related("payer")
+        patient = request.GET.get("patient", "")
+        if request.path.endswith("/autocomplete/") and patient:
+            # A claim's coverage picker: the chosen patient's policies only
+            # (static/cockpit/coverage_picker.js sends the patient's id).
+            try:
+                queryset = queryset.filter(patient_id=uuid.UUID(patient))
+            except ValueError:
+                return queryset.none(), False
         if not search_term.strip():
             return queryset, False
         return search_by_patient(request, queryset, search_term), False

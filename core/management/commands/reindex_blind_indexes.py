@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.backups.progress import plain_stream
 from core.keys import blind_indexed_models, reindex_model
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         models = blind_indexed_models()
         total = sum(model._base_manager.count() for model, _ in models)
         updated = 0
-        with tqdm(total=total, unit="row", disable=None, file=self.stderr) as bar:
+        with tqdm(total=total, unit="row", disable=None, file=plain_stream(self.stderr)) as bar:
             for model, indexes in models:
                 bar.set_description(model._meta.label)
                 updated += reindex_model(model, indexes, batch_size=batch_size, progress=bar.update)

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.backups.progress import plain_stream
 from core.choices import ComplianceKind
 from core.compliance import record_event
 from core.keys import KeyRotationError, encrypted_tables, rotate_table
@@ -23,7 +24,9 @@ class Command(BaseCommand):
         tables = encrypted_tables()
         total_rows = sum(model._default_manager.count() for model, _ in tables)
         rotated = 0
-        with tqdm(total=total_rows, unit="row", disable=None, file=self.stderr) as bar:
+        with tqdm(
+            total=total_rows, unit="row", disable=None, file=plain_stream(self.stderr)
+        ) as bar:
             for model, columns in tables:
                 bar.set_description(model._meta.label)
                 try:

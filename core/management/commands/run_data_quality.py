@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.backups.progress import plain_stream
 from core.context import acting_as
 from core.quality import get_checks
 from core.quality.registry import Severity
@@ -37,7 +38,9 @@ class Command(BaseCommand):
             return
         with (
             acting_as(None),
-            tqdm(total=len(selected), unit="check", disable=None, file=self.stderr) as bar,
+            tqdm(
+                total=len(selected), unit="check", disable=None, file=plain_stream(self.stderr)
+            ) as bar,
         ):
             run = run_checks(
                 [c.name for c in selected] if checks else None,

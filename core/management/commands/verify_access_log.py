@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.access import chain_keys, verify_chain
+from core.backups.progress import plain_stream
 from core.choices import ComplianceKind
 from core.compliance import record_event
 from core.models import AccessLog
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             AccessLog.objects.filter(company_id__isnull=True).count() if None in keys else 0
         )
         broken, first_row = 0, None
-        with tqdm(total=total, unit="row", disable=None, file=self.stderr) as bar:
+        with tqdm(total=total, unit="row", disable=None, file=plain_stream(self.stderr)) as bar:
             for key in keys:
                 problems = verify_chain(key, batch_size=batch_size, progress=bar.update)
                 if not problems:

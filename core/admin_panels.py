@@ -1,0 +1,118 @@
+"""Panels on an admin change page: the record's related history, bounded, from any app.
+
+A lower floor cannot import a higher one (clinical never imports dme or hme), yet the
+patient's page must show orders, deliveries, rentals, coverage and claims. So the page
+shows whatever panels are registered for its model, and each app above registers its
+own, in its ``AppConfig.ready()`` (the cockpit registers those of the apps that exist
+today: ``cockpit/patient_panels.py``; a later app, documents or holds, registers its
+panel the same way and it appears on the page)::
+
+    register_panel(Panel(
+        model="clinical.patient",
+        key="orders",
+        title="Orders",
+        rows=lambda request, patient: Order.objects.for_user(request.user).filter(patient=patient),
+        columns=[Column("Order", lambda o: o.number), Column("Status", str)],
+        link=lambda o: reverse("admin:dme_order_change", args=[o.pk]),
+        full_list=lambda patient: reverse("admin:dme_order_changelist") + f"?patient={patient.pk}",
+        permission="dme.view_order",
+    ))
+
+Each panel is one query of at most ``limit + 1`` rows (the extra row only says that
+there are more: the "All ..." link lists them), so the page costs the same number of
+queries however long the history. ``rows`` must start from ``for_user`` (tenant scope)
+and select what its columns read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    value: Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class Panel:
+    model: str  # the page's model, "app_label.model_name"
+    key: str
+    title: str
+    rows: Callable[[HttpRequest, Any], QuerySet[Any]]
+    columns: Sequence[Column]
+    link: Callable[[Any], str] | None = None
+    full_list: Callable[[Any], str] | None = None
+    permission: str = ""  # "app_label.codename": who may see the panel
+    order: int = 100
+    limit: int = DEFAULT_LIMIT
+    empty: str = "None."
+    note: str = ""
+    full_label: str = ""  # the full list's link text, when it is not this panel's list
+
+
+@dataclass
+class ShownPanel:
+    key: str
+    title: str
+    headings: list[str]
+    rows: list[tuple[str, list[object]]]
+    more: bool
+    full_url: str
+    empty: str
+    note: str = ""
+    count: int = field(default=0)
+    full_label: str = ""
+
+
+_PANELS: dict[str, dict[str, Panel]] = {}
+
+
+def register_panel(panel: Panel) -> Panel:
+    """Add (or replace, by ``key``) a panel on the change page of ``panel.model``."""
+    _PANELS.setdefault(panel.model, {})[panel.key] = panel
+    return panel
+
+
+def registered_panels(model_label: str) -> list[Panel]:
+    return sorted(_PANELS.get(model_label, {}).values(), key=lambda p: (p.order, p.key))
+
+
+def panels_for(request: HttpRequest, obj: Any) -> list[ShownPanel]:
+    """The panels of ``obj``'s page this user may see, each with its first rows."""
+    shown = []
+    for panel in registered_panels(obj._meta.label_lower):
+        if panel.permission and not request.user.has_perm(panel.permission):
+            continue
+        rows = list(panel.rows(request, obj)[: panel.limit + 1])
+        more = len(rows) > panel.limit
+        rows = rows[: panel.limit]
+        shown.append(
+            ShownPanel(
+                key=panel.key,
+                title=panel.title,
+                headings=[column.heading for column in panel.columns],
+                rows=[
+                    (
+                        panel.link(row) if panel.link else "",
+                        [column.value(row) for column in panel.columns],
+                    )
+                    for row in rows
+                ],
+                more=more,
+                full_url=panel.full_list(obj) if panel.full_list else "",
+                empty=panel.empty,
+                note=panel.note,
+                count=len(rows),
+                full_label=panel.full_label,
+            )
+        )
+    return shown

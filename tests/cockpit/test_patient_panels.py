@@ -1,0 +1,159 @@
+"""The patient page tells the whole story (core.admin_panels, cockpit.patient_panels):
+coverage, authorizations, orders, deliveries, rentals, claims; bounded, linked to the
+full lists, scoped to the company, at a constant number of queries."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.choices import Role
+from cockpit.patient_panels import next_bill_date, rental_month
+from core.admin_panels import Column, Panel, register_panel, registered_panels
+from dme.choices import OrderStatus
+from hme.choices import AuthorizationStatus
+from tests.dme.factories import DeliveryFactory, OrderFactory, RentalFactory
+from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, patient):
+    response = client.get(reverse("admin:clinical_patient_change", args=[patient.pk]))
+    assert response.status_code == 200
+    return response
+
+
+def panels(response):
+    return {panel.key: panel for panel in response.context["panels"]}
+
+
+def history(company, coverage, count):
+    patient = coverage.patient
+    for _ in range(count):
+        AuthorizationFactory(
+            company=company,
+            coverage=coverage,
+            status=AuthorizationStatus.APPROVED,
+            valid_from=timezone.localdate(),
+            valid_to=timezone.localdate() + datetime.timedelta(days=20),
+            number="A1",
+        )
+        order = OrderFactory(company=company, patient=patient, status=OrderStatus.SCHEDULED)
+        DeliveryFactory(company=company, order=order)
+        RentalFactory(company=company, order_line__order__patient=patient)
+        ClaimFactory(company=company, coverage=coverage)
+
+
+ONE_OF_EACH = {
+    "coverage": 1,
+    "authorizations": 1,
+    "orders": 2,
+    "deliveries": 1,
+    "rentals": 1,
+    "claims": 1,
+}
+
+
+def test_it_shows_the_whole_story(client, admin_user, company):
+    coverage = CoverageFactory(company=company)
+    history(company, coverage, 1)
+    client.force_login(admin_user)
+    shown = panels(page(client, coverage.patient))
+    assert list(shown) == [
+        "coverage",
+        "authorizations",
+        "orders",
+        "deliveries",
+        "rentals",
+        "claims",
+    ]
+    # The rental's own order is the second order.
+    assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH
+    coverage_row = shown["coverage"].rows[0][1]
+    assert coverage_row[2] == coverage.member_id_masked
+    assert shown["authorizations"].rows[0][1][5] == 20  # days left
+    assert shown["rentals"].rows[0][1][3] == "month 1 of 13"
+    assert shown["claims"].rows[0][1][5] == shown["claims"].rows[0][1][3]  # balance = charge
+    assert shown["orders"].full_url.endswith(f"?patient={coverage.patient.pk}")
+    assert client.get(shown["orders"].full_url).status_code == 200
+    assert client.get(shown["claims"].full_url).status_code == 200
+    assert client.get(shown["rentals"].full_url).status_code == 200
+
+
+def test_each_list_is_bounded_and_the_queries_do_not_grow(client, admin_user, company):
+    short, long = CoverageFactory(company=company), CoverageFactory(company=company)
+    history(company, short, 1)
+    history(company, long, 12)
+    client.force_login(admin_user)
+    page(client, short.patient)  # warm caches (permissions, content types)
+    with CaptureQueriesContext(connection) as one:
+        page(client, short.patient)
+    with CaptureQueriesContext(connection) as many:
+        shown = panels(page(client, long.patient))
+    assert len(many) == len(one)
+    assert len(shown["orders"].rows) == 10
+    assert shown["orders"].more
+    assert not panels(page(client, short.patient))["orders"].more
+
+
+def test_it_shows_only_the_companys_rows(client, admin_user, company, other_company):
+    coverage = CoverageFactory(company=company)
+    history(company, coverage, 1)
+    client.force_login(admin_user)
+    # Rows of another company pointing at this patient are never shown (for_user).
+    foreign = CoverageFactory(company=other_company)
+    history(other_company, foreign, 1)
+    shown = panels(page(client, coverage.patient))
+    assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH
+
+
+def test_another_companys_patient_is_a_404(client, outsider, company):
+    coverage = CoverageFactory(company=company)
+    client.force_login(outsider)
+    url = reverse("admin:clinical_patient_change", args=[coverage.patient.pk])
+    assert client.get(url).status_code == 404
+
+
+def test_a_role_sees_the_panels_it_may(client, personas, company):
+    coverage = CoverageFactory(company=company)
+    client.force_login(personas[Role.CLINICIAN])
+    shown = panels(page(client, coverage.patient))
+    assert "claims" not in shown or client.get(shown["claims"].full_url).status_code == 200
+
+
+def test_a_higher_app_registers_its_panel_later(client, admin_user, company):
+    # How documents or holds will add theirs: a panel registered for the patient page.
+    panel = Panel(
+        model="clinical.patient",
+        key="zz-test",
+        title="Registered later",
+        rows=lambda request, patient: (
+            type(patient).objects.for_user(request.user).filter(pk=patient.pk)
+        ),
+        columns=[Column("Number", lambda p: p.number)],
+        order=999,
+    )
+    register_panel(panel)
+    try:
+        coverage = CoverageFactory(company=company)
+        client.force_login(admin_user)
+        shown = panels(page(client, coverage.patient))
+        assert shown["zz-test"].rows[0][1] == [coverage.patient.number]
+    finally:
+        from core import admin_panels
+
+        del admin_panels._PANELS["clinical.patient"]["zz-test"]
+    assert "zz-test" not in [p.key for p in registered_panels("clinical.patient")]
+
+
+def test_rental_month_and_next_bill_date(company):
+    rental = RentalFactory(company=company, start_date=datetime.date(2026, 1, 31))
+    rental.months_billed = 3
+    assert rental_month(rental) == "month 4 of 13"
+    assert next_bill_date(rental) == datetime.date(2026, 4, 30)
+    rental.months_billed = 13
+    assert next_bill_date(rental) is None
