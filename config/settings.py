@@ -568,6 +568,9 @@ EVENTS_RELAY_BATCH_SIZE = env.int("EVENTS_RELAY_BATCH_SIZE", default=500)
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=7)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# Webhooks to loopback, private and link-local addresses are refused (SSRF); on only
+# for receivers inside a trusted network (and the test suite).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # Retry n waits base * 2^(n-1) seconds, at most the max: 30 s, 1 min, 2 min ... 1 h.
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)

@@ -13,8 +13,10 @@ docs/events.md has a verification example.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,7 +54,37 @@ def check_url(url: str) -> str:
             code="invalid_url",
             fields={"url": ["Remove the credentials from the URL."]},
         )
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None  # a host name: its addresses are checked at each delivery
+    if literal is not None and _internal(literal):
+        raise ServiceError(
+            "The webhook URL must be reachable on the internet, not an internal address.",
+            code="invalid_url",
+            fields={"url": ["Use the receiver's public host name or address."]},
+        )
     return url
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local (cloud metadata 169.254.169.254), multicast or
+    reserved: refused as a webhook destination (server-side request forgery, OWASP
+    SSRF prevention) unless ``WEBHOOK_ALLOW_PRIVATE_NETWORKS`` is on."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        return False
+    return not address.is_global or address.is_multicast
+
+
+def blocked_destination(url: str) -> bool:
+    """True when the URL's host resolves to an internal address (checked before each
+    POST, so a name changed to point inside after subscribing is refused too)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False  # unresolvable: the POST fails as a connection error
+    return any(_internal(ipaddress.ip_address(info[4][0])) for info in infos)
 
 
 def check_event_types(event_types: Any) -> list[str]:
@@ -201,6 +233,26 @@ def _claim_due(limit: int) -> list["WebhookDelivery"]:
     return due
 
 
+def _post(url: str, payload: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST once: (status code, error or "")."""
+    import requests
+
+    try:
+        response = requests.post(
+            url,
+            data=payload,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        # The class only: a requests message may repeat the URL's query string.
+        return None, type(exc).__name__
+    if not 200 <= response.status_code < 300:
+        return response.status_code, f"HTTP {response.status_code}"
+    return response.status_code, ""
+
+
 def attempt(delivery: "WebhookDelivery") -> bool:
     """POST the delivery once and record it; True when the receiver took it (2xx).
 
@@ -208,8 +260,6 @@ def attempt(delivery: "WebhookDelivery") -> bool:
     delivery once ``WEBHOOK_MAX_ATTEMPTS`` tries have failed. Redirects are not
     followed (a 3xx is a failure): the subscription names the final URL.
     """
-    import requests
-
     from .models import WebhookAttempt, WebhookDelivery
 
     delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery.pk)
@@ -226,20 +276,10 @@ def attempt(delivery: "WebhookDelivery") -> bool:
     started = time.monotonic()
     status_code: int | None = None
     error = ""
-    try:
-        response = requests.post(
-            subscription.url,
-            data=payload,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-    except requests.RequestException as exc:
-        # The class only: a requests message may repeat the URL's query string.
-        error = type(exc).__name__
+    if blocked_destination(subscription.url):
+        error = "Refused: the host resolves to an internal address"
+    else:
+        status_code, error = _post(subscription.url, payload, headers)
     duration = int((time.monotonic() - started) * 1000)
     now = timezone.now()
     with transaction.atomic():

@@ -13,6 +13,7 @@ from accounts.choices import Role
 from core.events import emit, webhooks
 from core.events.choices import DeliveryStatus
 from core.events.relay import relay_batch
+from core.exceptions import ServiceError
 from core.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from tests.admin_base import TenantAdminTests
 from tests.clinical.factories import PatientFactory
@@ -252,6 +253,33 @@ def test_an_unreachable_receiver_is_a_failed_attempt(company, settings):
     result = relay_batch(housekeeping=False)
     assert result.delivery_failures == 1
     assert WebhookAttempt.objects.get().error == "ConnectionError"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+    ],
+)
+def test_an_internal_address_is_refused_as_a_subscription(company, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(ServiceError) as refused:
+        subscribe(company, url)
+    assert refused.value.code == "invalid_url"
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_name_that_resolves_inside_is_refused_before_the_post(company, settings, receiver):
+    subscribe(company, receiver.url.replace("127.0.0.1", "localhost"))
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    patient_event(company)
+    result = relay_batch(housekeeping=False)
+    assert result.delivery_failures == 1
+    assert receiver.received == []
+    assert "internal address" in WebhookAttempt.objects.get().error
 
 
 def test_inactive_subscriptions_get_nothing(company, receiver):
