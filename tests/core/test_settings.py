@@ -9,7 +9,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY", "BACKUP_ENCRYPTION_KEY"]
+SECRETS = [
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "BLIND_INDEX_KEY",
+    "BACKUP_ENCRYPTION_KEY",
+    "DOCUMENT_ENCRYPTION_KEY",
+]
 
 
 def production_env(**overrides):
@@ -21,6 +27,8 @@ def production_env(**overrides):
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         BLIND_INDEX_KEY="production-blind-index-key-0123456789",
         BACKUP_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        # 32 random bytes, url-safe base64 (the same shape as a Fernet key).
+        DOCUMENT_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="aries.example.test",
     )
     env.update(overrides)

@@ -49,8 +49,15 @@ def item(number):
     return BatchClaim.objects.get(claim__number=number)
 
 
+# pyx12 4.0.0 carries no 005010X279A1 (270/271) map: the 271 fixtures are checked by our
+# own reader (tests/hme/test_eligibility.py).
 @pytest.mark.parametrize(
-    "name", sorted(p.name for p in FIXTURES.glob("*.x12") if "invalid" not in p.name)
+    "name",
+    sorted(
+        p.name
+        for p in FIXTURES.glob("*.x12")
+        if "invalid" not in p.name and not p.name.startswith("271")
+    ),
 )
 def test_every_fixture_is_valid_x12_for_pyx12(name):
     assert pyx12_errors(fixture(name).decode()) == []

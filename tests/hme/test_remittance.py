@@ -240,7 +240,8 @@ def test_a_file_that_does_not_balance_is_refused_with_the_difference(company):
 
 def test_a_line_that_does_not_balance_is_refused(company):
     data = fixture("835_paid.x12").replace(b"CAS*CO*45*170", b"CAS*CO*45*171")
-    with pytest.raises(X12Error, match=r"SVC02-SVC03.*segment SVC, segment position 16"):
+    # Position 17: ISA GS ST BPR TRN DTM N1 N3 N4 REF PER (1000A), N1 (1000B), LX CLP NM1 DTM SVC.
+    with pytest.raises(X12Error, match=r"SVC02-SVC03.*segment SVC, segment position 17"):
         import_835(company, data)
 
 
@@ -253,7 +254,7 @@ def test_invalid_x12_is_refused_with_segment_and_position_and_nothing_posted(com
     message = refused.value.message
     assert "SVC02" in message
     assert "segment SVC" in message
-    assert "position 16" in message
+    assert "position 17" in message
     assert written() == (0, 0, 0, 0)
     assert "TESTPATIENT" not in message
     assert "1EG4TE5MK73" not in message
