@@ -74,10 +74,11 @@ def register_other_payer_provider(provider: OtherPayerProvider) -> None:
         _other_payer_providers.append(provider)
 
 
-def unregister_providers() -> None:
-    """Forget every registered provider (tests)."""
-    _attachment_providers.clear()
-    _other_payer_providers.clear()
+def unregister_provider(provider: Any) -> None:
+    """Forget one registered provider (tests); the apps' own providers stay."""
+    for providers in (_attachment_providers, _other_payer_providers):
+        if provider in providers:
+            providers.remove(provider)
 
 
 def filing_code(payer: Any) -> str:

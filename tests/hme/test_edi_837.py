@@ -281,14 +281,15 @@ def test_a_secondary_claim_from_our_records_takes_other_payer_input(company):
 
 @pytest.mark.django_db
 def test_registered_providers_fill_pwk_and_other_payers(company):
-    edi_data.register_attachment_provider(
-        lambda c: [x837.Attachment("OZ", "EL", f"ATT{c.number[2:]}")]
-    )
+    def provider(claim):
+        return [x837.Attachment("OZ", "EL", f"ATT{claim.number[2:]}")]
+
+    edi_data.register_attachment_provider(provider)
     try:
         the_claim = edi_claim(company)
         text = _text(submission.create_batch(company, [the_claim]))
     finally:
-        edi_data.unregister_providers()
+        edi_data.unregister_provider(provider)  # the apps' own providers stay
     assert_valid_837p(text)
     assert f"PWK*OZ*EL***AC*ATT{the_claim.number[2:]}~" in text
 
