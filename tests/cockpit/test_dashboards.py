@@ -27,7 +27,7 @@ from tests.dme.factories import (
     stock,
 )
 from tests.factories import member
-from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory
+from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory, claim_line
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate
@@ -69,11 +69,20 @@ def seed(company):
         valid_from=TODAY(),
         valid_to=TODAY() + datetime.timedelta(days=10),
     )
-    ClaimFactory(company=company, coverage=coverage)  # to submit
-    denied = ClaimFactory(company=company, coverage=coverage)
+
+    # Each claim bills its own delivered line (ClaimFactory), on its own date of service:
+    # the same service twice would be refused as an exact duplicate (CO-18).
+    def claim(days_ago):
+        dos = TODAY() - datetime.timedelta(days=days_ago)
+        return ClaimFactory(
+            company=company, coverage=coverage, lines=[claim_line(date_of_service=dos)]
+        )
+
+    claim(10)  # to submit
+    denied = claim(11)
     billing.mark_processing(billing.submit_claim(denied, None))
     billing.deny_claim(denied, "CO", "50", "")
-    old = ClaimFactory(company=company, coverage=coverage)
+    old = claim(12)
     billing.submit_claim(old, None)
     type(old).objects.filter(pk=old.pk).update(
         submitted_at=timezone.now() - datetime.timedelta(days=120)

@@ -16,7 +16,7 @@ from core.admin_panels import Column, Panel, register_panel, registered_panels
 from dme.choices import OrderStatus
 from hme.choices import AuthorizationStatus
 from tests.dme.factories import DeliveryFactory, OrderFactory, RentalFactory
-from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory
+from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory, claim_line
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def panels(response):
 
 def history(company, coverage, count):
     patient = coverage.patient
-    for _ in range(count):
+    for n in range(count):
         AuthorizationFactory(
             company=company,
             coverage=coverage,
@@ -45,14 +45,19 @@ def history(company, coverage, count):
         order = OrderFactory(company=company, patient=patient, status=OrderStatus.SCHEDULED)
         DeliveryFactory(company=company, order=order)
         RentalFactory(company=company, order_line__order__patient=patient)
-        ClaimFactory(company=company, coverage=coverage)
+        # The claim bills a delivered line of its own order (ClaimFactory), on a date of
+        # service of its own (the same service twice is refused as a duplicate, CO-18).
+        dos = timezone.localdate() - datetime.timedelta(days=10 + n)
+        ClaimFactory(company=company, coverage=coverage, lines=[claim_line(date_of_service=dos)])
 
 
+# Orders: the scheduled one, the rental's, and the delivered one the claim bills;
+# deliveries: the scheduled one and the claim's order's proof of delivery.
 ONE_OF_EACH = {
     "coverage": 1,
     "authorizations": 1,
-    "orders": 2,
-    "deliveries": 1,
+    "orders": 3,
+    "deliveries": 2,
     "rentals": 1,
     "claims": 1,
 }
@@ -71,7 +76,7 @@ def test_it_shows_the_whole_story(client, admin_user, company):
         "rentals",
         "claims",
     ]
-    # The rental's own order is the second order.
+    # The rental's own order and the claim's delivered order are the other orders.
     assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH
     coverage_row = shown["coverage"].rows[0][1]
     assert coverage_row[2] == coverage.member_id_masked
