@@ -170,8 +170,16 @@ def _seed_batch(context, state, patients):
         codes = diagnoses.get(patient["id"], [])
         templates = TEMPLATES.get(codes[0] if codes else "", DEFAULT_TEMPLATES)
         active = patient["status"] == PatientStatus.ACTIVE
+        # A HCPCS code once per patient: two rentals of it (or two deliveries of it on
+        # the same day) would bill the same service twice (hme.claimline_duplicate_service).
+        ordered = set()
         for _ in range(weighted(rng, ORDERS_PER_PATIENT)):
-            template = [line for line in weighted(rng, templates) if line[0] in state.catalogue]
+            template = [
+                line
+                for line in weighted(rng, templates)
+                if line[0] in state.catalogue and line[0] not in ordered
+            ]
+            ordered.update(line[0] for line in template)
             if template:
                 status = weighted(rng, OPEN_STATUSES if active else CLOSED_STATUSES)
                 _order(context, state, rows, patient, template, status, active)

@@ -30,6 +30,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.client import DatabaseClient
 
@@ -113,11 +114,29 @@ def private_tempdir() -> Iterator[Path]:
         yield Path(name)
 
 
+def _side_connection(connection: BaseDatabaseWrapper, alias: str) -> BaseDatabaseWrapper:
+    """A separate Django connection with the same settings, registered under ``alias``
+    (for this thread) until ``_release``: connection_created receivers look their
+    connection up by alias (django.contrib.postgres's type handlers do)."""
+    wrapper = connection.copy(alias=alias)
+    connections[alias] = wrapper
+    return wrapper
+
+
+def _release(wrapper: BaseDatabaseWrapper) -> None:
+    """Close a ``_side_connection`` and forget its alias."""
+    try:
+        wrapper.close()
+    finally:
+        with suppress(AttributeError):
+            del connections[wrapper.alias]
+
+
 def _wrapper_for(
     connection: BaseDatabaseWrapper, name: str | Path, alias: str
 ) -> BaseDatabaseWrapper:
     """A separate Django connection to another database on the same server or file."""
-    wrapper = connection.copy(alias=alias)
+    wrapper = _side_connection(connection, alias)
     wrapper.settings_dict["NAME"] = str(name)
     return wrapper
 
@@ -218,7 +237,7 @@ class SQLiteEngine:
             with wrapper.cursor() as cursor:
                 return count_rows(wrapper, cursor)
         finally:
-            wrapper.close()
+            _release(wrapper)
 
 
 class PostgreSQLEngine:
@@ -308,7 +327,7 @@ class PostgreSQLEngine:
 
     def dump(self, writer: Writer, progress: Any = no_progress) -> Counts:
         pg_dump = self._check_tool("pg_dump")
-        snapshot_connection = self.connection.copy(alias="backup_snapshot")
+        snapshot_connection = _side_connection(self.connection, "backup_snapshot")
         try:
             with snapshot_connection.cursor() as cursor:
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -319,7 +338,7 @@ class PostgreSQLEngine:
                 self._run_pg_dump(pg_dump, snapshot, writer, progress)
                 cursor.execute("COMMIT")
         finally:
-            snapshot_connection.close()
+            _release(snapshot_connection)
         return counts
 
     def _run_pg_dump(self, pg_dump: str, snapshot: str, writer: Writer, progress: Any) -> None:
@@ -401,7 +420,7 @@ class PostgreSQLEngine:
 
     def scratch_counts(self, payload: Iterable[bytes]) -> Counts:
         name = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
-        admin = self.connection.copy(alias="backup_admin")
+        admin = _side_connection(self.connection, "backup_admin")
         created = False
         try:
             with admin.cursor() as cursor:
@@ -419,11 +438,11 @@ class PostgreSQLEngine:
                 with scratch.cursor() as cursor:
                     return count_rows(scratch, cursor)
             finally:
-                scratch.close()
+                _release(scratch)
         finally:
             if created:
                 self._drop_scratch(admin, name)
-            admin.close()
+            _release(admin)
 
     @staticmethod
     def _drop_scratch(admin: BaseDatabaseWrapper, name: str) -> None:

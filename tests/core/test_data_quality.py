@@ -175,16 +175,28 @@ def test_the_default_schedules_exist():
 
 @pytest.mark.django_db
 def test_the_billing_schedules_exist():
+    tasks = PeriodicTask.objects.filter(task__startswith="hme.").select_related(
+        "crontab", "interval"
+    )
     crontabs = {
-        task.task: (task.crontab.hour, task.crontab.minute)
-        for task in PeriodicTask.objects.filter(task__startswith="hme.").select_related("crontab")
+        task.task: (task.crontab.day_of_month, task.crontab.hour, task.crontab.minute)
+        for task in tasks
+        if task.crontab is not None
+    }
+    intervals = {
+        task.task: (task.interval.every, task.interval.period)
+        for task in tasks
+        if task.interval is not None
     }
     assert crontabs == {
-        "hme.tasks.refresh_coverage_status": ("3", "30"),
-        "hme.tasks.expire_authorizations": ("3", "45"),
-        "hme.tasks.bill_rental_months": ("4", "0"),
-        "hme.tasks.refresh_billing_holds": ("3", "50"),
+        "hme.tasks.refresh_coverage_status": ("*", "3", "30"),
+        "hme.tasks.expire_authorizations": ("*", "3", "45"),
+        "hme.tasks.bill_rental_months": ("*", "4", "0"),
+        "hme.tasks.refresh_billing_holds": ("*", "3", "50"),
+        "hme.tasks.patient_statements": ("1", "6", "0"),
     }
+    assert intervals == {"hme.tasks.exchange_edi": (15, "minutes")}
+    assert all(task.enabled for task in tasks)
 
 
 @pytest.mark.django_db

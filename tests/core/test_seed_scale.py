@@ -35,6 +35,7 @@ from hme.demo_scale import scale_mbi
 from hme.models import (
     Adjustment,
     Claim,
+    ClaimLine,
     ClaimNumberCounter,
     Coverage,
     Payment,
@@ -224,22 +225,33 @@ def test_it_leaves_the_counters_past_the_numbers_so_the_services_carry_on(compan
     dme_services.verify_order(order)
     dme_services.confirm_order(order)
 
-    coverage = Coverage.objects.get(patient=scaled)
-    codes = list(scaled.diagnoses.values_list("code", flat=True))
+    # Every claim line bills a delivered item or a rental month: bill again, through the
+    # services, one the bulk part billed on a claim it then voided.
+    voided = (
+        ClaimLine.objects.filter(live=False, claim__patient__in=bulk_patients)
+        .select_related("claim__patient", "claim__billing_location")
+        .order_by("claim__number", "line_number")
+        .first()
+    )
+    assert voided is not None
+    billed = voided.claim.patient
     claim = hme_services.create_claim(
         company=company,
-        patient=scaled,
-        coverage=coverage,
-        billing_location=order.location,
-        diagnosis_codes=codes,
+        patient=billed,
+        coverage=Coverage.objects.get(patient=billed),
+        billing_location=voided.claim.billing_location,
+        diagnosis_codes=list(billed.diagnoses.values_list("code", flat=True)),
         lines=[
             {
-                "date_of_service": timezone.localdate(),
-                "hcpcs": "A7034",
-                "description": "AirFit N20 nasal mask",
-                "units": 1,
-                "charge": Decimal("110.00"),
+                "date_of_service": voided.date_of_service,
+                "hcpcs": voided.hcpcs,
+                "modifiers": list(voided.modifiers or []),
+                "description": voided.description,
+                "units": voided.units,
+                "charge": voided.charge,
                 "diagnosis_pointers": [1],
+                "order_line": voided.order_line,
+                "rental_month": voided.rental_month,
             }
         ],
     )
