@@ -65,6 +65,11 @@ class AttachmentSentSerializer(serializers.Serializer):
 
 
 class FaxIntakeSerializer(TenantModelSerializer):
+    # Blank until OCR suggests a kind: the schema says so (schemathesis checks it).
+    suggested_kind = serializers.ChoiceField(
+        choices=DocumentKind.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = FaxIntake
         fields = [

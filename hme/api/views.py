@@ -185,6 +185,7 @@ class ClaimViewSet(TenantNoDeleteViewSet):
     action_permissions["from_rental"] = ["hme.add_claim"]
     action_permissions["replace"] = ["hme.add_claim"]
 
+    @extend_schema(exclude=True)  # 405: not an operation of the API
     def create(self, request, *args, **kwargs):
         """Claims are not typed: they come from ``from-delivery``, ``from-rental``, the
         rental run, or ``replace`` of an existing claim."""
