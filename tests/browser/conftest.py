@@ -12,9 +12,6 @@ import pytest
 
 # The live server on the loopback address the assertions below check.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
-# Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls
-# (setting up data) are still synchronous, which Django's guard cannot tell.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = [
@@ -45,16 +42,30 @@ def pytest_runtest_makereport(item, call):
         page.screenshot(path=str(SCREENSHOTS / f"{item.name}.png"), full_page=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Debian's Chromium through Playwright, for one test module.
+
+    Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls
+    (setting up data) are still synchronous, which Django's guard cannot tell. So sync ORM
+    calls are allowed for the module's duration only: left set, the variable would leak
+    into the ``check --deploy`` subprocesses other tests run (async.E001)."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -18,8 +18,13 @@ SECRETS = [
 ]
 
 
+# What a test run may have set that production never does (the browser tests allow sync
+# ORM calls beside Playwright's event loop; check --deploy rightly refuses that).
+TEST_ONLY = {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def production_env(**overrides):
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS and k != "DEBUG"}
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS and k not in TEST_ONLY}
     env.update(
         DEBUG="0",
         DJANGO_SETTINGS_MODULE="config.settings",
