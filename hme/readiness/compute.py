@@ -357,7 +357,7 @@ def assert_rental_billable(rental: Rental, as_of: datetime.date) -> None:
     if rental.cap_months is not None and rental.months_billed >= rental.cap_months:
         return
     day = _next_rental_day(rental)
-    if day > as_of or (rental.end_date is not None and day > rental.end_date):
+    if day is None or day > as_of or (rental.end_date is not None and day > rental.end_date):
         return
     batch = load_batch([rental.order_line_id], on=as_of, dates={rental.order_line_id: day})
     _raise_on_hold(batch, holding(reasons_for_batch(batch)))
