@@ -20,8 +20,10 @@ from django.db.models import (
     Count,
     DecimalField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     Sum,
     Value,
@@ -86,6 +88,12 @@ def _provider_card(key: str, request: HttpRequest) -> Card | None:
 
 def _today() -> datetime.date:
     return timezone.localdate()
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    """The local midnight starting ``day``, as an aware moment: a bound on a datetime
+    column that its index serves (``__date__gte`` casts every row instead)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 # Intake --------------------------------------------------------------------------------
@@ -209,7 +217,11 @@ def billing(request: HttpRequest) -> Dashboard:
     user = request.user
     today = _today()
     claims = Claim.objects.for_user(user)
-    ready = Order.objects.for_user(user).filter(status=OrderStatus.DELIVERED, claims__isnull=True)
+    # NOT EXISTS (an anti-join) rather than the LEFT JOIN ... IS NULL of claims__isnull:
+    # the same rows, read through the claims' order index.
+    ready = Order.objects.for_user(user).filter(
+        ~Exists(Claim.objects.filter(order=OuterRef("pk"))), status=OrderStatus.DELIVERED
+    )
     queue = [
         _item(
             "Delivered, not billed yet",
@@ -295,7 +307,7 @@ def kpis(request: HttpRequest) -> Dashboard:
     # Days from delivery to bill: the claim's creation after the order's delivery.
     lag = (
         claims.filter(order__isnull=False, order__delivered_on__isnull=False)
-        .filter(created_at__date__gte=since)
+        .filter(created_at__gte=_midnight(since))
         .annotate(
             lag=ExpressionWrapper(
                 TruncDate("created_at") - F("order__delivered_on"), output_field=DurationField()
@@ -316,7 +328,7 @@ def kpis(request: HttpRequest) -> Dashboard:
     # Days sales outstanding: what is owed / the average day's charges of the window.
     totals = claims.exclude(status=ClaimStatus.VOID).aggregate(
         owed=_open_balance(),
-        billed=Sum("total_charge", filter=Q(created_at__date__gte=since)),
+        billed=Sum("total_charge", filter=Q(created_at__gte=_midnight(since))),
     )
     owed, billed = totals["owed"] or Decimal("0"), totals["billed"] or Decimal("0")
     dso = None if not billed else float(owed) / (float(billed) / KPI_DAYS)
@@ -331,7 +343,7 @@ def kpis(request: HttpRequest) -> Dashboard:
     )
 
     # First-pass acceptance and denial rate by reason, of the claims adjudicated lately.
-    adjudicated = claims.filter(adjudicated_at__date__gte=since)
+    adjudicated = claims.filter(adjudicated_at__gte=_midnight(since))
     counts = adjudicated.aggregate(
         total=Count("pk"),
         first_pass=Count(
@@ -377,17 +389,25 @@ def kpis(request: HttpRequest) -> Dashboard:
     for _ in range(6):
         months.append(first)
         first = (first - datetime.timedelta(days=1)).replace(day=1)
-    posted = PaymentAllocation.objects.for_user(user).aggregate(
-        **{
-            f"m{index}": Sum(
-                "amount",
-                filter=Q(
-                    created_at__date__gte=start,
-                    created_at__date__lt=(start + datetime.timedelta(days=32)).replace(day=1),
-                ),
-            )
-            for index, start in enumerate(months)
-        }
+    # Bounded to the six months shown (the allocations' (company, created_at) index);
+    # each month's bounds are moments, so the index serves them (no date cast).
+    posted = (
+        PaymentAllocation.objects.for_user(user)
+        .filter(created_at__gte=_midnight(months[-1]))
+        .aggregate(
+            **{
+                f"m{index}": Sum(
+                    "amount",
+                    filter=Q(
+                        created_at__gte=_midnight(start),
+                        created_at__lt=_midnight(
+                            (start + datetime.timedelta(days=32)).replace(day=1)
+                        ),
+                    ),
+                )
+                for index, start in enumerate(months)
+            }
+        )
     )
     series = [
         (f"{start:%b %Y}", posted[f"m{index}"] or Decimal("0"))

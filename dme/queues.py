@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
 from clinical.choices import PatientStatus
-from core.queues import QueueItem, provide, queue_item
+from core.queues import QueueItem, provide
 
 from .choices import RentalStatus
 from .models import Rental
@@ -37,11 +37,18 @@ def pickups_due(rentals: QuerySet[Rental], reason: str | None = None) -> QuerySe
 
 
 def pickups(request: HttpRequest) -> list[QueueItem]:
-    rentals = Rental.objects.for_user(request.user)
+    """One grouped count for every reason (the rentals' status index, joined to the
+    patients' status)."""
+    counts = dict(
+        pickups_due(Rental.objects.for_user(request.user))
+        .values_list("patient__status")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
     base = reverse("admin:dme_rental_changelist")
     return [
-        queue_item(label, pickups_due(rentals, value), f"{base}?{urlencode({'pickup': value})}")
-        for value, _status, label in PICKUP_REASONS
+        QueueItem(label, counts.get(status, 0), f"{base}?{urlencode({'pickup': value})}")
+        for value, status, label in PICKUP_REASONS
     ]
 
 

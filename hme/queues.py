@@ -88,8 +88,13 @@ def clearinghouse_rejected(claims: QuerySet[Claim]) -> QuerySet[Claim]:
     latest = (
         BatchClaim.objects.filter(claim=OuterRef("pk")).order_by("-created_at").values("status")[:1]
     )
-    return claims.annotate(edi_status=Subquery(latest)).filter(
-        edi_status=BatchClaimStatus.REJECTED, status=ClaimStatus.PENDING
+    # Only claims with a rejected item can qualify: start from those (the partial
+    # index batchclaim_rejected_idx) rather than from every claim of the company.
+    ever_rejected = BatchClaim.objects.filter(status=BatchClaimStatus.REJECTED).values("claim_id")
+    return (
+        claims.filter(pk__in=ever_rejected, status=ClaimStatus.PENDING)
+        .annotate(edi_status=Subquery(latest))
+        .filter(edi_status=BatchClaimStatus.REJECTED)
     )
 
 
