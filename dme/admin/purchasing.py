@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from accounts.tenancy import signed_in_user
 from core.admin import EditableWhileParentMixin, TenantAdmin, TenantInlineMixin, run_service
+from core.admin_widgets import ListFieldsMixin
 from core.exceptions import ServiceError
 from core.tenancy import get_active_company
 
@@ -96,8 +97,9 @@ class PurchaseOrderLineInline(EditableWhileParentMixin, TenantInlineMixin, admin
         return obj.backordered if obj.pk else "-"
 
 
-class ReceiptLineInline(TenantInlineMixin, admin.TabularInline):
+class ReceiptLineInline(ListFieldsMixin, TenantInlineMixin, admin.TabularInline):
     model = ReceiptLine
+    list_fields = ("serial_numbers",)
     extra = 0
     can_delete = False
     fields = ["purchase_order_line", "quantity", "unit_cost", "lot", "serial_numbers"]

@@ -12,6 +12,7 @@ from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from .. import forms, services
 from ..choices import BillingKind, RentalStatus
 from ..models import Rental, RentalMonth
+from ..queues import PICKUP_REASONS, pickups_due
 from ..transitions import RENTAL_TRANSITIONS
 from .tools import ObjectToolsMixin
 
@@ -50,6 +51,22 @@ class RentalMonthInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInli
     verbose_name_plural = "months recorded"
 
 
+class PickupDueFilter(admin.SimpleListFilter):
+    """Rentals to pick up (``dme.queues.pickups_due``): the warehouse dashboard's
+    "Pickups due" lines link here."""
+
+    title = "pickup due"
+    parameter_name = "pickup"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, _status, label in PICKUP_REASONS]
+
+    def queryset(self, request, queryset):
+        if self.value() in {value for value, _status, _label in PICKUP_REASONS}:
+            return pickups_due(queryset, self.value())
+        return queryset
+
+
 @admin.register(Rental)
 class RentalAdmin(ObjectToolsMixin, ChangeButtonsMixin, PatientLinkedSearchMixin, TenantAdmin):
     """Rentals start when deliveries complete; billing counts their months. Staff
@@ -65,7 +82,7 @@ class RentalAdmin(ObjectToolsMixin, ChangeButtonsMixin, PatientLinkedSearchMixin
         "status",
         "end_date",
     ]
-    list_filter = ["status", "equipment__category", "start_date"]
+    list_filter = ["status", PickupDueFilter, "equipment__category", "start_date"]
     list_select_related = ["equipment", "asset", "patient"]
     fields = RENTAL_FIELDS
     readonly_fields = [name for name in RENTAL_FIELDS if name != "return_notes"]

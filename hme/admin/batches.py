@@ -16,6 +16,7 @@ from core.exceptions import ServiceError
 
 from ..models import Claim
 from ..models.edi import BatchClaim, BatchClaimStatus, InboundFile, SubmissionBatch
+from ..queues import clearinghouse_rejected
 from ..services import submission
 
 
@@ -200,14 +201,14 @@ class ClearinghouseFilter(admin.SimpleListFilter):
         value = self.value()
         if value not in ("rejected", "waiting"):
             return queryset
+        if value == "rejected":
+            return clearinghouse_rejected(queryset)
         latest = (
             BatchClaim.objects.filter(claim=OuterRef("pk"))
             .order_by("-created_at")
             .values("status")[:1]
         )
         queryset = queryset.annotate(edi_status=Subquery(latest))
-        if value == "rejected":
-            return queryset.filter(edi_status=BatchClaimStatus.REJECTED, status="pending")
         return queryset.filter(
             edi_status=BatchClaimStatus.INCLUDED, submitted_at__isnull=False, status="pending"
         )

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from core.admin import run_service
 from core.exceptions import ServiceError
+from dme.choices import DeliveryStatus, OrderStatus, RentalStatus
 from dme.models import Delivery, Order, Rental
 
 from .. import services
@@ -44,6 +45,14 @@ def _bill_rental(rental: Rental) -> list[Any]:
     return services.bill_rental(rental)
 
 
+# When the button is offered: the record's own status, read without a query (the
+# service still refuses, with its reason, what is already billed).
+SHOWN: dict[type[Model], Any] = {
+    Order: lambda order: order.delivered_on is not None and order.status != OrderStatus.CANCELLED,
+    Delivery: lambda delivery: delivery.status == DeliveryStatus.DELIVERED,
+    Rental: lambda rental: rental.status == RentalStatus.ACTIVE,
+}
+
 # (model, service, label, url name, done)
 TOOLS: list[tuple[type[Model], Any, str, str, str]] = [
     (Order, _bill_order, "Bill this delivery", "hme_bill_order", "order(s) billed"),
@@ -64,9 +73,9 @@ def _action(service: Any, label: str, done: str) -> Any:
     return action
 
 
-def _provider(label: str, url_name: str) -> Any:
+def _provider(model: type[Model], label: str, url_name: str) -> Any:
     def provider(request: HttpRequest, obj: Model) -> list[tuple[str, str]]:
-        if not may_bill(request):
+        if not may_bill(request) or not SHOWN[model](obj):
             return []
         return [(label, reverse(f"admin:{url_name}", args=[obj.pk]))]
 
@@ -120,7 +129,7 @@ def install() -> None:
             continue
         model_admin.actions = [*(model_admin.actions or []), _action(service, label, done)]
         model_admin.has_bill_permission = may_bill
-        model_admin.object_tools = [*model_admin.object_tools, _provider(label, url_name)]
+        model_admin.object_tools = [*model_admin.object_tools, _provider(model, label, url_name)]
         model_admin._billing_installed = True
 
 

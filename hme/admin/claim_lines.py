@@ -4,16 +4,20 @@ saved through ``ClaimAdmin.save_related``) and the payments posted to it."""
 from django.contrib import admin
 
 from core.admin import EditableWhileParentMixin, ReadOnlyAdminMixin, TenantInlineMixin
+from core.admin_widgets import ListFieldsMixin
 
 from ..forms import ClaimLineAdminForm
 from ..models import ClaimLine, PaymentAllocation
 
 
-class ClaimLineInline(EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline):
+class ClaimLineInline(
+    ListFieldsMixin, EditableWhileParentMixin, TenantInlineMixin, admin.TabularInline
+):
     """The lines: editable while the claim can be corrected (pending or denied); saved
     through ``update_claim`` / ``create_claim``, never directly."""
 
     model = ClaimLine
+    list_fields = ("modifiers", "diagnosis_pointers")
     form = ClaimLineAdminForm
     extra = 0
     fields = [

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import TenantAdmin
+from dme.choices import OrderStatus
 
 from ..models import BillableLine, BillingHold
+from ..queues import NOT_DELIVERED
 from ..readiness.holds import pending_lines, refresh_holds
 from ..readiness.panels import fix_link
 
@@ -58,13 +60,31 @@ class ReasonFilter(admin.SimpleListFilter):
         )
 
 
+class StageFilter(admin.SimpleListFilter):
+    """Where the line's order is: not delivered yet (intake's holds) or delivered
+    (billing's holds); the dashboards' hold cards link here (hme.queues)."""
+
+    title = "order stage"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [("before_delivery", "Not delivered yet"), ("delivered", "Delivered")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "delivered":
+            return queryset.filter(order__status=OrderStatus.DELIVERED)
+        if self.value() == "before_delivery":
+            return queryset.filter(order__status__in=NOT_DELIVERED)
+        return queryset
+
+
 @admin.register(BillableLine)
 class BillableLineAdmin(TenantAdmin):
     """Lines of orders not cancelled that are not billed yet (purchases not on a live
     claim, rentals not started or still active), with why each is on hold."""
 
     list_display = ["order_link", "patient_number", "hcpcs", "kind", "readiness", "reasons"]
-    list_filter = [ReadinessStatusFilter, ReasonFilter, "kind"]
+    list_filter = [ReadinessStatusFilter, ReasonFilter, StageFilter, "kind"]
     list_select_related = ["order", "order__patient", "equipment"]
     search_fields = ["=order__number"]
     search_help_text = "Order number (exact, O-000123)."

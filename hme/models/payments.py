@@ -113,6 +113,8 @@ class PaymentAllocation(TenantModel):
         indexes = [
             # A claim's payments (recomputing its paid amount).
             models.Index(fields=["claim", "created_at"], name="allocation_claim_idx"),
+            # The cockpit's "Cash posted" by month (the last six months of a company).
+            models.Index(fields=["company", "created_at"], name="allocation_company_created_idx"),
         ]
 
     def __str__(self):

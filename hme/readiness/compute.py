@@ -21,7 +21,6 @@ from dme.models import Delivery, DeliveryItem, Order, OrderLine, Rental
 
 from ..choices import ClaimStatus
 from ..models import Authorization, Claim, ClaimLine, Coverage
-from ..rules import month_date_of_service
 from .base import Batch, Reason, Severity, registered_checks
 from .rules import FREQUENCY_LIMITS, REASONABLE_USEFUL_LIFETIME, same_or_similar_class
 
@@ -90,8 +89,10 @@ def _load_lines(lines: Iterable[Any] | QuerySet[OrderLine]) -> list[OrderLine]:
     )
 
 
-def _next_rental_day(rental: Rental) -> datetime.date:
-    return month_date_of_service(rental.start_date, rental.months_billed + 1)
+def _next_rental_day(rental: Rental) -> datetime.date | None:
+    """The next month's date of service as the dme rental services keep it (continuity
+    included), None when no month is due any more."""
+    return rental.next_bill_date
 
 
 def load_batch(
@@ -125,7 +126,7 @@ def load_batch(
         day = line.order.delivered_on
         active = [r for r in batch.rentals.get(line.pk, []) if r.status == RentalStatus.ACTIVE]
         if line.kind == LineKind.RENTAL and active:
-            day = min(_next_rental_day(r) for r in active)
+            day = min(filter(None, map(_next_rental_day, active)), default=day)
         batch.dates[line.pk] = day
     batch.dates.update(dates or {})
 
@@ -356,7 +357,7 @@ def assert_rental_billable(rental: Rental, as_of: datetime.date) -> None:
     if rental.cap_months is not None and rental.months_billed >= rental.cap_months:
         return
     day = _next_rental_day(rental)
-    if day > as_of or (rental.end_date is not None and day > rental.end_date):
+    if day is None or day > as_of or (rental.end_date is not None and day > rental.end_date):
         return
     batch = load_batch([rental.order_line_id], on=as_of, dates={rental.order_line_id: day})
     _raise_on_hold(batch, holding(reasons_for_batch(batch)))

@@ -4,6 +4,7 @@ the delivery with a drawn signature, bill, submit, record the payer's approval, 
 payment; then each role's dashboard. No request may leave 127.0.0.1 (conftest)."""
 
 import re
+import time
 
 import pytest
 from django.utils import timezone
@@ -16,6 +17,8 @@ from tests.hme.factories import PayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "browser-test-password-1"
+# (seconds, selector) of each page opened by a click, for the summary at the end.
+STEPS: list[tuple[float, str]] = []
 
 
 def staff(company, role):
@@ -43,6 +46,19 @@ def world():
     }
 
 
+@pytest.fixture(autouse=True)
+def step_times(page):
+    """Where the walk's time went: printed after the test (shown with ``-rP``, and on
+    failure)."""
+    STEPS.clear()
+    yield
+    slowest = sorted(STEPS, reverse=True)[:5]
+    print(
+        f"{len(STEPS)} pages in {sum(t for t, _ in STEPS):.1f} s, {len(page.fetched)} requests "
+        "to the server; slowest: " + "; ".join(f"{t:.1f} s {s}" for t, s in slowest)
+    )
+
+
 def sign_in(page, base, user):
     page.goto(f"{base}/admin/")
     page.fill("#id_username", user.email)
@@ -63,9 +79,12 @@ def pick(page, field_id, text, option=None):
 
 
 def go(page, selector):
-    """Click something that opens another page, and wait for that page."""
+    """Click something that opens another page, and wait for that page (its time is
+    kept: the slowest steps are printed at the end, shown when the test fails)."""
+    started = time.monotonic()
     with page.expect_navigation():
         page.click(selector)
+    STEPS.append((time.monotonic() - started, selector))
 
 
 def click_step(page, label):
@@ -148,12 +167,9 @@ def test_the_clerks_day(page, live_server, world):
     go(page, "input[type=submit].default")
     assert "delivered; proof of delivery recorded" in message(page)
 
-    # Bill it: no "bill this delivery" button on main yet (billing-path branch), so the
-    # claim is made by the service the API's bill-delivery endpoint calls.
-    from dme.models import Order
-    from hme.services import create_claim_for_delivery
-
-    create_claim_for_delivery(Order.objects.get(patient__last_name="Browserton"))
+    # Bill it: the "Bill this delivery" button on the delivery's page.
+    go(page, "#content form button:has-text('Bill this delivery')")
+    assert "Billed on claim(s) C-" in message(page)
 
     # To the claim through the patient's page (its Claims panel), then submit it.
     go(page, "#nav-sidebar tr.model-patient th a")
@@ -163,8 +179,10 @@ def test_the_clerks_day(page, live_server, world):
     assert "1 claim(s) submitted." in message(page)
     click_step(page, "Mark acknowledged")
     click_step(page, "Record approval")
+    # The payer allows the whole charge (the field's maximum).
     allowed = page.locator("input[name^=allowed_]").first
-    allowed.fill("100.00")
+    amount = allowed.get_attribute("max")
+    allowed.fill(amount)
     go(page, "input[type=submit].default")
     assert "1 claim(s) approved." in message(page)
     claim_number = re.search(r"C-\d+", page.inner_text("#content")).group(0)
@@ -174,9 +192,9 @@ def test_the_clerks_day(page, live_server, world):
     page.select_option("#id_method", "eft")
     page.fill("#id_number", "EFT0001")
     page.fill("#id_paid_date", today)
-    page.fill("#id_amount", "100.00")
+    page.fill("#id_amount", amount)
     pick(page, "id_allocations-2-0-claim", claim_number)
-    page.fill("input[name='allocations-2-0-amount']", "100.00")
+    page.fill("input[name='allocations-2-0-amount']", amount)
     go(page, "input[name=_save]")
     assert "was added successfully" in message(page)
 

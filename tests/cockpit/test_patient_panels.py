@@ -13,9 +13,10 @@ from django.utils import timezone
 from accounts.choices import Role
 from cockpit.patient_panels import next_bill_date, rental_month
 from core.admin_panels import Column, Panel, register_panel, registered_panels
-from dme.choices import OrderStatus
+from dme.choices import OrderStatus, RentalStatus
+from dme.services import record_rental_month, return_rental
 from hme.choices import AuthorizationStatus
-from tests.dme.factories import DeliveryFactory, OrderFactory, RentalFactory
+from tests.dme.factories import DeliveryFactory, OrderFactory, RentalFactory, WarehouseFactory
 from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory, claim_line
 
 pytestmark = pytest.mark.django_db
@@ -155,10 +156,41 @@ def test_a_higher_app_registers_its_panel_later(client, admin_user, company):
     assert "zz-test" not in [p.key for p in registered_panels("clinical.patient")]
 
 
-def test_rental_month_and_next_bill_date(company):
-    rental = RentalFactory(company=company, start_date=datetime.date(2026, 1, 31))
-    rental.months_billed = 3
+def test_rental_month_and_next_bill_date_follow_the_rental_services(company):
+    start = datetime.date(2026, 1, 31)
+    rental = RentalFactory(company=company, start_date=start)
+    assert next_bill_date(rental) == start
+    for _ in range(3):
+        record_rental_month(rental)
+    rental.refresh_from_db()
     assert rental_month(rental) == "month 4 of 13"
     assert next_bill_date(rental) == datetime.date(2026, 4, 30)
-    rental.months_billed = 13
+    for _ in range(10):
+        record_rental_month(rental)
+    rental.refresh_from_db()
+    assert rental.status == RentalStatus.CAPPED
     assert next_bill_date(rental) is None
+
+
+def test_next_bill_date_of_a_rental_that_continues_an_earlier_one(company):
+    """After a short break in need the count continues (42 CFR 414.230): the new
+    rental's month 1 is month 4 of the period, billed on its own start date, which is
+    what Rental.next_bill_date says and months_billed alone cannot."""
+    first = RentalFactory(company=company, start_date=datetime.date(2026, 1, 10))
+    for _ in range(3):
+        record_rental_month(first)
+    return_rental(
+        first,
+        returned_on=datetime.date(2026, 4, 1),
+        location=WarehouseFactory(company=company),
+    )
+    again = RentalFactory(
+        company=company,
+        order_line__order__patient=first.patient,
+        start_date=datetime.date(2026, 4, 11),
+    )
+    record_rental_month(again)
+    again.refresh_from_db()
+    assert again.continues == first
+    assert rental_month(again) == "month 5 of 13"
+    assert next_bill_date(again) == datetime.date(2026, 5, 11)

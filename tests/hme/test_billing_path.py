@@ -299,3 +299,16 @@ def test_billing_kind_purchase_keeps_its_claim_when_an_order_has_no_rental(compa
     assert len(claims) == 1
     with pytest.raises(Conflict):
         services.bill_delivery(order)
+
+
+def test_the_bill_buttons_show_only_once_delivered_or_renting(client, biller, delivered):
+    order, _mask, rental = delivered
+    client.force_login(biller)
+    order.delivered_on, order.status = None, "scheduled"
+    order.save(update_fields=["delivered_on", "status"])
+    page = client.get(reverse("admin:dme_order_change", args=[order.pk])).content.decode()
+    assert reverse("admin:hme_bill_order", args=[order.pk]) not in page
+    rental.status, rental.end_date = "capped", DELIVERED + datetime.timedelta(days=400)
+    rental.save(update_fields=["status", "end_date"])
+    page = client.get(reverse("admin:dme_rental_change", args=[rental.pk])).content.decode()
+    assert reverse("admin:hme_bill_rental", args=[rental.pk]) not in page
