@@ -19,16 +19,20 @@ def engagement(rng: random.Random) -> float:
     return rng.betavariate(2.2, 1.6)
 
 
+Night = tuple[datetime.date, Decimal, Decimal | None, Decimal | None]
+
+
 def nights_for(
     rng: random.Random, start: datetime.date, through: datetime.date, e: float | None = None
-) -> list[tuple[datetime.date, Decimal, Decimal, Decimal]]:
+) -> list[Night]:
     """(night, hours, AHI, leak) from ``start`` to ``through`` (at most day 90 and a
-    few weeks past it), skipped nights left out."""
+    few weeks past it); a night skipped is a row of 0 hours without AHI or leak, as
+    the exports list it."""
     e = engagement(rng) if e is None else e
     drift = (e - 0.5) * 0.05 + rng.gauss(0, 0.02)  # hours per day after day 14
     skip = 0.35 * (1 - e) + 0.02
     end = min(through, rules.period_end(start) + datetime.timedelta(days=30))
-    found = []
+    found: list[Night] = []
     day, index = start, 0
     while day <= end:
         if rng.random() >= skip + max(0.0, -drift) * index * 0.05:
@@ -44,13 +48,15 @@ def nights_for(
                     Decimal(str(round(leak, 1))),
                 )
             )
+        else:
+            found.append((day, Decimal("0.00"), None, None))
         day += datetime.timedelta(days=1)
         index += 1
     return found
 
 
 def as_csv(
-    nights: list[tuple[datetime.date, Decimal, Decimal, Decimal]],
+    nights: list[Night],
     *,
     serial: str = "",
     patient: str = "",
@@ -63,5 +69,8 @@ def as_csv(
         lines.append(f"Patient ID,{patient}")
     lines.append("")
     lines.append("Date,Usage (hours),AHI,Leak 95th percentile (L/min)")
-    lines += [f"{night.isoformat()},{hours},{ahi},{leak}" for night, hours, ahi, leak in nights]
+    lines += [
+        f"{night.isoformat()},{hours},{'' if ahi is None else ahi},{'' if leak is None else leak}"
+        for night, hours, ahi, leak in nights
+    ]
     return ("\n".join(lines) + "\n").encode()

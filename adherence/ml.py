@@ -53,7 +53,8 @@ def features(
     start: datetime.date,
     nights: dict[datetime.date, tuple[Decimal, Decimal | None, Decimal | None]],
 ) -> dict[str, float]:
-    """The features of days 1 to 14 (a night without a row is 0 h, counted as missing)."""
+    """The features of days 1 to 14 (a night without a row is a night of 0 h; nights
+    of 0 h are the missing ones)."""
     days = [start + datetime.timedelta(days=i) for i in range(FEATURE_DAYS)]
     hours = [float(nights[d][0]) if d in nights else 0.0 for d in days]
     ahis = [float(v) for d in days if d in nights and (v := nights[d][1]) is not None]
@@ -65,7 +66,7 @@ def features(
         "min_hours": min(hours),
         "last7_mean_hours": statistics.fmean(hours[7:]),
         "slope_hours": statistics.linear_regression(range(FEATURE_DAYS), hours).slope,
-        "missing_nights": float(sum(1 for d in days if d not in nights)),
+        "missing_nights": float(sum(1 for h in hours if h == 0)),
         "mean_ahi": statistics.fmean(ahis) if ahis else 0.0,
         "mean_leak": statistics.fmean(leaks) if leaks else 0.0,
     }
@@ -162,8 +163,9 @@ def train(company: Any, *, seed: int = 0) -> TrainingResult:
     auc = float(roc_auc_score(y_test, probabilities))
 
     now = timezone.now()
-    version = now.strftime("%Y%m%d.%H%M%S")
-    relative = Path(str(company.pk)) / f"pap-nonadherence-{version}.joblib"
+    number = AIModel.objects.for_company(company).filter(name=MODEL_NAME).count() + 1
+    version = f"{number}.{now:%Y%m%d}"
+    relative = Path(str(company.pk)) / f"pap-nonadherence-v{number}-{now:%Y%m%dT%H%M%S}.joblib"
     buffer = io.BytesIO()
     joblib.dump(
         {"pipeline": pipeline, "features": FEATURES, "sklearn": sklearn.__version__}, buffer

@@ -30,7 +30,8 @@ def test_it_imports_a_file_matched_by_the_device_serial(company, rental):
     assert night.patient_id == rental.patient_id
     assert night.source == UsageSource.AIRVIEW
     assert result.status.state == AdherenceState.MET
-    assert "30 night(s)" in result.summary() and "met" in result.summary()
+    assert "30 night(s)" in result.summary()
+    assert "adherence: met" in result.summary()
 
 
 def test_it_matches_by_the_patient_number(company, rental):
@@ -49,7 +50,7 @@ def test_reimporting_the_same_file_changes_nothing(company, rental):
 
 def test_a_corrected_export_updates_its_nights(company, rental):
     services.import_usage(company, usage_csv(rental.start_date, good(10), serial="23221D0001"))
-    fixed = usage_csv(rental.start_date, good(9) + [Decimal("2.00")] + good(2), serial="23221D0001")
+    fixed = usage_csv(rental.start_date, [*good(9), Decimal("2.00"), *good(2)], serial="23221D0001")
     result = services.import_usage(company, fixed)
     assert (result.created, result.updated, result.unchanged) == (2, 1, 9)
     assert UsageNight.objects.get(
@@ -86,7 +87,7 @@ def test_a_bad_row_refuses_the_file_with_its_line_number(company, rental, row, m
 def test_a_night_twice_in_a_file_is_refused(company, rental):
     data = usage_csv(rental.start_date, good(2), serial="23221D0001")
     data += f"{rental.start_date.isoformat()},5.0,2,10\n".encode()
-    with pytest.raises(ServiceError, match="line 6: the night .* is already on line 4"):
+    with pytest.raises(ServiceError, match=r"line 6: the night .* is already on line 4"):
         services.import_usage(company, data)
 
 
@@ -171,7 +172,8 @@ def test_falling_short_opens_an_alert_that_rises_then_closes(company):
         Severity.MEDIUM,
         AlertStatus.OPEN,
     )
-    assert alert.value == Decimal("0.00") and alert.threshold == Decimal("70")
+    assert alert.value == Decimal("0.00")
+    assert alert.threshold == Decimal("70")
     assert status.alert == alert
 
     # Poor nights up to day 75: 15 days remain, 21 good nights are out of reach.

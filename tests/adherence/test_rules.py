@@ -77,7 +77,7 @@ def test_falling_short_with_days_left_is_at_risk():
     evaluation = rules.evaluate(START, usage, as_of=day(10))
     assert evaluation.state == AdherenceState.AT_RISK
     assert evaluation.days_remaining == 80
-    assert evaluation.trailing_nights == 0 and evaluation.trailing_days == 10
+    assert (evaluation.trailing_nights, evaluation.trailing_days) == (0, 10)
 
 
 def test_good_pace_is_on_track():
