@@ -118,15 +118,29 @@ def import_usage(
     stored is updated when its figures differ). Then the rental is re-evaluated, and on
     day 14 the non-adherence risk is predicted.
     """
-    today = today or timezone.localdate()
     parsed = parse_usage_csv(data)
-    first = min(n.night for n in parsed.nights)
     rental = find_rental(
         company,
         serial=serial or parsed.serial,
         patient_reference=patient_reference or parsed.patient_reference,
-        first_night=first,
+        first_night=min(n.night for n in parsed.nights),
     )
+    return _import_parsed(rental, parsed, source=source, today=today)
+
+
+def import_usage_into(
+    rental: Rental, data: bytes, *, source: str = "", today: datetime.date | None = None
+) -> ImportResult:
+    """:func:`import_usage` for a rental chosen already (the demo; a caller that scoped
+    the rental through ``for_user``): the file's serial or patient is not matched."""
+    return _import_parsed(rental, parse_usage_csv(data), source=source, today=today)
+
+
+def _import_parsed(
+    rental: Rental, parsed: ParsedFile, *, source: str, today: datetime.date | None
+) -> ImportResult:
+    today = today or timezone.localdate()
+    first = min(n.night for n in parsed.nights)
     _check_nights(parsed, rental, today)
     with transaction.atomic():
         rental = lock_row(rental, "order", "patient", "equipment")

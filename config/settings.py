@@ -387,6 +387,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = _enum_name_overrides(
         "dme.choices",
         "hme.choices",
         "documents.choices",
+        "adherence.choices",
     ]
 )
 # Stored Idempotency-Key responses are kept at least this long.
