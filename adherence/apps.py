@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class AdherenceConfig(AppConfig):
     name = "adherence"
-    verbose_name = "PAP adherence: usage, the Medicare rule, risk model"
+    verbose_name = "PAP adherence"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -34,7 +34,9 @@ class UsageUploadSerializer(serializers.Serializer):
 
 
 class UsageImportSerializer(TenantModelSerializer):
-    adherence_state = serializers.CharField(source="rental.adherence.state", read_only=True)
+    adherence_state = serializers.CharField(
+        source="rental.adherence.state", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = UsageImport

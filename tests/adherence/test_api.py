@@ -12,7 +12,7 @@ from accounts.choices import Role
 from adherence.models import UsageImport, UsageNight
 
 from .conftest import good, pap_rental, usage_csv
-from .factories import AdherenceStatusFactory, UsageNightFactory
+from .factories import AdherenceStatusFactory, UsageImportFactory, UsageNightFactory
 
 IMPORTS = "api:usageimport-list"
 
@@ -89,7 +89,11 @@ def test_it_requires_authentication(anon_client, db):
 
 @pytest.mark.parametrize(
     ("basename", "factory"),
-    [("adherencestatus", AdherenceStatusFactory), ("usagenight", UsageNightFactory)],
+    [
+        ("adherencestatus", AdherenceStatusFactory),
+        ("usagenight", UsageNightFactory),
+        ("usageimport", UsageImportFactory),
+    ],
 )
 def test_lists_are_scoped_and_others_are_404(
     company, other_company, personas, outsider, api_client_for, basename, factory
@@ -103,8 +107,12 @@ def test_lists_are_scoped_and_others_are_404(
     assert client.get(reverse(f"api:{basename}-detail", args=[mine.pk])).status_code == 200
     other = api_client_for(outsider)
     assert other.get(reverse(f"api:{basename}-detail", args=[mine.pk])).status_code == 404
-    # Read-only: no writes offered.
+    # The auditor writes nothing.
     assert client.post(reverse(f"api:{basename}-list"), {}, format="json").status_code in (403, 405)
+    assert client.delete(reverse(f"api:{basename}-detail", args=[mine.pk])).status_code in (
+        403,
+        405,
+    )
 
 
 def test_the_warehouse_sees_no_adherence(company, personas, api_client_for):
