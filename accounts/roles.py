@@ -26,6 +26,8 @@ ROLE_PERMISSIONS = {
         "core.*_webhooksubscription",
         "core.*_webhookdelivery",
         "documents.*",
+        # PAP adherence (docs/domain/adherence.md): imports, statuses.
+        "adherence.*",
     ],
     Role.INTAKE: [
         "accounts.view_location",
@@ -56,6 +58,8 @@ ROLE_PERMISSIONS = {
         "hme.view_authorization",
         "documents.view_document",
         "documents.add_document",
+        # Imports the devices' usage exports and follows adherence up.
+        "adherence.*",
     ],
     Role.WAREHOUSE: [
         "accounts.view_location",
@@ -75,6 +79,8 @@ ROLE_PERMISSIONS = {
         "documents.add_document",
         "documents.change_document",
         "documents.*_legalhold",
+        # Adherence decides KX on PAP months 4 on.
+        "adherence.view_*",
     ],
     # Read-only over everything, including the audit trail and the PHI access log.
     Role.AUDITOR: [VIEW_ALL],

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "dme",
     "hme",
     "documents",
+    "adherence",
     "cockpit",
 ]
 
@@ -386,6 +387,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = _enum_name_overrides(
         "dme.choices",
         "hme.choices",
         "documents.choices",
+        "adherence.choices",
     ]
 )
 # Stored Idempotency-Key responses are kept at least this long.
@@ -642,3 +644,15 @@ if DOCUMENTS_BILLING_CHECKS not in ("off", "warn", "hold"):
     raise ImproperlyConfigured("DOCUMENTS_BILLING_CHECKS is one of off, warn, hold.")
 # How long a prescriber's signing link works.
 SIGNING_LINK_HOURS = env.int("SIGNING_LINK_HOURS", default=72)
+
+# PAP adherence (docs/domain/adherence.md) ----------------------------------------------
+# Where train_adherence_model writes its model files (one per company and version); a
+# file is loaded only if its SHA-256 matches the one recorded in its AI model row.
+ADHERENCE_MODELS_DIR = Path(
+    env.str("ADHERENCE_MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
+)
+# A day-14 prediction of non-adherence at or above this probability raises the
+# actionable "call the patient" insight.
+ADHERENCE_RISK_THRESHOLD = env.float("ADHERENCE_RISK_THRESHOLD", default=0.5)
+if not 0 < ADHERENCE_RISK_THRESHOLD < 1:
+    raise ImproperlyConfigured("ADHERENCE_RISK_THRESHOLD is a probability between 0 and 1.")

@@ -44,6 +44,16 @@ class AIModel(TenantModel):
         "accuracy", null=True, blank=True, help_text="Validated accuracy, 0 to 1."
     )
     is_active = models.BooleanField("active", default=True)
+    # Models trained here (adherence.ml): what they learned from and how they scored on
+    # held-out data, and the artefact file with the checksum it is verified against
+    # before it is loaded (never an artefact this site did not write).
+    training_set_size = models.PositiveIntegerField("training-set size", null=True, blank=True)
+    auc = _probability_field("held-out AUC", null=True, blank=True)
+    trained_at = models.DateTimeField("trained at", null=True, blank=True)
+    artefact = models.CharField(
+        max_length=255, blank=True, help_text="File under the models directory."
+    )
+    artefact_sha256 = models.CharField("artefact SHA-256", max_length=64, blank=True)
 
     class Meta:
         verbose_name = "AI model"
@@ -55,6 +65,7 @@ class AIModel(TenantModel):
                 violation_error_message="This model version is already registered.",
             ),
             _unit_interval_check("accuracy", "aimodel_accuracy_unit_interval"),
+            _unit_interval_check("auc", "aimodel_auc_unit_interval"),
         ]
 
     def __str__(self):
@@ -75,6 +86,12 @@ class PredictionLog(TenantModel):
     prediction = EncryptedJSONField(default=dict, blank=True)
     confidence = _probability_field("confidence")
     processing_ms = models.PositiveIntegerField("processing time (ms)", null=True, blank=True)
+    # What really happened, written back when the outcome is known (adherence: when the
+    # 90-day window closes); the only fields ever changed after the row is written.
+    actual = EncryptedJSONField("actual outcome", default=dict, blank=True, editable=False)
+    actual_recorded_at = models.DateTimeField(
+        "outcome recorded at", null=True, blank=True, editable=False
+    )
 
     access_logged = True
 

@@ -11,7 +11,7 @@ line pointing at the order line or rental month it bills.
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -220,6 +220,20 @@ class RentalBillingRun:
         )
 
 
+# Apps above hme adjust a rental month's modifiers here (adherence: KX on PAP months 4
+# and later only when the patient's adherence is met, LCD L33718): each hook gets the
+# rental, the month number and the modifiers so far and returns the modifiers to bill.
+RentalModifierHook = Callable[[Rental, int, list[str]], list[str]]
+_RENTAL_MODIFIER_HOOKS: list[RentalModifierHook] = []
+
+
+def register_rental_modifier_hook(hook: RentalModifierHook) -> RentalModifierHook:
+    """Add a rental-month modifier hook (idempotent)."""
+    if hook not in _RENTAL_MODIFIER_HOOKS:
+        _RENTAL_MODIFIER_HOOKS.append(hook)
+    return hook
+
+
 def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal]:
     """(modifiers, charge) of month ``number`` of ``rental``'s period.
 
@@ -235,6 +249,8 @@ def rental_month_charge(rental: Rental, number: int) -> tuple[list[str], Decimal
     for modifier in rental.order_line.modifiers or []:
         if modifier not in PRICING_MODIFIERS + CAPPED_RENTAL_MONTH_MODIFIERS:
             modifiers.append(modifier)
+    for hook in _RENTAL_MODIFIER_HOOKS:
+        modifiers = hook(rental, number, modifiers)
     modifiers = modifiers[:MAX_MODIFIERS]
     own = supplier_charge(
         rental.company_id, equipment.hcpcs_code, band_for(modifiers, number, capped=capped)

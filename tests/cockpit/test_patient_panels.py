@@ -60,6 +60,9 @@ ONE_OF_EACH = {
     "orders": 3,
     "deliveries": 2,
     "rentals": 1,
+    # adherence's panels (no usage imported here)
+    "pap_adherence": 0,
+    "adherence_insights": 0,
     "claims": 1,
 }
 
@@ -75,6 +78,8 @@ def test_it_shows_the_whole_story(client, admin_user, company):
         "orders",
         "deliveries",
         "rentals",
+        "pap_adherence",
+        "adherence_insights",
         "claims",
     ]
     # The rental's own order and the claim's delivered order are the other orders.

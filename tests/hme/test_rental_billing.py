@@ -170,6 +170,7 @@ def test_power_wheelchairs_rent_at_15_and_6_percent_under_month_1s_authorization
 
 
 def test_order_line_modifiers_such_as_kx_follow_the_rental_modifiers(company):
+    """Months 1-3; from month 4 a CPAP's KX waits for adherence (tests/adherence)."""
     rental = RentalFactory(company=company, start_date=START, order_line__modifiers=["RR", "KX"])
     CoverageFactory(company=company, patient=rental.patient)
     DiagnosisFactory(company=company, patient=rental.patient)
@@ -178,7 +179,8 @@ def test_order_line_modifiers_such_as_kx_follow_the_rental_modifiers(company):
         ["RR", "KH", "KX"],
         ["RR", "KI", "KX"],
         ["RR", "KI", "KX"],
-        ["RR", "KJ", "KX"],
+        # No usage imported: adherence is not documented, so no KX (LCD L33718).
+        ["RR", "KJ"],
     ]
 
 

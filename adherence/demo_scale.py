@@ -1,0 +1,75 @@
+"""``seed_demo --scale N``: nightly usage for the PAP rentals of this run's patients,
+in bulk, with their adherence evaluated (``adherence.rules``): the training set of
+``manage.py train_adherence_model``. The compliance alerts and the digital twins come
+with the daily run (``manage.py run_adherence``) and each later import."""
+
+import datetime
+
+from django.utils import timezone
+
+from clinical.demo_scale import scaled_patients
+from core.seeding import each_batch, insert
+
+from . import rules
+from .choices import UsageSource
+from .demo_data import nights_for
+from .models import AdherenceStatus, UsageNight
+from .services import pap_rentals
+
+
+def seed_scale(context, plan):
+    if not plan.count:
+        return
+    rng = plan.rng("adherence")
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    now = timezone.now()
+    for patients in each_batch(context, "adherence", plan, scaled_patients(context, plan)):
+        ids = [row["id"] for row in patients]
+        rentals = list(
+            pap_rentals(context.company)
+            .filter(patient_id__in=ids, start_date__lte=yesterday)
+            .exclude(adherence__isnull=False)
+            .values("id", "patient_id", "start_date")
+            .order_by("patient_id", "start_date")
+        )
+        nights, statuses = [], []
+        for rental in rentals:
+            rows = nights_for(rng, rental["start_date"], yesterday)
+            nights += [
+                UsageNight(
+                    company=context.company,
+                    rental_id=rental["id"],
+                    patient_id=rental["patient_id"],
+                    night=night,
+                    hours=hours,
+                    ahi=ahi,
+                    leak=leak,
+                    source=UsageSource.AIRVIEW,
+                )
+                for night, hours, ahi, leak in rows
+            ]
+            evaluation = rules.evaluate(
+                rental["start_date"], {night: hours for night, hours, _, _ in rows}, today
+            )
+            statuses.append(
+                AdherenceStatus(
+                    company=context.company,
+                    rental_id=rental["id"],
+                    patient_id=rental["patient_id"],
+                    state=evaluation.state,
+                    period_start=evaluation.start,
+                    period_end=evaluation.period_end,
+                    known_through=evaluation.known_through,
+                    nights_recorded=evaluation.nights_recorded,
+                    best_window_start=evaluation.best_window_start,
+                    best_window_nights=evaluation.best_window_nights,
+                    met_on=evaluation.met_on,
+                    trailing_nights=evaluation.trailing_nights,
+                    trailing_days=evaluation.trailing_days,
+                    days_remaining=evaluation.days_remaining,
+                    evaluated_at=now,
+                )
+            )
+        insert(context, UsageNight, nights, "usage nights")
+        insert(context, AdherenceStatus, statuses, "adherence statuses")
