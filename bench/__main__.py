@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import commands, readiness
+from . import cache, commands, readiness
 from .databases import DEFAULT_URL, BenchDatabase
 from .measure import MARKER
 
@@ -248,6 +248,7 @@ def main(argv=None):
                 if database.drop():
                     print(f"Dropped {database.name} (created by this run).")
     report(options, sizes, results, seeding)
+    cache.report(sizes, results)
     report_edi(sizes, results)
 
 

@@ -35,6 +35,9 @@ def main(argv=None):
     from . import readiness
 
     result["readiness"] = readiness.measure(clients()["api"], options.runs, company())
+    from . import cache
+
+    result["cache"] = cache.measure(clients(), options.runs)
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 

@@ -15,14 +15,15 @@ Rules (docs/operations.md, Caching):
 - Keys are made of the kind, ids (UUIDs, integers) and public codes (HCPCS, ICD-10)
   only: never a name, an identifier of a patient or any other PHI. :func:`make_key`
   refuses any other part (a ``TypeError``), so a mistake fails in the tests.
-- Values are reference data (catalogue, payers, fee schedules, ICD-10, roles and
-  memberships): none holds PHI, so nothing decrypted is ever cached.
+- Values are reference data (fee schedules, ICD-10 codes, roles and memberships):
+  none holds PHI, so nothing decrypted is ever cached.
 - A version that is missing (evicted, the cache flushed) is re-created from the clock,
   never from 0, so an entry computed under an old number cannot come back.
 
 Each read counts a hit or a miss per kind (``core.metrics``: ``ariesone_cache_requests_total``).
 """
 
+import datetime
 import re
 import time
 import uuid
@@ -39,7 +40,7 @@ T = TypeVar("T")
 
 GLOBAL = "global"
 # Kinds and the setting that gives their lifetime (seconds).
-KINDS = ("access", "catalogue", "payers", "fees", "icd10")
+KINDS = ("access", "fees", "icd10")
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.\-*]{1,64}$")
 # A value that means "absent" in the cache (None is a valid cached result).
 _NONE = "__cached_none__"
@@ -57,6 +58,8 @@ def _part(value: Any) -> str:
         return str(value)
     if isinstance(value, uuid.UUID | int):
         return str(value)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()  # a date of service, never a date of birth
     if isinstance(value, str) and _SAFE_TEXT.match(value):
         # Public codes and ids as text (HCPCS E0601, ICD-10 G4733, a UUID's string).
         return value
@@ -77,8 +80,12 @@ def _version_key(kind: str, scope: Any) -> str:
     return make_key(kind, "v", GLOBAL if scope is None else scope)
 
 
+_EPOCH_KEY = "cache:epoch"
+
+
 def _versions(kind: str, scopes: Sequence[Any]) -> list[int]:
-    keys = [_version_key(kind, scope) for scope in scopes]
+    """The epoch (:func:`expire_all`) and the version of each scope: one round trip."""
+    keys = [_EPOCH_KEY, *(_version_key(kind, scope) for scope in scopes)]
     found = cache.get_many(keys)
     missing = {key: time.time_ns() for key in keys if key not in found}
     if missing:
@@ -125,8 +132,8 @@ def cached_many(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    (version,) = _versions(kind, [scope])
-    keys = {make_key(kind, item, "v", version): item for item in wanted}
+    epoch, version = _versions(kind, [scope])
+    keys = {make_key(kind, item, "v", epoch, version): item for item in wanted}
     found = cache.get_many(list(keys))
     result = {keys[key]: value for key, value in found.items()}
     hits = len(result)
@@ -139,11 +146,20 @@ def cached_many(
         fresh = {item: computed.get(item, _NONE) for item in missing}
         if not _dirty(kind, [scope]):
             cache.set_many(
-                {make_key(kind, item, "v", version): value for item, value in fresh.items()},
+                {make_key(kind, item, "v", epoch, version): value for item, value in fresh.items()},
                 ttl(kind),
             )
         result.update(fresh)
     return {item: value for item, value in result.items() if value != _NONE}
+
+
+def expire_all() -> None:
+    """Every entry of every kind and scope, in one write (the bench's cold runs, the
+    tests' query counts, an operator after a restore)."""
+    try:
+        cache.incr(_EPOCH_KEY)
+    except ValueError:
+        cache.set(_EPOCH_KEY, time.time_ns(), timeout=None)
 
 
 def _bump(kind: str, scopes: Iterable[Any]) -> None:

@@ -48,7 +48,7 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 # No ``*_created`` series: they double the scrape and Prometheus does not need them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 HTTP_REQUESTS = Counter(
     "ariesone_http_requests", "HTTP requests served.", ["view", "method", "status"]
@@ -245,7 +245,7 @@ def registry() -> CollectorRegistry:
     ``PROMETHEUS_MULTIPROC_DIR`` is set."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         combined = CollectorRegistry()
-        multiprocess.MultiProcessCollector(combined)
+        multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
         combined.register(_STATE)
         return combined
     return REGISTRY

@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import COMPANY_CLAIM
 from accounts.choices import Role
-from core.caching import invalidate
+from core.caching import expire_all
 from tests.factories import CompanyFactory, LocationFactory, member
 
 
@@ -25,14 +25,15 @@ def _isolated_cache():
 @pytest.fixture(autouse=True)
 def _cold_access_cache_when_counting(request, monkeypatch):
     """Query-count assertions measure the uncached path of a request (the worst case):
-    each counted block starts with the cached access (membership, permissions) expired.
-    Tests marked ``warm_cache`` (tests/core/test_caching.py) measure the cached path."""
+    each counted block starts with every core.caching entry (access, reference data)
+    expired. Tests marked ``warm_cache`` (tests/core/test_caching.py) measure the
+    cached path."""
     if request.node.get_closest_marker("warm_cache"):
         return
     enter = CaptureQueriesContext.__enter__
 
     def cold_enter(self):
-        invalidate("access", None)
+        expire_all()
         return enter(self)
 
     monkeypatch.setattr(CaptureQueriesContext, "__enter__", cold_enter)

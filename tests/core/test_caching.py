@@ -43,16 +43,16 @@ class TestCachedReads:
             calls.append(1)
             return {"value": 1}
 
-        hits = counter("payers", "hit")
-        assert caching.cached("payers", company.pk, ("list",), compute) == {"value": 1}
-        assert caching.cached("payers", company.pk, ("list",), compute) == {"value": 1}
+        hits = counter("fees", "hit")
+        assert caching.cached("fees", company.pk, ("list",), compute) == {"value": 1}
+        assert caching.cached("fees", company.pk, ("list",), compute) == {"value": 1}
         assert len(calls) == 1
-        assert counter("payers", "hit") == hits + 1
+        assert counter("fees", "hit") == hits + 1
 
     def test_it_caches_none(self, company):
         calls = []
         for _ in range(2):
-            caching.cached("payers", company.pk, ("none",), lambda: calls.append(1))
+            caching.cached("fees", company.pk, ("none",), lambda: calls.append(1))
         assert len(calls) == 1
 
     def test_one_write_invalidates_every_entry_of_a_company(self, company, other_company):
@@ -73,8 +73,8 @@ class TestCachedReads:
         assert len(calls) == 9
 
     def test_companies_never_share_an_entry(self, company, other_company):
-        caching.cached("payers", company.pk, ("list",), lambda: ["A's payer"])
-        assert caching.cached("payers", other_company.pk, ("list",), lambda: ["B's"]) == ["B's"]
+        caching.cached("fees", company.pk, ("list",), lambda: ["A's payer"])
+        assert caching.cached("fees", other_company.pk, ("list",), lambda: ["B's"]) == ["B's"]
 
     def test_a_lost_version_never_brings_old_entries_back(self, company):
         caching.cached("fees", company.pk, ("x",), lambda: "old")
@@ -103,7 +103,7 @@ class TestCachedReads:
     )
     def test_it_refuses_any_key_part_that_is_not_an_id_or_a_code(self, part):
         with pytest.raises(TypeError):
-            caching.make_key("payers", part)
+            caching.make_key("fees", part)
 
     def test_it_refuses_an_unknown_kind(self):
         with pytest.raises(ValueError, match="Unknown cache kind"):
@@ -214,8 +214,67 @@ class TestNoPHIInKeys:
         client.force_login(admin_user)
         assert client.get(f"/admin/clinical/patient/{patient.pk}/change/").status_code == 200
         keys = all_keys()
-        assert any(":cache:access:" in key for key in keys)
+        assert any("cache:access:" in key for key in keys)
         forbidden = ["Zebulon", "Quixotic", "555-0199", "5550199", "1950-01-02", "19500102"]
         for key in keys:
             for value in forbidden:
                 assert value.lower() not in key.lower(), key
+
+
+class TestReferenceData:
+    def test_icd10_codes_are_read_once_and_reloads_invalidate(self, django_assert_num_queries):
+        from clinical.models import ICD10Code
+        from clinical.reference import icd10_codes, icd10_table_loaded, invalidate_icd10
+
+        ICD10Code.objects.create(code="G4733", description="Obstructive sleep apnea", billable=True)
+        with django_assert_num_queries(2):
+            assert set(icd10_codes(["G4733", "J449"])) == {"G4733"}
+            assert icd10_table_loaded()
+        with django_assert_num_queries(0):
+            assert icd10_codes(["G4733", "J449"])["G4733"].billable
+            assert icd10_table_loaded()
+        # The loader's bulk writes send no signal: it invalidates the kind itself.
+        ICD10Code.objects.filter(code="G4733").update(billable=False)
+        invalidate_icd10()
+        assert not icd10_codes(["G4733"])["G4733"].billable
+        # An edit in the admin (a save) invalidates through the signal.
+        code = ICD10Code.objects.get(code="G4733")
+        code.billable = True
+        code.save()
+        assert icd10_codes(["G4733"])["G4733"].billable
+
+    def test_fees_are_cached_per_company_and_invalidated_by_a_save(
+        self, company, other_company, django_assert_num_queries
+    ):
+        from decimal import Decimal
+
+        from hme.models import FeeBand
+        from hme.services.fees import fee_in_force
+        from tests.hme.factories import FeeScheduleEntryFactory, PayerFactory
+
+        day = datetime.date(2026, 6, 1)
+        payer = PayerFactory(company=company)
+        entry = FeeScheduleEntryFactory(
+            company=company,
+            payer=payer,
+            hcpcs="E0601",
+            modifier="RR",
+            state="",
+            band=FeeBand.RENTAL_1_3,
+            allowable=Decimal("100.00"),
+            effective_from=datetime.date(2026, 1, 1),
+        )
+        other_payer = PayerFactory(company=other_company)
+
+        def lookup(on_payer=payer):
+            return fee_in_force(on_payer, "E0601", FeeBand.RENTAL_1_3, day, "", ["RR"])
+
+        with django_assert_num_queries(1):
+            assert lookup().allowable == Decimal("100.00")
+        with django_assert_num_queries(0):
+            assert lookup().allowable == Decimal("100.00")
+            assert lookup().payer.name == payer.name  # loaded with the entry
+        assert lookup(other_payer) is None  # another company's payer: its own entry
+        entry.allowable = Decimal("90.00")
+        entry.save()
+        assert lookup().allowable == Decimal("90.00")
