@@ -125,7 +125,7 @@ def report(sizes, results):
                 f"{row['warm_ms']:>9.1f}"
             )
         ratios = ", ".join(f"{kind} {ratio:.0%}" for kind, ratio in data["hit_ratio"].items())
-        print(f"  hit ratio of the warm runs at {size:,} patients: {ratios or 'no reads'}")
+        print(f"  hit ratio of the warm runs ({label}): {ratios or 'no reads'}")
 
 
 def main():

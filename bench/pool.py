@@ -27,7 +27,7 @@ USER = "administrator@demo.ariesone.test"
 CONFIGS = [
     ("no persistence (CONN_MAX_AGE=0)", {"DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "0"}),
     ("persistent (CONN_MAX_AGE=60)", {"DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "60"}),
-    ("pool (DATABASE_POOL=1, 1-4)", {"DATABASE_POOL": "1"}),
+    ("pool (DATABASE_POOL=1, 2-4)", {"DATABASE_POOL": "1"}),
 ]
 
 

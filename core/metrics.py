@@ -115,6 +115,12 @@ def record_pool_stats() -> None:
         POOL_WAITING.labels(alias=alias).set(stats.get("requests_waiting", 0))
 
 
+def _pooled() -> bool:
+    return any(
+        (database.get("OPTIONS") or {}).get("pool") for database in settings.DATABASES.values()
+    )
+
+
 class MetricsMiddleware:
     """Times each request and counts it by view, method and status."""
 
@@ -131,6 +137,9 @@ class MetricsMiddleware:
         }
         HTTP_REQUESTS.labels(**labels).inc()
         HTTP_LATENCY.labels(**labels).observe(time.perf_counter() - started)
+        if _pooled():
+            # Each worker's own figures, so the summed gauges cover every process.
+            record_pool_stats()
         return response
 
 
