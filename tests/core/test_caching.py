@@ -168,6 +168,39 @@ class TestCachedAccess:
         client = api_client_for(billing, company)
         assert client.get(CLAIMS).status_code == 401
 
+    def test_a_role_losing_a_permission_is_seen_on_the_next_request(self, company, api_client_for):
+        from django.contrib.auth.models import Group, Permission
+
+        from accounts.roles import group_name
+
+        billing = member(company, Role.BILLING, email="cache-billing@a.test")
+        client = api_client_for(billing, company)
+        assert client.get(CLAIMS).status_code == 200
+        group = Group.objects.get(name=group_name(Role.BILLING))
+        group.permissions.remove(Permission.objects.get(codename="view_claim"))
+        assert client.get(CLAIMS).status_code == 403
+
+    def test_a_rolled_back_change_leaves_nothing_cached(self, company):
+        from django.db import transaction
+
+        from accounts.access_cache import active_membership
+
+        user = member(company, Role.CLINICIAN, email="cache-clinician@a.test")
+        membership = user.memberships.get(company=company)
+        assert active_membership(user.pk, str(company.pk)).role == Role.CLINICIAN
+
+        def change_then_fail():
+            with transaction.atomic():
+                membership.role = Role.BILLING
+                membership.save()
+                # Read inside the transaction: the uncommitted role must not be cached.
+                assert active_membership(user.pk, str(company.pk)).role == Role.BILLING
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            change_then_fail()
+        assert active_membership(user.pk, str(company.pk)).role == Role.CLINICIAN
+
     def test_each_company_sees_its_own_records_through_the_cache(
         self, company, other_company, api_client_for
     ):
