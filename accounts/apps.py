@@ -18,6 +18,10 @@ class AccountsConfig(AppConfig):
         from .tenancy import get_active_membership
 
         set_membership_resolver(get_active_membership)
+        # The cached access (membership, role and user permissions) and its invalidation.
+        from . import access_cache
+
+        access_cache.connect()
 
         # Permissions exist only once every app has migrated: attach them then.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

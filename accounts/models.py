@@ -281,7 +281,10 @@ class Membership(TenantModel):
 
     @cached_property
     def location_ids(self):
-        return [location.pk for location in self.locations.all()]
+        # Through the cache (accounts.access_cache): read on every scoped request.
+        from .access_cache import membership_location_ids
+
+        return membership_location_ids(self)
 
 
 # Browser sessions per user and the sign-in security admin's proxy, registered with the

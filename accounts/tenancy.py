@@ -28,19 +28,16 @@ def get_active_membership(user):
     """The membership the user acts under in this request, or None.
 
     The requested company (session or token) when the user is an active member of it;
-    otherwise their oldest active membership. Cached on the user object, so it costs
-    one query per request.
+    otherwise their oldest active membership. Kept on the user object for the rest of
+    the request, and in the cache between requests (``accounts.access_cache``: a change
+    of role, locations or activity invalidates it at once).
     """
     cached = user.__dict__.get("_active_membership", _MISSING)
     if cached is not _MISSING:
         return cached
-    from .models import Membership
+    from .access_cache import active_membership
 
-    memberships = Membership.objects.active().filter(user_id=user.pk).select_related("company")
-    requested = getattr(user, "_requested_company_id", None)
-    if requested:
-        memberships = memberships.filter(company_id=requested)
-    membership = memberships.order_by("created_at").first()
+    membership = active_membership(user.pk, getattr(user, "_requested_company_id", None))
     user.__dict__["_active_membership"] = membership
     return membership
 

@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import cockpit, commands, readiness
+from . import cache, cockpit, commands, readiness
 from .databases import DEFAULT_URL, BenchDatabase
 from .measure import MARKER
 
@@ -251,6 +251,7 @@ def main(argv=None):
     report(options, sizes, results, seeding)
     if "cockpit" in results[sizes[0]]:
         cockpit.report(sizes, results)
+    cache.report(sizes, results)
     report_edi(sizes, results)
 
 

@@ -38,6 +38,9 @@ def main(argv=None):
     from . import cockpit
 
     result["cockpit"] = cockpit.measure(options.runs, company())
+    from . import cache
+
+    result["cache"] = cache.measure(clients(), options.runs)
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 

@@ -7,4 +7,7 @@ class ClinicalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from . import (
+            audit,  # noqa: F401  (registers the models with auditlog)
+            reference,  # noqa: F401  (the ICD-10 cache's invalidation)
+        )

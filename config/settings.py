@@ -7,6 +7,7 @@ Every variable is listed in README.md and in ``.env.example``. A secret may also
 given as a file: ``SECRET_KEY_FILE=/run/secrets/key`` (django-environ's FileAwareEnv).
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,25 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Connection pool (psycopg 3's psycopg_pool through Django; docs/operations.md, Connection
+# pooling). Each process keeps its own pool: connections = processes x max size, which
+# must stay under the server's max_connections. Django refuses CONN_MAX_AGE with a pool.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=2)
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=4)
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=10.0)
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if not 0 <= DATABASE_POOL_MIN_SIZE <= DATABASE_POOL_MAX_SIZE or DATABASE_POOL_MAX_SIZE < 1:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_MIN_SIZE must be between 0 and DATABASE_POOL_MAX_SIZE (at least 1)."
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DATABASE_POOL_MIN_SIZE,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache (throttling, idempotency locks) -------------------------------------
@@ -656,3 +676,31 @@ ADHERENCE_MODELS_DIR = Path(
 ADHERENCE_RISK_THRESHOLD = env.float("ADHERENCE_RISK_THRESHOLD", default=0.5)
 if not 0 < ADHERENCE_RISK_THRESHOLD < 1:
     raise ImproperlyConfigured("ADHERENCE_RISK_THRESHOLD is a probability between 0 and 1.")
+# Caching of reference data and access (core/caching.py; docs/operations.md, Caching) --
+# Lifetimes in seconds. Changes invalidate at once (signals and services bump a version);
+# the TTL only bounds how long an entry nobody reads stays in the cache.
+CACHE_TTL_REFERENCE = env.int("CACHE_TTL_REFERENCE", default=3600)
+CACHE_TTL_PERMISSIONS = env.int("CACHE_TTL_PERMISSIONS", default=300)
+CACHE_TTLS = {
+    "access": CACHE_TTL_PERMISSIONS,
+    "fees": CACHE_TTL_REFERENCE,
+    "icd10": CACHE_TTL_REFERENCE,
+}
+
+# Metrics and slow queries (core/metrics.py, core/slow_queries.py) -------------------
+# /metrics answers these client addresses (IPs or networks, comma-separated; the address
+# NUM_PROXIES resolves) or a request carrying "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"] if DEBUG else [])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an IP address or network."
+        ) from None
+# Queries taking this long (milliseconds) or longer are logged by their SQL shape,
+# never their parameters; 0 logs every query.
+SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=1000.0)
+MIDDLEWARE.insert(0, "core.metrics.MetricsMiddleware")
+SECURE_REDIRECT_EXEMPT.append(r"^metrics$")

@@ -13,7 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import BasePermission
 from rest_framework.routers import DefaultRouter
 
-from core import health, views
+from core import health, metrics, views
 
 
 def build_api_urls():
@@ -68,6 +68,8 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("health/", health.health, name="health"),
     path("health/ready/", health.ready, name="health-ready"),
+    # Prometheus scrape (allowed addresses or METRICS_TOKEN only; docs/operations.md).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.home, name="home"),
 ]
 

@@ -7,7 +7,13 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.utils.module_loading import autodiscover_modules
+
+        from . import metrics, slow_queries
 
         # Each app registers its data-quality checks in <app>/checks_dq.py.
         autodiscover_modules("checks_dq")
+        # Every connection counts and times its queries and logs the slow ones.
+        connection_created.connect(slow_queries.install, dispatch_uid="core.slow_queries")
+        metrics.connect_celery_signals()

@@ -7,7 +7,10 @@ class HmeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import audit  # noqa: F401  (registers the models with auditlog)
+        from . import (
+            audit,  # noqa: F401  (registers the models with auditlog)
+            reference,  # noqa: F401  (the cached fees' invalidation)
+        )
         from .readiness import signals as readiness_signals
 
         readiness_signals.connect()  # refresh the stored billing holds after saves

@@ -3,11 +3,13 @@
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import COMPANY_CLAIM
 from accounts.choices import Role
+from core.caching import expire_all
 from tests.factories import CompanyFactory, LocationFactory, member
 
 
@@ -18,6 +20,23 @@ def _isolated_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _cold_access_cache_when_counting(request, monkeypatch):
+    """Query-count assertions measure the uncached path of a request (the worst case):
+    each counted block starts with every core.caching entry (access, reference data)
+    expired. Tests marked ``warm_cache`` (tests/core/test_caching.py) measure the
+    cached path."""
+    if request.node.get_closest_marker("warm_cache"):
+        return
+    enter = CaptureQueriesContext.__enter__
+
+    def cold_enter(self):
+        expire_all()
+        return enter(self)
+
+    monkeypatch.setattr(CaptureQueriesContext, "__enter__", cold_enter)
 
 
 @pytest.fixture

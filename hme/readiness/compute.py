@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clinical.models import Diagnosis, ICD10Code, Patient
+from clinical.models import Diagnosis, Patient
+from clinical.reference import icd10_codes, icd10_table_loaded
 from core.exceptions import ServiceError
 from dme.choices import BillingKind, DeliveryStatus, LineKind, OrderStatus, RentalStatus
 from dme.models import Delivery, DeliveryItem, Order, OrderLine, Rental
@@ -168,8 +169,9 @@ def load_batch(
     ):
         batch.diagnoses[patient_id].append((pk, code))
         codes.add(code)
-    batch.icd10 = {row.code: row for row in ICD10Code.objects.filter(code__in=codes)}
-    batch.icd10_loaded = bool(batch.icd10) or ICD10Code.objects.exists()
+    # The code table through the cache (clinical.reference): the same for every company.
+    batch.icd10 = icd10_codes(codes)
+    batch.icd10_loaded = bool(batch.icd10) or icd10_table_loaded()
 
     # Other deliveries of equipment (same or similar) and of limited supplies
     # (frequency), for these patients, as far back as the longest look-back.

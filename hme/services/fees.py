@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 
 from accounts.models import Company
+from core.caching import cached, invalidate
 from core.exceptions import ServiceError
 from core.validators import normalize_hcpcs, validate_hcpcs
 
@@ -76,7 +77,31 @@ def fee_in_force(
 ) -> FeeScheduleEntry | None:
     """The payer's entry for the code and band in force on ``day`` whose modifiers the
     line carries: the state's own column before an any-state one, the entry with the
-    most modifiers, then the latest start."""
+    most modifiers, then the latest start.
+
+    Read through the cache (``core.caching``, kind ``fees``, the payer's company): an
+    import, an entry saved or a payer changed invalidates the company's fees at once
+    (``hme.reference``)."""
+    code = normalize_hcpcs(hcpcs)
+    mods = ".".join(sorted({m for m in modifiers if m})) or "-"
+    if not (code.isalnum() and mods.replace(".", "").replace("-", "").isalnum()):
+        return _fee_in_force(payer, hcpcs, band, day, state, modifiers)
+    return cached(
+        "fees",
+        payer.company_id,
+        ("fee", payer.pk, code, band, day, (state or "").upper() or "-", mods),
+        lambda: _fee_in_force(payer, hcpcs, band, day, state, modifiers),
+    )
+
+
+def _fee_in_force(
+    payer: Payer,
+    hcpcs: str,
+    band: str,
+    day: datetime.date,
+    state: str = "",
+    modifiers: Sequence[str] = (),
+) -> FeeScheduleEntry | None:
     allowed = ["", *modifiers]
     entries = FeeScheduleEntry.objects.filter(
         payer=payer,
@@ -87,9 +112,11 @@ def fee_in_force(
         modifier2__in=allowed,
     ).filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
     entries = entries.filter(Q(state="") | Q(state=(state or "").upper()))
-    found: FeeScheduleEntry | None = entries.order_by(
-        "-state", "-modifier2", "-modifier", "-effective_from"
-    ).first()
+    found: FeeScheduleEntry | None = (
+        entries.select_related("payer")
+        .order_by("-state", "-modifier2", "-modifier", "-effective_from")
+        .first()
+    )
     return found
 
 
@@ -341,4 +368,6 @@ def import_fee_schedule(
             ],
             batch_size=1000,
         )
+        # Bulk writes send no signals: the company's cached fees go in one write.
+        invalidate("fees", company.pk)
     return len(rows), closed

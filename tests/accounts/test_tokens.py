@@ -134,7 +134,11 @@ def test_tokens_of_a_deactivated_user_stop_working(anon_client, admin_user):
 def test_tokens_of_a_deactivated_membership_stop_working(anon_client, personas, company):
     user = personas[Role.BILLING]
     tokens = sign_in(anon_client, user.email).json()
-    Membership.objects.filter(user=user, company=company).update(is_active=False)
+    # Saved, not a queryset update(): saving is what invalidates the cached access
+    # (accounts.access_cache); a bulk update() must call invalidate_user() itself.
+    membership = Membership.objects.get(user=user, company=company)
+    membership.is_active = False
+    membership.save()
 
     refused = anon_client.post(REFRESH_URL, {"refresh": tokens["refresh"]})
     assert refused.status_code == 401

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinical.models import ICD10Code
+from clinical.reference import invalidate_icd10
 from core.exceptions import ServiceError
 from dme import services as dme_services
 from dme.choices import BillingKind, DeliveryMethod, EquipmentCategory, LineKind, OrderStatus
@@ -148,11 +149,15 @@ def test_icd10_format_unknown_category_and_dates(order):
         type(diagnosis).objects.filter(pk=diagnosis.pk).update(code=code)
         assert reason in codes(line), code
     type(diagnosis).objects.filter(pk=diagnosis.pk).update(code="G4733")
+    # Bulk updates send no signal: they invalidate the cached codes (clinical.reference)
+    # as load_icd10 does.
     ICD10Code.objects.filter(code="G4733").update(
         effective_to=DELIVERED - datetime.timedelta(days=1)
     )
+    invalidate_icd10()
     assert "icd10_not_in_force" in codes(line)
     ICD10Code.objects.filter(code="G4733").update(effective_to=None)
+    invalidate_icd10()
     assert not {c for c in codes(line) if c.startswith("icd10")}
 
 

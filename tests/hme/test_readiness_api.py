@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from clinical.models import ICD10Code
+from clinical.reference import invalidate_icd10
 from core.quality import get_checks
 from dme.choices import BillingKind
 from dme.models import Delivery
@@ -180,6 +181,7 @@ def test_the_change_pages_show_the_panel(held, personas, client, page):
         Delivery.objects.filter(order=held).update(signer_name="Pat Example")
         claim = services.create_claim_for_delivery(held)
         ICD10Code.objects.filter(code="G4733").update(billable=False)
+        invalidate_icd10()  # a bulk update sends no signal (clinical.reference)
         url = reverse("admin:hme_claim_change", args=[claim.pk])
     response = client.get(url)
     assert response.status_code == 200

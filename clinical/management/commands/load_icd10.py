@@ -10,6 +10,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from clinical.models import ICD10Code
+from clinical.reference import invalidate_icd10
 from core.validators import normalize_icd10
 
 MONTHS = {
@@ -148,6 +149,8 @@ class Command(BaseCommand):
                     .exclude(effective_from__gt=release - datetime.timedelta(days=1))
                     .update(effective_to=release - datetime.timedelta(days=1))
                 )
+            # Bulk writes send no signals: every cached code goes in one write.
+            invalidate_icd10()
         self.stdout.write(
             self.style.SUCCESS(
                 f"ICD-10-CM release {label}: {len(rows):,} codes read, {created:,} added, "
