@@ -26,6 +26,7 @@ from core.api.views import (
     TenantReadOnlyViewSet,
 )
 from core.choices import AccessAction, AccessVia
+from core.db_router import ReplicaReadMixin
 from core.exceptions import ServiceError
 from dme.models import Order
 
@@ -316,7 +317,7 @@ def allocation_count():
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-class PaymentViewSet(TenantNoDeleteViewSet):
+class PaymentViewSet(ReplicaReadMixin, TenantNoDeleteViewSet):
     """Payments (remittances), newest first (cursor pagination). The list gives a
     summary per payment (``allocation_count``, no allocations); ``GET /payments/{id}/``
     gives the allocations and their adjustments. ``POST /payments/`` with
