@@ -647,6 +647,10 @@ SIGNING_LINK_HOURS = env.int("SIGNING_LINK_HOURS", default=72)
 # Deepest row a page-numbered API list starts at; deeper pages are a 400
 # ``page_too_deep`` (the big lists use cursors: docs/decisions/0003).
 API_MAX_PAGE_DEPTH = env.int("API_MAX_PAGE_DEPTH", default=10_000)
+# Incremental data-quality checks (the decrypting MBI/NPI passes): a full pass at least
+# this often, and how far before the previous run the changed rows are re-read.
+DATA_QUALITY_FULL_PASS_DAYS = env.int("DATA_QUALITY_FULL_PASS_DAYS", default=7)
+DATA_QUALITY_INCREMENTAL_MARGIN = env.int("DATA_QUALITY_INCREMENTAL_MARGIN", default=10)
 # A streaming replica for read-only work (dashboards, reports, exports, list endpoints
 # marked safe); unset: everything reads the primary. core.db_router pins a user to the
 # primary for DATABASE_REPLICA_PIN_SECONDS after a write (replication lag).
