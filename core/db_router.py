@@ -48,6 +48,10 @@ UNPINNED = frozenset(
 _reads_on_replica: ContextVar[bool] = ContextVar("ariesone_replica_reads", default=False)
 _pinned: ContextVar[bool] = ContextVar("ariesone_replica_pinned", default=False)
 _user_id: ContextVar[str | None] = ContextVar("ariesone_replica_user", default=None)
+# Inside a request (ReplicaPinMiddleware) or a replica block: where a write pins.
+# Outside (a command, a task, a test's set-up), nothing reads the replica, and a pin
+# would outlive its work in the thread's context.
+_in_scope: ContextVar[bool] = ContextVar("ariesone_replica_scope", default=False)
 
 
 def replica_configured() -> bool:
@@ -85,6 +89,7 @@ def replica_reads(user: Any = None) -> Iterator[bool]:
         _reads_on_replica.set(on_replica),
         _pinned.set(_pinned.get()),
         _user_id.set(user_id),
+        _in_scope.set(True),
     )
     try:
         yield on_replica
@@ -92,6 +97,7 @@ def replica_reads(user: Any = None) -> Iterator[bool]:
         _reads_on_replica.reset(tokens[0])
         _pinned.reset(tokens[1])
         _user_id.reset(tokens[2])
+        _in_scope.reset(tokens[3])
 
 
 def replica_safe(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,13 +145,19 @@ class ReplicaPinMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        tokens = (_reads_on_replica.set(False), _pinned.set(False), _user_id.set(None))
+        tokens = (
+            _reads_on_replica.set(False),
+            _pinned.set(False),
+            _user_id.set(None),
+            _in_scope.set(True),
+        )
         try:
             return self.get_response(request)
         finally:
             _reads_on_replica.reset(tokens[0])
             _pinned.reset(tokens[1])
             _user_id.reset(tokens[2])
+            _in_scope.reset(tokens[3])
 
 
 class ReplicaRouter:
@@ -157,7 +169,7 @@ class ReplicaRouter:
         return PRIMARY
 
     def db_for_write(self, model: Any, **hints: Any) -> str:
-        if model._meta.label_lower not in UNPINNED and not _pinned.get():
+        if _in_scope.get() and model._meta.label_lower not in UNPINNED and not _pinned.get():
             actor = get_actor()
             pin(_user_id.get() or getattr(actor, "pk", None))
         return PRIMARY

@@ -73,6 +73,13 @@ def test_a_write_pins_the_rest_of_the_block_and_the_user(with_replica, db, setti
         assert on_replica
 
 
+def test_a_write_outside_a_request_or_block_pins_nothing(with_replica, db):
+    UserFactory()  # a command's or a test's set-up writes
+    assert not db_router._pinned.get()
+    with replica_reads(UserFactory()) as on_replica:
+        assert on_replica
+
+
 def test_the_access_log_does_not_pin(with_replica, db):
     user = UserFactory()
     with replica_reads(user):
@@ -154,8 +161,10 @@ def test_a_read_after_a_write_in_one_request_sees_the_write(monkeypatch):
         assert wait_for(lambda: Company.objects.using("replica").filter(pk=first.pk).exists()), (
             "the replica did not catch up"
         )
-        with replica_reads(user):
+        with replica_reads(user) as on_replica:
             # Reads go to the replica: it answers from recovery.
+            assert on_replica
+            assert django_router.db_for_read(Company) == "replica"
             assert Company.objects.filter(pk=first.pk).exists()
             with connections["replica"].cursor() as cursor:
                 cursor.execute("SELECT pg_is_in_recovery()")
