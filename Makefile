@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate seed bench worker beat schema clean
+.PHONY: run test lint format install migrate seed bench loadtest worker beat schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@bash scripts/system-packages.sh
@@ -58,6 +58,11 @@ schema: install
 
 bench: install
 	DEBUG=1 $(PY) -m bench $(BENCH_ARGS)
+
+# wrk against a local gunicorn (4 workers, 127.0.0.1) on a bench database: requests per
+# second of API pages as ratios to /health/ (bench/loadtest.py; needs `apt-get install wrk`).
+loadtest: install
+	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO

@@ -704,3 +704,30 @@ for _network in METRICS_ALLOWED_IPS:
 SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=1000.0)
 MIDDLEWARE.insert(0, "core.metrics.MetricsMiddleware")
 SECURE_REDIRECT_EXEMPT.append(r"^metrics$")
+# Scale past one machine (issue 19; docs/scaling.md) ------------------------
+# Deepest row a page-numbered API list starts at; deeper pages are a 400
+# ``page_too_deep`` (the big lists use cursors: docs/decisions/0003).
+API_MAX_PAGE_DEPTH = env.int("API_MAX_PAGE_DEPTH", default=10_000)
+# Incremental data-quality checks (the decrypting MBI/NPI passes): a full pass at least
+# this often, and how far before the previous run the changed rows are re-read.
+DATA_QUALITY_FULL_PASS_DAYS = env.int("DATA_QUALITY_FULL_PASS_DAYS", default=7)
+DATA_QUALITY_INCREMENTAL_MARGIN = env.int("DATA_QUALITY_INCREMENTAL_MARGIN", default=10)
+# A streaming replica for read-only work (dashboards, reports, exports, list endpoints
+# marked safe); unset: everything reads the primary. core.db_router pins a user to the
+# primary for DATABASE_REPLICA_PIN_SECONDS after a write (replication lag).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        # Tests run against the primary's test database through the replica: the
+        # replica streams it, so it is the same database, never one of its own.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.middleware.ActorMiddleware"), "core.db_router.ReplicaPinMiddleware"
+    )

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import GenericIPAddressField
 from django.utils import timezone
 
 from .context import client_ip
 from .events.audit import emit_access
+from .exceptions import AccessLogUnavailable
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -76,28 +77,41 @@ def row_hash(row: "AccessLog", previous_hash: str, key: bytes | None = None) -> 
 def _lock_heads(keys: set[str]) -> dict[str, "AccessLogChain"]:
     """Lock (creating if needed) the chain heads of ``keys``: ``{key: head}``.
 
-    Always the same two queries (``INSERT ... ON CONFLICT DO NOTHING``, then ``SELECT
-    ... FOR UPDATE``), whether the head exists or not, so a request's query count never
-    depends on being a company's first."""
+    One statement, whether the heads exist or not (``INSERT ... ON CONFLICT DO UPDATE
+    ... RETURNING``: the no-op update takes the row lock ``SELECT ... FOR UPDATE``
+    would), so a request's query count never depends on being a company's first."""
+    from django.db import connection
+
     from .models import AccessLogChain
 
-    AccessLogChain.objects.bulk_create(
-        [AccessLogChain(key=key) for key in sorted(keys)], ignore_conflicts=True
+    quote = connection.ops.quote_name
+    table, key, seq, last = (
+        quote(name) for name in (AccessLogChain._meta.db_table, "key", "last_seq", "last_hash")
     )
-    # Locked in key order: two writers never wait on each other crosswise.
-    heads = AccessLogChain.objects.select_for_update().filter(key__in=keys).order_by("key")
+    ordered = sorted(keys)  # locked in key order: two writers never wait crosswise
+    values = ", ".join(["(%s, 0, '')"] * len(ordered))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key}, {seq}, {last}) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT ({key}) DO UPDATE SET {seq} = {table}.{seq} "
+            f"RETURNING {key}, {seq}, {last}",
+            ordered,
+        )
+        heads = [AccessLogChain(key=k, last_seq=seq, last_hash=h) for k, seq, h in cursor]
     return {head.key: head for head in heads}
 
 
 def append(rows: list["AccessLog"]) -> list["AccessLog"]:
-    """Chain and insert ``rows`` (unsaved AccessLog objects), in one transaction:
-    create-or-lock the heads (two queries), one INSERT, one UPDATE of the heads."""
+    """Chain and insert ``rows`` (unsaved AccessLog objects): lock the heads (one
+    statement), one multi-row INSERT, one UPDATE of the heads; in the caller's
+    transaction when there is one (``record_access``'s: no savepoint of its own),
+    else in its own."""
     from .models import AccessLog, AccessLogChain
 
     if not rows:
         return []
     key = hash_key()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         heads = _lock_heads({chain_key(row.company_id) for row in rows})
         for row in rows:
             head = heads[chain_key(row.company_id)]
@@ -155,9 +169,19 @@ def record_access(
         )
         for obj in objects
     ]
-    with transaction.atomic():
-        created = append(rows)
-        emit_access(request, created)  # one phi.accessed event (docs/events.md)
+    try:
+        # Its own transaction (the rows and the event commit together, with one
+        # COMMIT), or a savepoint in the caller's, which a failure leaves usable.
+        with transaction.atomic():
+            created = append(rows)
+            emit_access(request, created)  # one phi.accessed event (docs/events.md)
+    except DatabaseError as error:
+        # Never dropped: the request that wanted to show the records fails (a 503 in
+        # the API) rather than show them unlogged. No PHI in the message.
+        raise AccessLogUnavailable(
+            "The access log could not be written, so the records are not shown. "
+            "Try again; if it persists, tell your administrator."
+        ) from error
     return created
 
 

@@ -105,6 +105,7 @@ _FINDING_FIELDS = (
     "detail",
     "records",
     "duration_ms",
+    "full_pass_at",
 )
 _RUN_FIELDS = (
     "started_at",

@@ -35,3 +35,11 @@ class Conflict(ServiceError):
 
     code = "conflict"
     status_code = 409
+
+
+class AccessLogUnavailable(ServiceError):
+    """The access log could not be written, so the records are not shown: a read of
+    patient data is never served without its trail (45 CFR 164.312(b))."""
+
+    code = "access_log_unavailable"
+    status_code = 503

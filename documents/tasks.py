@@ -32,9 +32,13 @@ def process_fax_inbox():
 @shared_task(name="documents.tasks.recognise_intake")
 def recognise_intake(intake_id):
     """OCR one uploaded fax now (the upload does not wait for the next inbox run)."""
+    from .choices import IntakeStatus
     from .models import FaxIntake
 
     intake = FaxIntake.objects.filter(pk=intake_id).first()
     if intake is None:
         return {"status": "missing"}
+    if intake.status not in (IntakeStatus.RECEIVED, IntakeStatus.FAILED):
+        # Run twice (a late ack redelivered it): the first run's result stands.
+        return {"status": intake.status}
     return {"status": services.recognise_intake(intake).status}

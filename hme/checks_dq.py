@@ -469,8 +469,13 @@ def coverage_medicare_mbi():
     # Encrypted: SQL sees ciphertext only, so the Medicare policies are decrypted in a
     # streamed pass (2,000 rows at a time; ids kept, values never). Coverage.clean()
     # refuses a bad MBI on write; this catches imports, restores and bypasses.
+    # Incremental (the largest decrypting pass: one policy or more per patient): after
+    # a passed full pass only the policies changed since are decrypted, and a full pass
+    # runs every DATA_QUALITY_FULL_PASS_DAYS (core.quality.checks.invalid_values).
     medicare = Coverage.objects.filter(payer__kind=PayerKind.MEDICARE)
-    return invalid_values(medicare, "member_id", validate_mbi, what="Medicare member IDs")
+    return invalid_values(
+        medicare, "member_id", validate_mbi, what="Medicare member IDs", incremental=True
+    )
 
 
 # Business rules ----------------------------------------------------------------------

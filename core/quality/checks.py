@@ -221,13 +221,33 @@ def invalid_values(
     validate: Callable[[Any], object],
     *,
     what: str | None = None,
+    incremental: bool = False,
 ) -> Outcome:
     """Rows whose ``field`` fails ``validate`` (raises ValidationError), checked in
     Python over a streamed ``(pk, value)`` cursor: for rules SQL cannot express (the
     NPI check digit) or columns SQL cannot read (encrypted values). Memory stays
-    bounded (``STREAM_CHUNK`` rows at a time, ten sample ids); time grows with the rows,
-    so keep it to small tables or a narrow ``queryset``. Values never leave the loop.
+    bounded (``STREAM_CHUNK`` rows at a time, ten sample ids); time grows with the rows.
+    Values never leave the loop.
+
+    ``incremental=True`` (big tables with ``updated_at``) reads only the rows changed
+    since the previous run of the same check, when that run passed on a full pass less
+    than ``DATA_QUALITY_FULL_PASS_DAYS`` old; otherwise it reads every row (a full pass).
+    Exact: a passed pass found no bad row, so the bad rows now are among those written
+    since (every save sets ``updated_at``; ``DATA_QUALITY_INCREMENTAL_MARGIN`` minutes
+    back cover transactions still open when the previous run read). Writes that bypass
+    ``updated_at`` (a restore, a raw ``UPDATE``) are caught by the next full pass.
     """
+    from .runner import current_check
+
+    what = what or field
+    full_pass_at, since = None, None
+    running = current_check.get()
+    if incremental and running is not None:
+        full_pass_at, since = _incremental_window(*running)
+        if since is not None:
+            queryset = queryset.filter(updated_at__gte=since)
+        else:
+            full_pass_at = running[1]
     checked = bad = 0
     samples: list[Any] = []
     for pk, value in queryset.order_by().values_list("pk", field).iterator(chunk_size=STREAM_CHUNK):
@@ -238,8 +258,38 @@ def invalid_values(
             bad += 1
             if len(samples) < SAMPLE_LIMIT:
                 samples.append(pk)
-    what = what or field
-    return Outcome(count=bad, sample_ids=samples, detail=f"{bad} of {checked} {what} invalid.")
+    if since is not None:
+        detail = f"{bad} of {checked} {what} changed since the last run invalid."
+    else:
+        detail = f"{bad} of {checked} {what} invalid."
+    return Outcome(count=bad, sample_ids=samples, detail=detail, full_pass_at=full_pass_at)
+
+
+def _incremental_window(check_name: str, started_at: Any) -> tuple[Any, Any]:
+    """``(full pass time, rows changed since)`` for an incremental check's run, or
+    ``(None, None)`` when this run must be a full pass."""
+    from django.conf import settings
+
+    from .models import DataQualityFinding
+
+    previous = (
+        DataQualityFinding.objects.filter(
+            check_name=check_name, run__started_at__lt=started_at, run__finished_at__isnull=False
+        )
+        .select_related("run")
+        .order_by("-run__started_at", "-id")
+        .first()
+    )
+    oldest = started_at - timedelta(days=settings.DATA_QUALITY_FULL_PASS_DAYS)
+    if (
+        previous is None
+        or not previous.passed
+        or previous.full_pass_at is None
+        or previous.full_pass_at < oldest
+    ):
+        return None, None
+    margin = timedelta(minutes=settings.DATA_QUALITY_INCREMENTAL_MARGIN)
+    return previous.full_pass_at, previous.run.started_at - margin
 
 
 # Generated checks ------------------------------------------------------------------

@@ -62,6 +62,9 @@ class DataQualityFinding(models.Model):
     )
     detail = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # Incremental checks (core.quality.checks.invalid_values): when the full pass this
+    # finding builds on ran; blank for the checks that always read every row.
+    full_pass_at = models.DateTimeField("full pass", null=True, blank=True)
 
     class Meta:
         app_label = "core"

@@ -20,6 +20,9 @@ class Outcome:
     count: int
     sample_ids: list[Any] = field(default_factory=list)
     detail: str = ""  # a short sentence with figures; never a PHI value
+    # An incremental check: when the full pass it builds on ran (None: not incremental,
+    # or this run was the full pass, recorded as the run's own time).
+    full_pass_at: Any = None
 
 
 @dataclass

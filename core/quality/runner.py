@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -15,10 +16,19 @@ from .registry import Check, Outcome, Severity, get_checks
 logger = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 
+# The check being evaluated and its run's start: what an incremental check reads to
+# find its previous findings (core.quality.checks.invalid_values).
+current_check: ContextVar[tuple[str, Any] | None] = ContextVar("dq_current_check", default=None)
 
-def _evaluate(check: Check) -> tuple[int, list[str], str]:
-    """Run one check: ``(count, sample ids, detail)``. Querysets are counted in SQL."""
-    result = check.function()
+
+def _evaluate(check: Check, run: DataQualityRun) -> tuple[int, list[str], str, Any]:
+    """Run one check: ``(count, sample ids, detail, full pass time)``. Querysets are
+    counted in SQL."""
+    token = current_check.set((check.name, run.started_at))
+    try:
+        result = check.function()
+    finally:
+        current_check.reset(token)
     if isinstance(result, models.QuerySet):
         count = result.count()
         samples = (
@@ -26,9 +36,10 @@ def _evaluate(check: Check) -> tuple[int, list[str], str]:
             if count
             else []
         )
-        return count, samples, ""
+        return count, samples, "", None
     if isinstance(result, Outcome):
-        return result.count, [str(pk) for pk in result.sample_ids[:SAMPLE_SIZE]], result.detail
+        samples = [str(pk) for pk in result.sample_ids[:SAMPLE_SIZE]]
+        return result.count, samples, result.detail, result.full_pass_at
     raise TypeError(
         f"Check {check.name} returned {type(result).__name__}, not a QuerySet or Outcome."
     )
@@ -55,10 +66,11 @@ def run_checks(
             # A savepoint per check: inside an outer transaction, a check whose SQL
             # fails on PostgreSQL must not abort the transaction for the others.
             with transaction.atomic():
-                count, samples, detail = _evaluate(check)
+                count, samples, detail, full_pass_at = _evaluate(check, run)
         except Exception as exc:  # a broken check is itself a finding
             logger.exception("Data-quality check %s crashed", check.name)
             count, samples, detail = 0, [], f"The check crashed: {type(exc).__name__}."
+            full_pass_at = None
             passed = False
         else:
             passed = count == 0
@@ -76,6 +88,7 @@ def run_checks(
                 ),
                 detail=detail[:500],
                 duration_ms=round((time.monotonic() - started) * 1000),
+                full_pass_at=full_pass_at,
             )
         )
         if progress is not None:

@@ -17,6 +17,7 @@ from core.api.views import (
     TenantNoDeleteViewSet,
     TenantReadOnlyViewSet,
 )
+from core.db_router import ReplicaReadMixin
 from core.exceptions import Conflict
 
 from .. import services
@@ -171,7 +172,7 @@ class AssetViewSet(AssetLifeMixin, TenantNoDeleteViewSet):
 # Orders ------------------------------------------------------------------------------
 
 
-class OrderViewSet(TenantNoDeleteViewSet):
+class OrderViewSet(ReplicaReadMixin, TenantNoDeleteViewSet):
     """Orders with their lines (create both in one request). Cursor-paginated,
     newest first. Status moves with ``verify``, ``confirm`` (reserves the stock; 400
     ``insufficient_stock`` naming the short line) and ``cancel``; deliveries are

@@ -491,6 +491,35 @@ class PaymentSerializer(TenantModelSerializer):
         return services.record_payment(allocations=allocations, **validated_data)
 
 
+class PaymentSummarySerializer(ModelSerializer):
+    """A payment in the list: its figures and how many allocations it has, never the
+    allocations themselves (``GET /payments/{id}/`` gives them). A page is one query
+    however many allocations its payments carry (issue 19: nesting them cost 460-530
+    ms a page at 100k patients)."""
+
+    allocation_count = serializers.IntegerField(
+        read_only=True, help_text="How many allocations the payment has."
+    )
+    unallocated_amount = serializers.DecimalField(**MONEY, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "payer",
+            "method",
+            "number",
+            "paid_date",
+            "amount",
+            "allocated_amount",
+            "unallocated_amount",
+            "note",
+            "allocation_count",
+        ]
+        read_only_fields = fields
+
+
 # EDI: 837P batches (docs/domain/edi.md) ---------------------------------------------------
 
 

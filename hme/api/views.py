@@ -3,6 +3,8 @@ posting is an action (or a create) that calls ``hme.services``; those that move 
 or a claim honour ``Idempotency-Key``."""
 
 from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,16 +26,19 @@ from core.api.views import (
     TenantReadOnlyViewSet,
 )
 from core.choices import AccessAction, AccessVia
+from core.db_router import ReplicaReadMixin
 from core.exceptions import ServiceError
 from dme.models import Order
 
 from .. import services
 from ..models import (
+    Adjustment,
     Authorization,
     Claim,
     Coverage,
     Payer,
     Payment,
+    PaymentAllocation,
     RemittanceClaim,
     RemittanceImport,
     SubmissionBatch,
@@ -298,13 +303,29 @@ class ClaimViewSet(TenantNoDeleteViewSet):
         return self._respond(claim, created=True)
 
 
-class PaymentViewSet(TenantNoDeleteViewSet):
-    """Payments (remittances) with their allocations and adjustments, newest first
-    (cursor pagination). ``POST /payments/`` with ``allocations`` records and posts in
-    one transaction; ``POST /payments/{id}/allocate/`` posts more. Over-posting is a
-    400 ``over_posting`` that writes nothing. Both take ``Idempotency-Key``."""
+def allocation_count():
+    """A payment's allocations counted by a correlated subquery: evaluated for the
+    page's rows only, where a ``Count`` join would group every payment before the
+    cursor's LIMIT."""
+    counted = (
+        PaymentAllocation.objects.filter(payment=OuterRef("pk"))
+        .order_by()
+        .values("payment")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
-    queryset = Payment.objects.select_related("payer").prefetch_related("allocations__adjustments")
+
+class PaymentViewSet(ReplicaReadMixin, TenantNoDeleteViewSet):
+    """Payments (remittances), newest first (cursor pagination). The list gives a
+    summary per payment (``allocation_count``, no allocations); ``GET /payments/{id}/``
+    gives the allocations and their adjustments. ``POST /payments/`` with
+    ``allocations`` records and posts in one transaction; ``POST
+    /payments/{id}/allocate/`` posts more. Over-posting is a 400 ``over_posting`` that
+    writes nothing. Both take ``Idempotency-Key``."""
+
+    queryset = Payment.objects.all()
     serializer_class = serializers.PaymentSerializer
     filterset_class = filters.PaymentFilter
     pagination_class = CursorPagination
@@ -312,16 +333,27 @@ class PaymentViewSet(TenantNoDeleteViewSet):
     permission_classes = [ActionPermission]
     action_permissions = {"allocate": ["hme.add_paymentallocation"]}
 
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            # Allocations name claims (patient-linked): their view is logged too.
-            allocations = [a for payment in page for a in payment.allocations.all()]
-            record_access(self.request, allocations, via=AccessVia.API, action=AccessAction.LIST)
-        return page
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset.annotate(allocation_count=allocation_count())
+        # Explicit orderings: the models' own (``payment``, ``allocation``) follow the
+        # foreign keys and made the prefetch join back to the parents just to sort.
+        adjustments = Adjustment.objects.order_by("group", "code", "id")
+        allocations = PaymentAllocation.objects.order_by("created_at", "id").prefetch_related(
+            Prefetch("adjustments", queryset=adjustments)
+        )
+        return queryset.prefetch_related(Prefetch("allocations", queryset=allocations))
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return serializers.PaymentSummarySerializer
+        return super().get_serializer_class()
 
     def retrieve(self, request, *args, **kwargs):
         payment = self.get_object()
+        # Allocations name claims (patient-linked): their view is logged. The list shows
+        # no allocation, so it logs none.
         record_access(
             request, list(payment.allocations.all()), via=AccessVia.API, action=AccessAction.VIEW
         )

@@ -343,20 +343,63 @@ def test_allocations_cannot_name_another_companys_claim(api, company, other_comp
     assert "claim" in str(error(response)["fields"])
 
 
-def test_the_payment_list_logs_allocations_and_counts_queries(api, company, biller):
+def test_the_payment_list_gives_a_summary_in_constant_queries(api, company, biller):
     claim = approved(company)
     payment = PaymentFactory(company=company, payer=claim.payer)
     services.post_payment(payment, [{"claim": claim, "amount": "10.00"}])
+    services.post_payment(payment, [{"claim": claim, "amount": "5.00"}])
     url = reverse("api:payment-list")
     with CaptureQueriesContext(connection) as one:
-        api.get(url)
-    allocation = PaymentAllocation.objects.get()
-    assert AccessLog.objects.filter(object_id=str(allocation.pk), user=biller).exists()
+        rows = api.get(url).json()["results"]
+    assert rows[0]["allocation_count"] == 2
+    assert rows[0]["allocated_amount"] == "15.00"
+    assert "allocations" not in rows[0]
+    # The summary names no claim: nothing patient-linked is shown, nothing is logged.
+    assert not AccessLog.objects.filter(user=biller).exists()
     for _ in range(49):
         PaymentFactory(company=company)
     with CaptureQueriesContext(connection) as fifty:
-        assert len(api.get(url).json()["results"]) == 50
+        rows = api.get(url).json()["results"]
+    assert len(rows) == 50
+    assert sorted(row["allocation_count"] for row in rows)[-2:] == [0, 2]
     assert len(fifty) == len(one)
+
+
+def test_the_payment_detail_gives_and_logs_its_allocations(api, company, biller):
+    claim = approved(company)
+    payment = PaymentFactory(company=company, payer=claim.payer)
+    services.post_payment(
+        payment,
+        [
+            {
+                "claim": claim,
+                "amount": "10.00",
+                "adjustments": [{"group": "CO", "code": "45", "amount": "3.00"}],
+            }
+        ],
+    )
+    services.post_payment(payment, [{"claim": claim, "amount": "5.00"}])
+    with CaptureQueriesContext(connection) as two:
+        data = api.get(reverse("api:payment-detail", args=[payment.pk])).json()
+    assert [row["amount"] for row in data["allocations"]] == ["10.00", "5.00"]
+    assert data["allocations"][0]["adjustments"][0]["code"] == "45"
+    logged = AccessLog.objects.filter(user=biller, action="view")
+    assert sorted(logged.values_list("object_id", flat=True)) == sorted(
+        str(pk) for pk in PaymentAllocation.objects.values_list("pk", flat=True)
+    )
+    for _ in range(5):
+        services.post_payment(payment, [{"claim": claim, "amount": "1.00"}])
+    with CaptureQueriesContext(connection) as seven:
+        data = api.get(reverse("api:payment-detail", args=[payment.pk])).json()
+    assert len(data["allocations"]) == 7
+    assert len(seven) == len(two)
+
+
+def test_another_companys_payment_detail_is_a_404(api, other_company):
+    foreign = PaymentFactory(company=other_company)
+    response = api.get(reverse("api:payment-detail", args=[foreign.pk]))
+    assert response.status_code == 404
+    assert error(response)["code"] == "not_found"
 
 
 # Coverage and authorizations ---------------------------------------------------------------

@@ -319,7 +319,9 @@ def test_pointers_of_two_digits_are_judged_by_value(company):
     assert found("hme.claimline_diagnosis_pointers") == (1, [str(line.pk)])
 
 
-def test_it_decrypts_medicare_member_ids_to_check_the_mbi(company):
+def test_it_decrypts_medicare_member_ids_to_check_the_mbi(company, settings):
+    # Every run a full pass (the incremental runs: tests/core/test_dq_incremental.py).
+    settings.DATA_QUALITY_FULL_PASS_DAYS = 0
     CoverageFactory(company=company)
     CoverageFactory(company=company, payer=CommercialPayerFactory(company=company), member_id="X")
     bad = CoverageFactory(company=company)
