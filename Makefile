@@ -57,7 +57,7 @@ schema: install
 	DEBUG=1 $(PY) manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
 bench: install
-	DEBUG=1 $(PY) -m bench $(BENCH_ARGS)
+	DEBUG=1 $(PY) -m bench $(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO
