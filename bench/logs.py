@@ -255,7 +255,8 @@ def main(argv=None):
         with tqdm(total=options.rows, desc="trails", unit="row", unit_scale=True) as bar:
             load(scratch.url, options.rows, bar)
         loaded = time.perf_counter() - started
-        env = {**os.environ, "DATABASE_URL": scratch.url, "DEBUG": "1"}
+        # The demo Auditor has no second factor: the DEBUG demo's MFA_ENFORCE=0.
+        env = {**os.environ, "DATABASE_URL": scratch.url, "DEBUG": "1", "MFA_ENFORCE": "0"}
         completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
             [sys.executable, "-m", "bench.logs", "--measure", "--runs", str(options.runs)],
             cwd=ROOT,
