@@ -29,8 +29,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .databases import BenchDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
-AUDITOR = "auditor@demo.ariesone.test"
-SECTION = "trails (admin, as the Auditor)"
+AUDITOR = "administrator@demo.ariesone.test"  # holds the trails' view permission
+SECTION = "trails (admin, as the Administrator)"
 MARKER = "BENCH-LOGS "
 CHUNK = 50_000
 YEARS = 6
@@ -46,7 +46,7 @@ def views():
 
     access = "/admin/core/accesslog/"
     audit = "/admin/core/auditentry/"
-    clinician = User.objects.get(email=AUDITOR.replace("auditor@", "clinician@"))
+    clinician = User.objects.get(email=AUDITOR.replace("administrator@", "clinician@"))
     patient_type = ContentType.objects.get_for_model(Patient)
     row = AccessLog.objects.filter(user=clinician).order_by("-timestamp").first()
     record = row.object_id if row else "0"

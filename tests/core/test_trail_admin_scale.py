@@ -184,10 +184,13 @@ def test_the_page_costs_the_same_queries_for_2_and_30_rows(auditor, company):
 @pytest.mark.parametrize(
     ("params", "index"),
     [
-        ({"user": "USER"}, "accesslog_company_user_idx"),
-        ({"q": "42"}, "accesslog_company_object_idx"),
-        ({"via__exact": "api"}, "accesslog_company_via_idx"),
-        ({"action__exact": "view"}, "accesslog_company_action_idx"),
+        ({"user": "USER"}, ("accesslog_company_user_idx", "company_id_user_id_timestamp_idx")),
+        ({"q": "42"}, ("accesslog_company_object_idx", "company_id_object_id_timestamp_idx")),
+        ({"via__exact": "api"}, ("accesslog_company_via_idx", "company_id_via_timestamp_idx")),
+        (
+            {"action__exact": "view"},
+            ("accesslog_company_action_idx", "company_id_action_timestamp_idx"),
+        ),
     ],
 )
 def test_each_filter_and_search_has_its_index(auditor, company, personas, params, index):
@@ -229,4 +232,6 @@ def test_each_filter_and_search_has_its_index(auditor, company, personas, params
         cursor.execute("EXPLAIN " + page)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET LOCAL enable_seqscan = on")
-    assert index in plan, plan
+    # The index itself, or (partitioned, core.partitions) its copy on each partition,
+    # which PostgreSQL names after the partition and the columns.
+    assert any(name in plan for name in index), plan
