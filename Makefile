@@ -57,7 +57,7 @@ schema: install
 	DEBUG=1 $(PY) manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
 bench: install
-	DEBUG=1 $(PY) -m bench $(BENCH_ARGS)
+	DEBUG=1 $(PY) -m bench $(if $(SIZES),--sizes $(SIZES)) $(BENCH_ARGS)
 
 # wrk against a local gunicorn (4 workers, 127.0.0.1) on a bench database: requests per
 # second of API pages as ratios to /health/ (bench/loadtest.py; needs `apt-get install wrk`).

@@ -1,9 +1,12 @@
-"""``python -m bench`` (``make bench``): seed a small and a large database, measure the
-same requests on both, print the times and the ratio large/small.
+"""``python -m bench`` (``make bench``): seed one database per size, measure the same
+requests on each, print one column per size with the ratios to the smallest.
 
-    make bench                                  # 1,000 and 100,000 patients
-    make bench BENCH_ARGS="--patients 20000"    # a quicker large size
-    make bench BENCH_ARGS="--reuse"             # measure the databases seeded before
+    make bench                                        # 1,000 and 100,000 patients
+    make bench BENCH_ARGS="--sizes 1000,100000,1000000"   # and 1M (developers' machines)
+    make bench BENCH_ARGS="--patients 20000"          # 1,000 and a quicker large size
+    make bench BENCH_ARGS="--reuse"                   # measure the databases seeded before
+
+Each request shows its best time of ``--runs`` and, beside it, the 95th percentile.
 
 The databases are ``<name>_<patients>`` on the server of ``--database-url`` (default:
 ``BENCH_DATABASE_URL``, else ``DATABASE_URL``, else
@@ -51,6 +54,14 @@ def parse_args(argv=None):
         "--small", type=int, default=1_000, metavar="N", help="patients of the small one"
     )
     parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        metavar="N,N[,N...]",
+        help="patients of each database, comma-separated (e.g. 1000,100000,1000000); "
+        "overrides --small/--patients",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL"),
         help=f"server and base name of the bench databases (default {DEFAULT_URL})",
@@ -64,16 +75,36 @@ def parse_args(argv=None):
         "--drop", action="store_true", help="drop the databases this run created, at the end"
     )
     parser.add_argument(
-        "--runs", type=int, default=5, help="timed runs per request; the best is kept"
+        "--runs",
+        type=int,
+        default=5,
+        help="timed runs per request; the best and the 95th percentile are kept",
     )
     parser.add_argument("--skip-backup", action="store_true", help="do not time a backup")
     parser.add_argument("--skip-quality", action="store_true", help="do not time run_data_quality")
     parser.add_argument("--skip-edi", action="store_true", help="do not time the 837P build")
     options = parser.parse_args(argv)
-    if options.small < 1 or options.patients <= options.small:
-        parser.error("--patients must be larger than --small, and both at least 1.")
+    if options.sizes is None:
+        if options.small < 1 or options.patients <= options.small:
+            parser.error("--patients must be larger than --small, and both at least 1.")
+        options.sizes = (options.small, options.patients)
+    if options.runs < 1:
+        parser.error("--runs must be at least 1.")
     options.database_url = options.database_url or DEFAULT_URL
     return options
+
+
+def _sizes(value):
+    """``1000,100000`` -> (1000, 100000): at least two distinct sizes, ascending."""
+    try:
+        sizes = sorted({int(part.replace("_", "")) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--sizes takes numbers of patients separated by commas, not {value!r}."
+        ) from None
+    if len(sizes) < 2 or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("--sizes needs at least two sizes of 1 or more.")
+    return tuple(sizes)
 
 
 def manage(database, *arguments):
@@ -113,17 +144,27 @@ def prepare(database, patients, options):
     started = time.perf_counter()
     output = manage(database, "seed_demo", "--scale", str(patients))
     elapsed = time.perf_counter() - started
-    print(f"  {output.strip().splitlines()[-1]}")
+    summary = output.strip().splitlines()[-1]
+    print(f"  {summary}")
     database.vacuum_analyze()
     if reused:
         return None
     # The largest child so far: the seeding of the biggest database (kilobytes).
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": elapsed, "peak_mib": peak}
+    return {"seconds": elapsed, "peak_mib": peak, "rows_per_s": added_rows(summary) / elapsed}
+
+
+def added_rows(summary):
+    """The rows ``seed_demo --scale`` reports added ("... added 2,760,000 rows in ...")."""
+    import re
+
+    match = re.search(r"added ([\d,]+) rows", summary)
+    return int(match.group(1).replace(",", "")) if match else 0
 
 
 def measure(database, options):
-    env = {**os.environ, "DATABASE_URL": database.url, "DEBUG": "1"}
+    # The demo users have no second factor: the DEBUG demo's MFA_ENFORCE=0 (.env.example).
+    env = {**os.environ, "DATABASE_URL": database.url, "DEBUG": "1", "MFA_ENFORCE": "0"}
     arguments = ["--runs", str(options.runs)]
     print(f"Measuring {database.name}:")
     completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
@@ -155,57 +196,101 @@ def mib(size):
     return f"{size / 1024 / 1024:,.0f} MiB"
 
 
-def ratio(large, small):
-    return f"{large / small:6.2f}" if small else "     -"
+def ratio(value, base):
+    return f"{value / base:.2f}" if base else "-"
+
+
+def _size_label(size):
+    for unit, name in ((1_000_000, "M"), (1_000, "k")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit}{name}"
+    return f"{size:,}"
+
+
+def _table(title, sizes, rows_by_size):
+    """One table: a row per request, per size its best (p95) ms, then the ratios of
+    each larger size to the smallest."""
+    labels = [_size_label(size) for size in sizes]
+    cells = [f"{label} ms (p95)" for label in labels]
+    ratios = [f"{label}/{labels[0]}" for label in labels[1:]]
+    print()
+    print(
+        f"{title:<45} {'queries':>9} "
+        + " ".join(f"{cell:>19}" for cell in cells)
+        + " "
+        + " ".join(f"{cell:>9}" for cell in ratios)
+    )
+    first = rows_by_size[0]
+    for index, row in enumerate(first):
+        same = [rows[index] for rows in rows_by_size]
+        counts = [str(item["queries"]) for item in same]
+        queries = counts[0] if len(set(counts)) == 1 else "/".join(counts)
+        times = [f"{item['ms']:8.1f} ({item.get('p95', item['ms']):8.1f})" for item in same]
+        print(
+            f"{row['name']:<45} {queries:>9} "
+            + " ".join(f"{cell:>19}" for cell in times)
+            + " "
+            + " ".join(f"{ratio(item['ms'], row['ms']):>9}" for item in same[1:])
+        )
 
 
 def report(options, sizes, results, seeding):
-    small, large = (results[size] for size in sizes)
+    first = results[sizes[0]]
     today = datetime.now(UTC).astimezone().date().isoformat()
     print()
     print(
         f"AriesOne benchmarks, {today}, {platform.node()} "
-        f"({os.cpu_count()} CPUs, {_memory()}), {small['vendor']}; best of {options.runs} runs."
+        f"({os.cpu_count()} CPUs, {_memory()}), {first['vendor']}; best of {options.runs} "
+        f"runs, p95 in brackets."
     )
     print()
-    for label in small["counts"]:
-        print(f"{label:<45} {small['counts'][label]:>12,} {large['counts'][label]:>12,}")
-    print(f"{'database size':<45} {mib(small['size_bytes']):>12} {mib(large['size_bytes']):>12}")
+    print(f"{'':<45} " + " ".join(f"{_size_label(size):>12}" for size in sizes))
+    for label in first["counts"]:
+        print(f"{label:<45} " + " ".join(f"{results[s]['counts'][label]:>12,}" for s in sizes))
+    print(
+        f"{'database size':<45} " + " ".join(f"{mib(results[s]['size_bytes']):>12}" for s in sizes)
+    )
     seeded = [seeding.get(size) for size in sizes]
     if any(value is not None for value in seeded):
         cells = [f"{value['seconds']:,.0f} s" if value else "reused" for value in seeded]
-        print(f"{'seed_demo --scale (incl. the normal demo)':<45} {cells[0]:>12} {cells[1]:>12}")
-        if seeded[1]:
-            peak = f"{seeded[1]['peak_mib']:,.0f} MiB"
-            print(f"{'  peak memory of the seeding':<45} {'':>12} {peak:>12}")
-    print()
-    print(f"{'request':<45} {'queries':>9} {'small ms':>10} {'large ms':>10} {'ratio':>7}")
-    for before, after in zip(small["requests"], large["requests"], strict=True):
-        queries = f"{before['queries']}/{after['queries']}"
-        if before["queries"] == after["queries"]:
-            queries = str(before["queries"])
         print(
-            f"{before['name']:<45} {queries:>9} {before['ms']:>10.1f} {after['ms']:>10.1f} "
-            f"{ratio(after['ms'], before['ms']):>7}"
+            f"{'seed_demo --scale (incl. the normal demo)':<45} "
+            + " ".join(f"{c:>12}" for c in cells)
         )
-    if "readiness" in small:
-        readiness.report(sizes, results)
-        print()
-
-    for key, label in (("data_quality", "run_data_quality"), ("backup", "backup")):
-        if key in small:
-            before, after = small[key], large[key]
-            print(
-                f"{label:<45} {'':>9} {before['seconds'] * 1000:>10.0f} "
-                f"{after['seconds'] * 1000:>10.0f} {ratio(after['seconds'], before['seconds']):>7}"
-            )
-    if "data_quality" in large:
-        quality = large["data_quality"]
+        cells = [f"{value['rows_per_s']:,.0f}" if value else "-" for value in seeded]
+        print(f"{'  rows/s of the bulk part':<45} " + " ".join(f"{c:>12}" for c in cells))
+        cells = [f"{value['peak_mib']:,.0f} MiB" if value else "-" for value in seeded]
         print(
-            f"\nrun_data_quality at {sizes[1]:,} patients: {quality['seconds']:.1f} s, peak "
+            f"{'  peak memory (largest child so far)':<45} " + " ".join(f"{c:>12}" for c in cells)
+        )
+    # Rows grouped by section, in the order the measurements produced them.
+    sections = {}
+    for index, row in enumerate(first["requests"]):
+        sections.setdefault(row.get("section", "request"), []).append(index)
+    for title, indexes in sections.items():
+        rows_by_size = [[results[size]["requests"][i] for i in indexes] for size in sizes]
+        _table(title, sizes, rows_by_size)
+    print()
+    readiness.report(sizes, results)
+    commands_rows = []
+    for key, label in (("data_quality", "run_data_quality"), ("backup", "backup")):
+        if key in first:
+            commands_rows.append(
+                [
+                    {"name": label, "queries": "-", "ms": results[size][key]["seconds"] * 1000}
+                    for size in sizes
+                ]
+            )
+    if commands_rows:
+        _table("command", sizes, [list(column) for column in zip(*commands_rows, strict=True)])
+    largest = sizes[-1]
+    if "data_quality" in results[largest]:
+        quality = results[largest]["data_quality"]
+        print(
+            f"\nrun_data_quality at {largest:,} patients: {quality['seconds']:.1f} s, peak "
             f"{quality['peak_mib']:.0f} MiB, exit {quality['exit']}: {quality['summary']}"
         )
-    if "backup" in large:
+    if "backup" in results[largest]:
         for size in sizes:
             backup = results[size]["backup"]
             print(
@@ -234,7 +319,7 @@ def _memory():
 
 def main(argv=None):
     options = parse_args(argv)
-    sizes = (options.small, options.patients)
+    sizes = options.sizes
     databases = {size: BenchDatabase.for_size(options.database_url, size) for size in sizes}
     seeding, results = {}, {}
     try:

@@ -112,7 +112,7 @@ def _key(name):
 
 def report(sizes, results):
     """Lines for ``bench.__main__.report``: both sizes, queries, the budget verdict."""
-    small, large = (results[size]["cockpit"] for size in sizes)
+    small, large = (results[size]["cockpit"] for size in (sizes[0], sizes[-1]))
     print()
     print(
         f"{'Cockpit (budget ' + str(BUDGET_MS) + ' ms)':<45} {'queries':>9} {'small ms':>10} "

@@ -3,9 +3,16 @@ database's ``DATABASE_URL``); prints one ``BENCH-RESULT {json}`` line.
 
 Requests run in-process through Django's test ``Client`` (admin, session of the demo
 Administrator) and DRF's ``APIClient`` (its JWT): warmed up once, then timed ``runs``
-times; the best time is kept, with the number of queries of that request. The
-throttle counters are cleared before each request (they live in the cache), so the
-bench never meets a 429. The operator commands are timed by ``bench.commands``.
+times; the best time and the 95th percentile (nearest rank: with 5 runs, the slowest)
+are kept, with the number of queries of the best run. The throttle counters are
+cleared before each request (they live in the cache), so the bench never meets a 429.
+The operator commands are timed by ``bench.commands``.
+
+Adding a measurement: write a function ``measure_x(runs) -> list[row]`` (a row is
+``timed(name, call, runs)``, or a dict with ``name``, ``ms``, ``p95`` and ``queries``;
+an optional ``section`` key groups rows under their own heading) and append it to
+:data:`MEASURES`. ``python -m bench`` prints every row with one column per database
+size and the ratios to the smallest.
 """
 
 import argparse
@@ -31,17 +38,51 @@ def main(argv=None):
     import django
 
     django.setup()
-    result = {"counts": counts(), "requests": measure_requests(options.runs)}
-    from . import readiness
-
-    result["readiness"] = readiness.measure(clients()["api"], options.runs, company())
-    from . import cockpit
+    rows = []
+    for function in MEASURES:
+        rows.extend(function(options.runs))
+    result = {"counts": counts(), "requests": rows}
+    # Measurements with tables of their own (printed by their modules' ``report``).
+    from . import cache, cockpit
 
     result["cockpit"] = cockpit.measure(options.runs, company())
-    from . import cache
-
     result["cache"] = cache.measure(clients(), options.runs)
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
+
+
+def percentile(samples, share=0.95):
+    """Nearest-rank percentile of the samples (``share`` of them at or below it)."""
+    ordered = sorted(samples)
+    rank = max(1, -(-len(ordered) * share // 1))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def timed(name, call, runs, section=None):
+    """One row: ``call()`` warmed up once, then timed ``runs`` times (cache cleared
+    before each); best and p95 in ms, and the queries of the best run."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    call()
+    samples, best, queries = [], None, 0
+    for _ in range(runs):
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - started
+        samples.append(elapsed)
+        if best is None or elapsed < best:
+            best, queries = elapsed, len(captured)
+    row = {"name": name, "ms": best * 1000, "p95": percentile(samples) * 1000, "queries": queries}
+    if section:
+        row["section"] = section
+    sys.stderr.write(
+        f"  {name:<45} {row['ms']:9.1f} ms (p95 {row['p95']:9.1f})  {queries:3d} queries\n"
+    )
+    return row
 
 
 def company():
@@ -152,30 +193,34 @@ def clients():
 
 
 def measure_requests(runs):
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     by_kind = clients()
     results = []
     for name, kind, url in targets():
         client = by_kind[kind]
-        cache.clear()
-        response = client.get(url)  # warm-up: templates, plans, connection
-        if response.status_code != 200:
-            raise SystemExit(f"bench: {url} answered {response.status_code}.")
-        best, queries = None, 0
-        for _ in range(runs):
-            cache.clear()
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(url)
-                elapsed = time.perf_counter() - started
-            if best is None or elapsed < best:
-                best, queries = elapsed, len(captured)
-        results.append({"name": name, "ms": best * 1000, "queries": queries})
-        sys.stderr.write(f"  {name:<45} {best * 1000:9.1f} ms  {queries:3d} queries\n")
+
+        def get(client=client, url=url):
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"bench: {url} answered {response.status_code}.")
+
+        results.append(timed(name, get, runs))
     return results
+
+
+def measure_readiness(runs):
+    from . import readiness
+
+    return readiness.measure(clients()["api"], runs, company())
+
+
+def measure_logs(runs):
+    from . import logs
+
+    return logs.measure(runs)
+
+
+# Every measurement of one database, in report order (other bench modules append theirs).
+MEASURES = [measure_requests, measure_readiness, measure_logs]
 
 
 if __name__ == "__main__":

@@ -8,27 +8,12 @@ to the page (issue 11: under 1.30), at a query count that does not grow with the
 (no per-row queries).
 """
 
-import time
-
 PAGE = "/api/v1/orders/?page_size=50"
 
 
-def _best(call, runs):
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    call()  # warm-up
-    best, queries = None, 0
-    for _ in range(runs):
-        cache.clear()
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            call()
-            elapsed = time.perf_counter() - started
-        if best is None or elapsed < best:
-            best, queries = elapsed, len(captured)
-    return best * 1000, queries
+SECTION = "Ready to bill, 50-row API orders page"
+WITH = "page with readiness (stored holds)"
+WITHOUT = "page without readiness"
 
 
 def measure(api, runs, company):
@@ -36,6 +21,8 @@ def measure(api, runs, company):
     from dme.models import Order, OrderLine
     from hme.readiness import order_reasons
     from hme.readiness.holds import refresh_holds
+
+    from .measure import timed
 
     def page():
         response = api.get(PAGE)
@@ -46,50 +33,32 @@ def measure(api, runs, company):
     # The list reads the stored holds: refresh them for the page, as saves and the
     # daily task keep them (the bulk-seeded rows never went through a save).
     refresh_holds(OrderLine.objects.filter(order__in=orders))
-    with_ms, with_queries = _best(page, runs)
+    with_row = timed(WITH, page, runs, SECTION)
     provider = billing_hooks._providers.pop("orders", None)
     try:
-        without_ms, without_queries = _best(page, runs)
+        without_row = timed(WITHOUT, page, runs, SECTION)
     finally:
         if provider is not None:
             billing_hooks.register_order_summary(provider)
-    alone_ms, alone_queries = _best(lambda: order_reasons(orders), runs)
-    return {
-        "with_ms": with_ms,
-        "with_queries": with_queries,
-        "without_ms": without_ms,
-        "without_queries": without_queries,
-        "alone_ms": alone_ms,
-        "alone_queries": alone_queries,
-        "orders": len(orders),
-    }
+    alone_row = timed(
+        f"order_reasons() on {len(orders)} orders, live",
+        lambda: order_reasons(orders),
+        runs,
+        SECTION,
+    )
+    return [with_row, without_row, alone_row]
 
 
 def report(sizes, results):
-    """Lines for ``bench.__main__.report``."""
-    print()
-    print(
-        f"{'Ready to bill, 50-row API orders page':<45} {'queries':>9} {'small ms':>10} "
-        f"{'large ms':>10} {'ratio':>7}"
-    )
-    small, large = (results[size]["readiness"] for size in sizes)
-    rows = (
-        ("page with readiness (stored holds)", "with"),
-        ("page without readiness", "without"),
-        ("order_reasons() on 50 orders, live", "alone"),
-    )
-    for label, key in rows:
-        queries = f"{small[key + '_queries']}/{large[key + '_queries']}"
-        ratio = large[key + "_ms"] / small[key + "_ms"] if small[key + "_ms"] else 0
-        print(
-            f"{label:<45} {queries:>9} {small[key + '_ms']:>10.1f} {large[key + '_ms']:>10.1f} "
-            f"{ratio:>7.2f}"
-        )
+    """The verdict lines for ``bench.__main__.report`` (the rows are in its table)."""
     for size in sizes:
-        value = results[size]["readiness"]
-        overhead = value["with_ms"] / value["without_ms"] if value["without_ms"] else 0
+        rows = {row["name"]: row for row in results[size]["requests"]}
+        if WITH not in rows or WITHOUT not in rows:
+            continue
+        with_row, without_row = rows[WITH], rows[WITHOUT]
+        overhead = with_row["ms"] / without_row["ms"] if without_row["ms"] else 0
         verdict = "ok" if overhead < 1.30 else "OVER the 1.30 budget"
         print(
             f"readiness adds x{overhead:.2f} to the page at {size:,} patients "
-            f"({value['with_queries'] - value['without_queries']:+d} queries): {verdict}"
+            f"({with_row['queries'] - without_row['queries']:+d} queries): {verdict}"
         )

@@ -17,7 +17,7 @@ from .admin_types import InlineAdminBase, MixinAdminBase, ModelAdminBase
 from .choices import AccessAction, AccessVia
 from .exceptions import ServiceError
 from .models import TenantModel
-from .pagination import EstimatedCountPaginator
+from .pagination import BoundedCountPaginator
 from .phi import names_encrypted_field
 from .tenancy import get_active_company
 
@@ -51,7 +51,7 @@ class TenantAdminMixin(TenantListFilterMixin, MixinAdminBase):
     - viewing a change page of an ``access_logged`` model writes an AccessLog row.
     """
 
-    paginator = EstimatedCountPaginator
+    paginator = BoundedCountPaginator
     show_full_result_count = False
     list_per_page = 50
 

@@ -65,6 +65,20 @@ class AuditEntry(AbstractLogEntry):
             models.Index(fields=["company", "timestamp"], name="auditentry_company_time_idx"),
             # Operators' list across companies.
             models.Index(fields=["timestamp", "id"], name="auditentry_time_idx"),
+            # The admin's filters and exact searches within a company, newest first
+            # (docs/scaling.md, "Data at scale").
+            models.Index(
+                fields=["company", "actor", "timestamp"], name="auditentry_company_actor_idx"
+            ),
+            models.Index(
+                fields=["company", "action", "timestamp"], name="auditentry_company_action_idx"
+            ),
+            models.Index(
+                fields=["company", "content_type", "timestamp"], name="auditentry_company_type_idx"
+            ),
+            models.Index(
+                fields=["company", "object_pk", "timestamp"], name="auditentry_company_object_idx"
+            ),
         ]
 
 

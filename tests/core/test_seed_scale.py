@@ -301,7 +301,8 @@ def test_it_ends_with_a_one_line_summary(scaled):
     last = scaled.strip().splitlines()[-1]
     assert re.match(
         rf"Scale: Aries Demo Medical Supply has {SCALE} patients; added [\d,]+ rows in "
-        r"[\d.]+ s: .*[\d,]+ patients, .*[\d,]+ orders, .*[\d,]+ claims, .*[\d,]+ payments",
+        r"(?:\d+ min )?[\d.]+ s: "
+        r".*[\d,]+ patients, .*[\d,]+ orders, .*[\d,]+ claims, .*[\d,]+ payments",
         last,
     ), last
 
