@@ -183,12 +183,52 @@ def measure(count, stamp):
     return peak / 2**20, elapsed / count * 1000, len(data) / 2**20
 
 
+def measure_parse(count):
+    """Peak traced memory and time of the two streaming passes over an 835 of ``count``
+    claim payments (``validate_835`` then ``iter_835``), without the database: what the
+    import holds of the file."""
+    from hme.edi.x835 import CLAIM, iter_835, validate_835
+
+    day = datetime.date(2026, 11, 2)
+    data = make_835([(f"C-{i + 1:06d}", day) for i in range(count)], trace=f"PARSE{count}")
+    tracemalloc.start()
+    started = time.perf_counter()
+    (header,) = validate_835(data)
+    seen = sum(1 for kind, _ in iter_835(data) if kind == CLAIM)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if seen != count or header.claims_count != count:
+        raise SystemExit(f"bench: parsed {seen} claim payments of {count}")
+    return peak / 2**20, elapsed / count * 1000, len(data) / 2**20
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.remittance", description=__doc__)
     parser.add_argument("--claims", type=int, default=5_000, help="claim payments (large)")
     parser.add_argument("--small", type=int, default=500, help="claim payments (small)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--parse-only",
+        action="store_true",
+        help="only the streaming parse passes (no database): their peak memory",
+    )
     options = parser.parse_args(argv)
+    if options.parse_only:
+        setup_django("sqlite:///:memory:")
+        header = f"835 parse       {'claims':>8} {'file MiB':>9} {'peak MiB':>9} {'s / 1,000':>10}"
+        print(header, flush=True)
+        results = []
+        for label, count in (("small", options.small), ("large", options.claims)):
+            results.append(measure_parse(count))
+            peak, per_thousand, size = results[-1]
+            print(f"{label:<15} {count:>8,} {size:>9.2f} {peak:>9.2f} {per_thousand:>10.3f}")
+        small, large = results
+        print(
+            f"ratios large/small: claims {options.claims / options.small:.1f}x, peak memory "
+            f"{large[0] / small[0]:.2f}x, time per 1,000 {large[1] / small[1]:.2f}x"
+        )
+        return
     temporary = None
     url = options.database_url
     if not url:
