@@ -41,6 +41,10 @@ def setup_django(database_url):
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+
+    # DEBUG keeps the last 9,000 queries in memory: production does not.
+    settings.DEBUG = False
 
 
 def make_835(claims, trace, payer_id="17003"):
@@ -142,6 +146,8 @@ def seed(company, payer, count):
             units=1,
             charge=Decimal("850.00"),
             diagnosis_pointers=[1],
+            # Billed before order lines were linked (no order line to refresh holds of).
+            legacy=True,
         )
         for claim in claims
     )
@@ -160,15 +166,40 @@ def measure(count, stamp):
     )
     claims = seed(company, payer, count)
     data = make_835(claims, trace=f"BENCH{stamp}{count}")
+    del claims
+    from tqdm import tqdm
+
+    bar = tqdm(total=count, desc=f"835 of {count:,}", unit="claim", file=sys.stderr)
     tracemalloc.start()
     started = time.perf_counter()
-    summary = import_835(company, data, file_name="bench.835")
+    summary = import_835(company, data, file_name="bench.835", progress=bar.update)
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    bar.close()
     record = summary.remittances[0]
     if record.posted_amount != Decimal("544") * count:
         raise SystemExit(f"bench: posted {record.posted_amount}, expected {544 * count}")
+    return peak / 2**20, elapsed / count * 1000, len(data) / 2**20
+
+
+def measure_parse(count):
+    """Peak traced memory and time of the two streaming passes over an 835 of ``count``
+    claim payments (``validate_835`` then ``iter_835``), without the database: what the
+    import holds of the file."""
+    from hme.edi.x835 import CLAIM, iter_835, validate_835
+
+    day = datetime.date(2026, 11, 2)
+    data = make_835([(f"C-{i + 1:06d}", day) for i in range(count)], trace=f"PARSE{count}")
+    tracemalloc.start()
+    started = time.perf_counter()
+    (header,) = validate_835(data)
+    seen = sum(1 for kind, _ in iter_835(data) if kind == CLAIM)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if seen != count or header.claims_count != count:
+        raise SystemExit(f"bench: parsed {seen} claim payments of {count}")
     return peak / 2**20, elapsed / count * 1000, len(data) / 2**20
 
 
@@ -177,7 +208,27 @@ def main(argv=None):
     parser.add_argument("--claims", type=int, default=5_000, help="claim payments (large)")
     parser.add_argument("--small", type=int, default=500, help="claim payments (small)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--parse-only",
+        action="store_true",
+        help="only the streaming parse passes (no database): their peak memory",
+    )
     options = parser.parse_args(argv)
+    if options.parse_only:
+        setup_django("sqlite:///:memory:")
+        header = f"835 parse       {'claims':>8} {'file MiB':>9} {'peak MiB':>9} {'s / 1,000':>10}"
+        print(header, flush=True)
+        results = []
+        for label, count in (("small", options.small), ("large", options.claims)):
+            results.append(measure_parse(count))
+            peak, per_thousand, size = results[-1]
+            print(f"{label:<15} {count:>8,} {size:>9.2f} {peak:>9.2f} {per_thousand:>10.3f}")
+        small, large = results
+        print(
+            f"ratios large/small: claims {options.claims / options.small:.1f}x, peak memory "
+            f"{large[0] / small[0]:.2f}x, time per 1,000 {large[1] / small[1]:.2f}x"
+        )
+        return
     temporary = None
     url = options.database_url
     if not url:
@@ -189,18 +240,21 @@ def main(argv=None):
         from core.context import acting_as
 
         stamp = datetime.datetime.now(datetime.UTC).strftime("%H%M%S")
+        header = f"835 import      {'claims':>8} {'file MiB':>9} {'peak MiB':>9} {'s / 1,000':>10}"
+        print(header, flush=True)
+        results = []
         with acting_as(None):
-            small = measure(options.small, stamp)
-            large = measure(options.claims, stamp)
+            for label, count in (("small", options.small), ("large", options.claims)):
+                peak, per_thousand, size = measure(count, stamp)
+                results.append((peak, per_thousand, size))
+                print(
+                    f"{label:<15} {count:>8,} {size:>9.2f} {peak:>9.1f} {per_thousand:>10.2f}",
+                    flush=True,
+                )
+        small, large = results
     finally:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-    print(f"835 import      {'claims':>8} {'file MiB':>9} {'peak MiB':>9} {'s / 1,000':>10}")
-    for label, count, (peak, per_thousand, size) in (
-        ("small", options.small, small),
-        ("large", options.claims, large),
-    ):
-        print(f"{label:<15} {count:>8,} {size:>9.2f} {peak:>9.1f} {per_thousand:>10.2f}")
     growth = options.claims / options.small
     print(
         f"ratios large/small: claims {growth:.1f}x, peak memory {large[0] / small[0]:.2f}x, "

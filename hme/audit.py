@@ -10,6 +10,8 @@ from .models import (
     ClaimLine,
     ClaimNumberCounter,
     Coverage,
+    PatientPayment,
+    PatientPaymentAllocation,
     Payer,
     Payment,
     PaymentAllocation,
@@ -24,6 +26,8 @@ for model in (
     Payment,
     PaymentAllocation,
     Adjustment,
+    PatientPayment,
+    PatientPaymentAllocation,
     # Only its creation is ever logged: numbers are drawn with UPDATE ... + 1.
     ClaimNumberCounter,
 ):

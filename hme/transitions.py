@@ -7,13 +7,22 @@ Claims (docs/domain/hme-billing.md)::
        │            └──> denied
        └───(corrected and resubmitted)──┘
     pending, processing, approved, denied ──> void
+    approved, paid ──> processing   (the payer reverses its adjudication: 835 CLP02 22)
 
 *Submitting* is the act of sending the claim to the payer, not a status: it sets
 ``submitted_at`` and the claim stays **pending** until the payer acknowledges it
 (``mark_processing``: pending -> processing). Only a submitted pending claim can be
 acknowledged, and a pending claim is submitted once; a denied claim is corrected and
-resubmitted in one step (``resubmit_claim``: denied -> pending, sent again). Paid and
-void are final.
+resubmitted in one step (``resubmit_claim``: denied -> pending, sent again). Void is
+final; paid is final for staff.
+
+A payer's *reversal* (835 claim status code CLP02 = 22, "Reversal of Previous Payment";
+ASC X12 005010X221A1 section 1.10.2.8 "Reversals and Corrections") takes back the
+adjudication of an approved or paid claim: its payment is recouped and the claim waits
+for the corrected claim payment (CLP02 1/2/3/4) that follows, which adjudicates it
+again. So approved -> processing and paid -> processing are in the table, made only by
+``hme.services.claims.reverse_adjudication`` (called by the 835 posting); acknowledging
+a claim (``mark_processing``) stays pending -> processing only.
 
 Authorizations: requested -> approved | denied; approved -> expired (past its validity).
 """
@@ -30,9 +39,10 @@ if TYPE_CHECKING:
 CLAIM_TRANSITIONS = {
     ClaimStatus.PENDING: {ClaimStatus.PROCESSING, ClaimStatus.VOID},
     ClaimStatus.PROCESSING: {ClaimStatus.APPROVED, ClaimStatus.DENIED, ClaimStatus.VOID},
-    ClaimStatus.APPROVED: {ClaimStatus.PAID, ClaimStatus.VOID},
+    # -> processing: the payer's reversal (005010X221A1 CLP02 22), reverse_adjudication.
+    ClaimStatus.APPROVED: {ClaimStatus.PAID, ClaimStatus.PROCESSING, ClaimStatus.VOID},
     ClaimStatus.DENIED: {ClaimStatus.PENDING, ClaimStatus.VOID},
-    ClaimStatus.PAID: set(),
+    ClaimStatus.PAID: {ClaimStatus.PROCESSING},
     ClaimStatus.VOID: set(),
 }
 

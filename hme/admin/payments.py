@@ -10,7 +10,7 @@ from core.choices import AccessAction, AccessVia
 
 from .. import services
 from ..forms import NewAllocationForm, NewAllocationFormSet, PaymentAdminForm
-from ..models import Payment, PaymentAllocation
+from ..models import PatientPayment, PatientPaymentAllocation, Payment, PaymentAllocation
 
 POSTED_ALLOCATION_FIELDS = (
     "claim",
@@ -118,3 +118,31 @@ class PaymentAdmin(ServiceErrorsInFormMixin, TenantAdmin):
                 services.post_payment(form.instance, allocations)
             return
         super().save_formset(request, form, formset, change)
+
+
+PATIENT_ALLOCATION_FIELDS = ("claim", "claim_line", "amount")
+
+
+class PatientPaymentAllocationInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
+    model = PatientPaymentAllocation
+    extra = 0
+    fields = PATIENT_ALLOCATION_FIELDS
+    readonly_fields = PATIENT_ALLOCATION_FIELDS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("claim", "claim_line")
+
+
+@admin.register(PatientPayment)
+class PatientPaymentAdmin(ReadOnlyAdminMixin, TenantAdmin):
+    """Patients' payments (history). They are recorded from a statement's *Record a
+    patient payment* button or ``POST /api/v1/patient-payments/``, through
+    ``hme.services.record_patient_payment``."""
+
+    list_display = ["patient", "method", "reference", "amount", "received_at", "received_by"]
+    list_filter = ["method", ("received_at", admin.DateFieldListFilter)]
+    list_select_related = ["patient", "received_by"]
+    search_fields = ["=reference"]
+    search_help_text = "Check number or card reference (exact)."
+    readonly_fields = ["patient", "method", "reference", "amount", "received_at", "received_by"]
+    inlines = [PatientPaymentAllocationInline]

@@ -3,26 +3,32 @@ remittance worklist (a clerk assigns each to a claim), patient statement runs (P
 downloads, access-logged) and eligibility checks. Every change goes through
 ``hme.services`` (remittance, statements, eligibility)."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, TenantInlineMixin
 from core.admin_actions import FormAction
+from core.admin_buttons import Button, ChangeButtonsMixin
 from core.exceptions import ServiceError
 from core.tenancy import get_active_company
 
 from ..models import (
     Claim,
     EligibilityCheck,
+    PatientPaymentMethod,
     PatientStatement,
     RemittanceClaim,
     RemittanceImport,
     StatementRun,
 )
+from ..services import payments as payment_service
 from ..services import remittance as remittance_service
 from ..services import statements as statement_service
 
@@ -189,6 +195,7 @@ class RemittanceClaimAdmin(ReadOnlyAdminMixin, TenantAdmin):
 class PatientStatementInline(ReadOnlyAdminMixin, TenantInlineMixin, admin.TabularInline):
     model = PatientStatement
     extra = 0
+    show_change_link = True  # the statement's page: *Record a patient payment*
     fields = STATEMENT_FIELDS
     readonly_fields = STATEMENT_FIELDS
 
@@ -252,3 +259,68 @@ class EligibilityCheckAdmin(ReadOnlyAdminMixin, TenantAdmin):
         "answered_at",
         "checked_by",
     ]
+
+
+class PatientPaymentForm(forms.Form):
+    """A patient's payment toward their statement (``record_patient_payment``)."""
+
+    method = forms.ChoiceField(choices=PatientPaymentMethod.choices)
+    reference = forms.CharField(
+        label="check number / card reference",
+        max_length=50,
+        required=False,
+        help_text="Check number, or the card's approval code and last 4 digits (never the "
+        "card number).",
+    )
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    received_at = forms.DateTimeField(label="received at", initial=timezone.now)
+
+
+def _record_patient_payment(statement, data, request):
+    return payment_service.record_patient_payment(
+        patient=statement.patient,
+        amount=data["amount"],
+        method=data["method"],
+        reference=data["reference"],
+        received_at=data["received_at"],
+        user=request.user,
+    )
+
+
+@admin.register(PatientStatement)
+class PatientStatementAdmin(ChangeButtonsMixin, ReadOnlyAdminMixin, TenantAdmin):
+    """A patient's statement; *Record a patient payment* posts what the patient paid
+    against their open share (the next statement shows it)."""
+
+    list_display = ["patient", "run", "lines_count", "total_due", "created_at"]
+    list_select_related = ["patient", "run"]
+    fields = ["patient", "run", "lines_count", "total_due", "download"]
+    readonly_fields = ["patient", "run", "lines_count", "total_due", "download"]
+    actions = ["record_patient_payment"]
+    change_buttons = [Button("record_patient_payment")]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("pdf")
+
+    @admin.display(description="PDF")
+    def download(self, obj):
+        from django.utils.html import format_html
+
+        url = reverse("admin:hme_patientstatement_download", args=[obj.pk])
+        return format_html('<a href="{}">Download</a>', url)
+
+    def has_record_payment_permission(self, request):
+        return request.user.has_perm("hme.add_patientpayment")
+
+    record_patient_payment = FormAction(
+        description="Record a patient payment...",
+        form_class=PatientPaymentForm,
+        service=_record_patient_payment,
+        done="patient payment(s) recorded",
+        title="Record a patient payment",
+        intro="The payment is applied to the patient's open share, oldest date of service "
+        "first. More than the patient owes is refused: AriesOne keeps no credit.",
+        select_related=("patient",),
+        columns=(("Statement", str),),
+        permissions=("record_payment",),
+    )

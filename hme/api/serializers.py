@@ -26,6 +26,8 @@ from ..models import (
     ClaimLine,
     Coverage,
     EligibilityCheck,
+    PatientPayment,
+    PatientPaymentAllocation,
     Payer,
     Payment,
     PaymentAllocation,
@@ -724,3 +726,73 @@ class AssignRemittanceSerializer(ScopedSerializer):
     claim = serializers.PrimaryKeyRelatedField(
         queryset=Claim.objects.all(), help_text="The claim this claim payment pays."
     )
+
+
+# Patient payments (docs/domain/remittance.md) ---------------------------------------------
+
+
+class PatientPaymentAllocationSerializer(ScopedModelSerializer):
+    claim_number = serializers.CharField(source="claim.number", read_only=True)
+
+    class Meta:
+        model = PatientPaymentAllocation
+        fields = ["claim", "claim_number", "claim_line", "amount"]
+        read_only_fields = fields
+
+
+class PatientPaymentSerializer(TenantModelSerializer):
+    """A patient's payment toward their share, applied by ``record_patient_payment``
+    to their open patient-share lines (oldest first; only ``claim``'s when given).
+    More than the patient owes is a 400 ``over_payment`` (no credit is kept)."""
+
+    claim = serializers.PrimaryKeyRelatedField(
+        queryset=Claim.objects.all(),
+        required=False,
+        allow_null=True,
+        write_only=True,
+        help_text="Apply to this claim's patient share only.",
+    )
+    allocations = PatientPaymentAllocationSerializer(many=True, read_only=True)
+    received_at = serializers.DateTimeField(
+        required=False, help_text="When the money was received (default: now)."
+    )
+
+    class Meta:
+        model = PatientPayment
+        fields = [
+            *AUDIT_FIELDS,
+            "company",
+            "patient",
+            "method",
+            "reference",
+            "amount",
+            "received_at",
+            "received_by",
+            "claim",
+            "allocations",
+        ]
+        read_only_fields = ["received_by"]
+
+    def validate(self, attrs):
+        claim = attrs.pop("claim", None)
+        if attrs.get("received_at") is None:
+            from django.utils import timezone
+
+            attrs["received_at"] = timezone.now()
+        attrs = super().validate(attrs)
+        attrs["claim"] = claim
+        return attrs
+
+    def create(self, validated_data):
+        from .. import services
+
+        request = self.context.get("request")
+        return services.record_patient_payment(
+            patient=validated_data["patient"],
+            amount=validated_data["amount"],
+            method=validated_data["method"],
+            reference=validated_data.get("reference", ""),
+            received_at=validated_data["received_at"],
+            user=getattr(request, "user", None),
+            claim=validated_data.get("claim"),
+        )

@@ -24,3 +24,4 @@ router.register("remittances", views.RemittanceViewSet, basename="remittance")
 router.register(
     "unmatched-remittances", views.UnmatchedRemittanceViewSet, basename="unmatched-remittance"
 )
+router.register("patient-payments", views.PatientPaymentViewSet, basename="patient-payment")

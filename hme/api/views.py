@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.parsers import MultiPartParser
@@ -21,9 +21,11 @@ from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
 from core.api.views import (
     ProtectedDeleteMixin,
+    TenantCreateMixin,
     TenantModelViewSet,
     TenantNoDeleteViewSet,
     TenantReadOnlyViewSet,
+    TenantViewSetMixin,
 )
 from core.choices import AccessAction, AccessVia
 from core.db_router import ReplicaReadMixin
@@ -36,6 +38,7 @@ from ..models import (
     Authorization,
     Claim,
     Coverage,
+    PatientPayment,
     Payer,
     Payment,
     PaymentAllocation,
@@ -514,3 +517,29 @@ class UnmatchedRemittanceViewSet(TenantReadOnlyViewSet):
         body.is_valid(raise_exception=True)
         row = assign_unmatched(row, body.validated_data["claim"], request.user)
         return Response(self.get_serializer(row).data)
+
+
+# Patient payments (docs/domain/remittance.md) ---------------------------------------------
+
+
+class PatientPaymentViewSet(
+    TenantViewSetMixin,
+    TenantCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Patients' payments toward their share, newest first (cursor pagination; filter
+    by ``patient``, ``method``). ``POST /patient-payments/`` records one and applies it
+    to the patient's open patient-share lines (``record_patient_payment``): more than
+    the patient owes is a 400 ``over_payment`` that records nothing. Takes
+    ``Idempotency-Key``. No update, no delete: a payment is history."""
+
+    queryset = PatientPayment.objects.select_related("patient", "received_by").prefetch_related(
+        "allocations__claim"
+    )
+    serializer_class = serializers.PatientPaymentSerializer
+    pagination_class = CursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["patient", "method"]
+    permission_classes = [RoleModelPermissions]

@@ -16,6 +16,7 @@ set and checks the envelopes (counts and control numbers).
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import unicodedata
@@ -312,45 +313,47 @@ class Segment:
         return X12Error(message, segment=self.id, position=self.position, offset=self.offset)
 
 
-def _as_text_stream(source: IO[str] | IO[bytes] | bytes | str) -> IO[str]:
+def _as_text_stream(source: IO[str] | IO[bytes] | bytes | str) -> IO[str] | IO[bytes]:
     if isinstance(source, bytes):
-        return io.StringIO(_decode(source))
+        # Read in chunks (decoded one chunk at a time): no second copy of a large file.
+        return io.BytesIO(source)
     if isinstance(source, str):
         return io.StringIO(source)
-    return source  # type: ignore[return-value]
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("ascii")
-    except UnicodeDecodeError as exc:
-        # UTF-8 is allowed by 5010 for the extended set; anything else is not X12.
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise X12Error(f"Not X12: undecodable byte at character {exc.start}.") from None
-
-
-def _read(stream: IO[str] | IO[bytes], size: int) -> str:
-    chunk = stream.read(size)
-    if isinstance(chunk, bytes):
-        return _decode(chunk)
-    return chunk
+    return source
 
 
 class _Scanner:
-    """Reads the stream in chunks and hands out one segment's text at a time."""
+    """Reads the stream in chunks and hands out one segment's text at a time. Bytes are
+    decoded as they are read (UTF-8, of which ASCII is a part: 5010 allows UTF-8 for the
+    extended character set), a character split between two chunks included."""
 
     def __init__(self, stream: IO[str] | IO[bytes]) -> None:
         self.stream = stream
         self.buffer = ""
         self.consumed = 0  # characters before buffer[0]
         self.eof = False
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.bytes_read = 0
+
+    def _read(self) -> str:
+        chunk = self.stream.read(_READ_CHUNK)
+        if not isinstance(chunk, bytes):
+            return chunk
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            raise X12Error(
+                f"Not X12: undecodable byte at byte {self.bytes_read + max(exc.start, 0)}."
+            ) from None
+        self.bytes_read += len(chunk)
+        if not text and chunk:
+            return self._read()  # a chunk that ends inside one character
+        return text
 
     def fill(self) -> bool:
         if self.eof:
             return False
-        chunk = _read(self.stream, _READ_CHUNK)
+        chunk = self._read()
         if not chunk:
             self.eof = True
             return False
@@ -542,10 +545,29 @@ def read_transactions(source: IO[str] | IO[bytes] | bytes | str) -> Iterator[Tra
     the GS, IEA02 = ISA13, nothing outside an envelope, the file ends after an IEA.
     A caller that must change nothing on bad input reads the whole file first (e.g.
     ``list(read_transactions(data))``) or works inside ``transaction.atomic``.
+    Each transaction's segments are held in memory; :func:`iter_transaction_segments`
+    streams them one at a time instead (a large 835).
     """
+    current: list[Segment] = []
+    for isa, gs, segment in iter_transaction_segments(source):
+        current.append(segment)
+        if segment.id == "SE":
+            yield Transaction(isa=isa, gs=gs, segments=current)
+            current = []
+
+
+def iter_transaction_segments(
+    source: IO[str] | IO[bytes] | bytes | str,
+) -> Iterator[tuple[Segment, Segment, Segment]]:
+    """Yield ``(isa, gs, segment)`` for every segment from each ST to its SE, in bounded
+    memory (nothing per segment is kept), checking the envelopes as
+    :func:`read_transactions` does. An SE is yielded once its counts are checked; a
+    broken envelope raises :class:`X12Error` where it is found (so a caller that must
+    change nothing reads the whole stream once before acting on it)."""
     isa: Segment | None = None
     gs: Segment | None = None
-    current: list[Segment] | None = None
+    st: Segment | None = None
+    count = 0
     groups = 0
     sets = 0
     last: Segment | None = None
@@ -571,26 +593,27 @@ def read_transactions(source: IO[str] | IO[bytes] | bytes | str) -> Iterator[Tra
         _expect(gs is not None, segment, "Segment outside a functional group (no GS)")
         assert gs is not None
         if sid == "GE":
-            _expect(current is None, segment, "GE before the SE of the open transaction set")
+            _expect(st is None, segment, "GE before the SE of the open transaction set")
             _expect(segment[1] == str(sets), segment, "GE01 does not count the transaction sets")
             _expect(segment[2] == gs[6], segment, "GE02 does not match GS06")
             gs = None
             continue
         if sid == "ST":
-            _expect(current is None, segment, "ST inside an open transaction set (SE missing)")
+            _expect(st is None, segment, "ST inside an open transaction set (SE missing)")
             _expect(bool(segment[1]) and bool(segment[2]), segment, "ST01 and ST02 are required")
-            current = [segment]
+            st, count = segment, 1
             sets += 1
+            yield isa, gs, segment
             continue
-        _expect(current is not None, segment, "Segment outside a transaction set (no ST)")
-        assert current is not None
-        current.append(segment)
+        _expect(st is not None, segment, "Segment outside a transaction set (no ST)")
+        assert st is not None
+        count += 1
         if sid == "SE":
-            _expect(segment[1] == str(len(current)), segment, "SE01 does not count the segments")
-            _expect(segment[2] == current[0][2], segment, "SE02 does not match ST02")
-            yield Transaction(isa=isa, gs=gs, segments=current)
-            current = None
-    if isa is not None or gs is not None or current is not None:
+            _expect(segment[1] == str(count), segment, "SE01 does not count the segments")
+            _expect(segment[2] == st[2], segment, "SE02 does not match ST02")
+            st = None
+        yield isa, gs, segment
+    if isa is not None or gs is not None or st is not None:
         assert last is not None
         raise X12Error(
             "The file ends inside an envelope (SE, GE or IEA missing)",

@@ -16,10 +16,12 @@ The import refuses a file that does not balance, naming the difference.
 
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import IO
 
-from .x12 import Segment, Transaction, X12Error, read_transactions
+from .x12 import Segment, Transaction, X12Error, iter_transaction_segments
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -149,12 +151,20 @@ class Remittance:
     paid_date: datetime.date
     trace_number: str
     payer_ids: list[str]
+    # Kept by ``parse_835`` only; ``iter_835`` streams them and keeps the totals below.
     claims: list[ClaimPayment] = field(default_factory=list)
     provider_adjustments: list[ProviderLevelAdjustment] = field(default_factory=list)
+    claims_count: int = 0
+    claims_total: Decimal = ZERO  # the CLP04 of every claim payment
+    reversals_count: int = 0
+    reversals_total: Decimal = ZERO  # the CLP04 of the reversals (negative)
 
-    @property
-    def claims_total(self) -> Decimal:
-        return sum((c.paid for c in self.claims), ZERO)
+    def count(self, claim: "ClaimPayment") -> None:
+        self.claims_count += 1
+        self.claims_total += claim.paid
+        if claim.is_reversal:
+            self.reversals_count += 1
+            self.reversals_total += claim.paid
 
     @property
     def provider_adjustment_total(self) -> Decimal:
@@ -222,48 +232,104 @@ def _remark(seg: Segment, index: int) -> str:
 
 def parse_835(source: bytes | str) -> list[Remittance]:
     """Every 835 transaction of a file, envelopes checked (``hme.edi.x12``) and each
-    balanced; ``X12Error`` (segment, position, element) otherwise. Writes nothing."""
-    remittances = []
-    for tx in read_transactions(source):
-        if tx.set_id != "835":
-            raise tx.segments[0].error("ST01: this file holds a transaction set other than 835")
-        remittances.append(parse_transaction(tx))
-    if not remittances:
-        raise X12Error("The file holds no 835 transaction (ST*835).")
-    return remittances
+    balanced, with all of its claim payments in ``claims``; ``X12Error`` (segment,
+    position, element) otherwise. Writes nothing. A large file is better streamed
+    (:func:`iter_835`)."""
+    return _collect(iter_835(source))
 
 
 def parse_transaction(tx: Transaction) -> Remittance:
-    """One ST*835..SE transaction set, checked and balanced (see the module doc)."""
-    remittance = _parse(tx)
-    check_balanced(remittance)
-    return remittance
+    """One ST*835..SE transaction set, checked and balanced, its claims in ``claims``."""
+    return _collect(_events(iter(tx.segments)))[0]
 
 
-def check_balanced(remittance: Remittance) -> None:
-    for claim in remittance.claims:
-        for line in claim.lines:
-            adjusted = sum((a.amount for a in line.adjustments), ZERO)
-            if line.charge - adjusted != line.paid:
-                raise X12Error(
-                    f"SVC02-SVC03: the charge {line.charge} less "
-                    f"the adjustments {adjusted} is {line.charge - adjusted}, not the paid "
-                    f"{line.paid} (difference {line.paid - (line.charge - adjusted)})",
-                    segment="SVC",
-                    position=line.position,
-                )
-        if claim.lines:
-            adjusted = sum((a.amount for a in claim.adjustments), ZERO) + sum(
-                (a.amount for line in claim.lines for a in line.adjustments), ZERO
+def _collect(events: Iterator["Event"]) -> list[Remittance]:
+    remittances = []
+    for kind, item in events:
+        if kind == START:
+            assert isinstance(item, Remittance)
+            remittances.append(item)
+        elif kind == CLAIM:
+            assert isinstance(item, ClaimPayment)
+            remittances[-1].claims.append(item)
+    return remittances
+
+
+# What ``iter_835`` yields: (START, Remittance), (CLAIM, ClaimPayment)..., (END, Remittance).
+START = "start"
+CLAIM = "claim"
+END = "end"
+Event = tuple[str, "Remittance | ClaimPayment"]
+
+
+def iter_835(source: IO[str] | IO[bytes] | bytes | str) -> Iterator[Event]:
+    """Stream an 835 file in bounded memory: for each transaction set, ``(START,
+    remittance)`` once its header (BPR, TRN, payer) is read, ``(CLAIM, claim_payment)``
+    for each claim payment once it is complete and balanced, and ``(END, remittance)``
+    after its SE, with its PLB adjustments and claim totals, BPR02 balanced. Nothing is
+    kept per claim payment. ``X12Error`` where the file goes wrong (a caller that must
+    change nothing reads the stream to its end before acting: ``validate_835``)."""
+    return _events(seg for _isa, _gs, seg in iter_transaction_segments(source))
+
+
+def validate_835(source: IO[str] | IO[bytes] | bytes | str) -> list[Remittance]:
+    """Read a whole 835 once, checking everything ``iter_835`` checks; the transaction
+    headers with their totals (no claim payments kept)."""
+    return [item for kind, item in iter_835(source) if kind == END]  # type: ignore[misc]
+
+
+def _events(segments: Iterator[Segment]) -> Iterator[Event]:
+    """The events of the ST..SE transaction sets ``segments`` holds (envelopes checked)."""
+    parser: _Parser | None = None
+    st: Segment | None = None
+    seen = False
+    for seg in segments:
+        if seg.id == "ST":
+            if seg[1] != "835":
+                raise seg.error("ST01: this file holds a transaction set other than 835")
+            st, seen = seg, True
+            continue
+        if parser is None:
+            assert st is not None
+            if seg.id != "BPR":
+                raise st.error("BPR: the first segment after ST must be BPR")
+            parser = _Parser(st, seg)
+            continue
+        if seg.id == "SE":
+            yield from parser.close()
+            parser = None
+            continue
+        yield from parser.feed(seg)
+    if not seen:
+        raise X12Error("The file holds no 835 transaction (ST*835).")
+
+
+def check_claim_balanced(claim: ClaimPayment) -> None:
+    for line in claim.lines:
+        adjusted = sum((a.amount for a in line.adjustments), ZERO)
+        if line.charge - adjusted != line.paid:
+            raise X12Error(
+                f"SVC02-SVC03: the charge {line.charge} less "
+                f"the adjustments {adjusted} is {line.charge - adjusted}, not the paid "
+                f"{line.paid} (difference {line.paid - (line.charge - adjusted)})",
+                segment="SVC",
+                position=line.position,
             )
-            if claim.charge - adjusted != claim.paid:
-                raise X12Error(
-                    f"CLP03-CLP04: the charge {claim.charge} less "
-                    f"the adjustments {adjusted} is not the paid {claim.paid} (difference "
-                    f"{claim.paid - (claim.charge - adjusted)})",
-                    segment="CLP",
-                    position=claim.position,
-                )
+    if claim.lines:
+        adjusted = sum((a.amount for a in claim.adjustments), ZERO) + sum(
+            (a.amount for line in claim.lines for a in line.adjustments), ZERO
+        )
+        if claim.charge - adjusted != claim.paid:
+            raise X12Error(
+                f"CLP03-CLP04: the charge {claim.charge} less "
+                f"the adjustments {adjusted} is not the paid {claim.paid} (difference "
+                f"{claim.paid - (claim.charge - adjusted)})",
+                segment="CLP",
+                position=claim.position,
+            )
+
+
+def check_bpr_balanced(remittance: Remittance) -> None:
     expected = remittance.claims_total - remittance.provider_adjustment_total
     if expected != remittance.amount:
         raise X12Error(
@@ -276,52 +342,76 @@ def check_balanced(remittance: Remittance) -> None:
         )
 
 
-def _parse(tx: Transaction) -> Remittance:  # noqa: C901 (one branch per segment id)
-    st = tx.segments[0]
-    body = tx.body
-    if not body or body[0].id != "BPR":
-        raise st.error("BPR: the first segment after ST must be BPR")
-    bpr = body[0]
-    amount = _amount(bpr, 2)
-    if amount < 0:
-        raise _fail(bpr, "BPR02", "the payment amount cannot be negative.")
-    if _required(bpr, 3) not in ("C", "D"):
-        raise _fail(bpr, "BPR03", "the credit/debit flag is C or D.")
-    current = Remittance(
-        position=bpr.position,
-        control_number=st[2],
-        handling=_required(bpr, 1),
-        amount=amount,
-        method=_required(bpr, 4),
-        paid_date=_date(bpr, 16),
-        trace_number="",
-        payer_ids=[],
-    )
-    claim: ClaimPayment | None = None
-    line: ServicePayment | None = None
-    in_payer = False
-    for seg in body[1:]:
+class _Parser:
+    """One transaction set's segments after its BPR, fed one at a time."""
+
+    def __init__(self, st: Segment, bpr: Segment) -> None:
+        amount = _amount(bpr, 2)
+        if amount < 0:
+            raise _fail(bpr, "BPR02", "the payment amount cannot be negative.")
+        if _required(bpr, 3) not in ("C", "D"):
+            raise _fail(bpr, "BPR03", "the credit/debit flag is C or D.")
+        self.st = st
+        self.remittance = Remittance(
+            position=bpr.position,
+            control_number=st[2],
+            handling=_required(bpr, 1),
+            amount=amount,
+            method=_required(bpr, 4),
+            paid_date=_date(bpr, 16),
+            trace_number="",
+            payer_ids=[],
+        )
+        self.claim: ClaimPayment | None = None
+        self.line: ServicePayment | None = None
+        self.in_payer = False
+        self.started = False
+
+    def _start(self) -> Iterator[Event]:
+        if not self.started:
+            if not self.remittance.trace_number:
+                raise self.st.error("TRN02: the transaction has no trace number (TRN)")
+            self.started = True
+            yield START, self.remittance
+
+    def _done(self) -> Iterator[Event]:
+        """The claim payment being read is complete: balance it and hand it out."""
+        claim, self.claim, self.line = self.claim, None, None
+        if claim is not None:
+            check_claim_balanced(claim)
+            self.remittance.count(claim)
+            yield CLAIM, claim
+
+    def close(self) -> Iterator[Event]:
+        yield from self._start()
+        yield from self._done()
+        check_bpr_balanced(self.remittance)
+        yield END, self.remittance
+
+    def feed(self, seg: Segment) -> Iterator[Event]:  # noqa: C901 (one branch per segment id)
         sid = seg.id
+        current = self.remittance
+        claim, line = self.claim, self.line
         if sid == "TRN":
             current.trace_number = _required(seg, 2)
             if seg[3]:
                 current.payer_ids.append(seg[3])
         elif sid == "N1":
-            in_payer = seg[1] == "PR"
-            if in_payer and seg[4]:
+            self.in_payer = seg[1] == "PR"
+            if self.in_payer and seg[4]:
                 current.payer_ids.insert(0, seg[4])
-        elif sid == "REF" and in_payer and claim is None and seg[1] == "2U":
+        elif sid == "REF" and self.in_payer and claim is None and seg[1] == "2U":
             current.payer_ids.insert(0, _required(seg, 2))
         elif sid == "CLP":
-            in_payer = False
-            line = None
-            claim = _clp(seg)
-            current.claims.append(claim)
+            self.in_payer = False
+            yield from self._start()
+            yield from self._done()
+            self.claim = _clp(seg)
         elif sid == "SVC":
             if claim is None:
                 raise _fail(seg, "SVC", "a service line before any claim (CLP).")
-            line = _svc(seg)
-            claim.lines.append(line)
+            self.line = _svc(seg)
+            claim.lines.append(self.line)
         elif sid == "CAS":
             if claim is None:
                 raise _fail(seg, "CAS", "an adjustment before any claim (CLP).")
@@ -341,11 +431,9 @@ def _parse(tx: Transaction) -> Remittance:  # noqa: C901 (one branch per segment
             indexes = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
             claim.remarks.extend(r for r in (_remark(seg, i) for i in indexes) if r)
         elif sid == "PLB":
-            claim = line = None
+            yield from self._start()
+            yield from self._done()
             current.provider_adjustments.extend(_plb(seg))
-    if not current.trace_number:
-        raise st.error("TRN02: the transaction has no trace number (TRN)")
-    return current
 
 
 def _clp(seg: Segment) -> ClaimPayment:

@@ -7,7 +7,14 @@ from .claims import Claim, ClaimLine, ClaimNumberCounter
 from .edi import BatchClaim, InboundFile, SubmissionBatch  # EDI (docs/domain/edi.md)
 from .fees import FeeBand, FeeScheduleEntry, SupplierCharge
 from .payers import Authorization, Coverage, Payer
-from .payments import Adjustment, Payment, PaymentAllocation
+from .payments import (
+    Adjustment,
+    PatientPayment,
+    PatientPaymentAllocation,
+    PatientPaymentMethod,
+    Payment,
+    PaymentAllocation,
+)
 from .readiness import BillableLine, BillingHold
 from .remittance import (  # money in: 835, statements, 270/271
     AllocationRemark,
@@ -35,6 +42,9 @@ __all__ = [
     "FeeBand",
     "FeeScheduleEntry",
     "InboundFile",
+    "PatientPayment",
+    "PatientPaymentAllocation",
+    "PatientPaymentMethod",
     "PatientStatement",
     "Payer",
     "Payment",

@@ -1,7 +1,9 @@
 """Remittances: payments from payers, allocated to claims, with adjustments (CAS)."""
 
+from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -168,3 +170,109 @@ class Adjustment(TenantModel):
         super().clean()
         self.code = normalize_carc(self.code)
         validate_carc(self.group, self.code)
+
+
+class PatientPaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CHECK = "check", "Check"
+    CARD = "card", "Card"
+
+
+class PatientPayment(TenantModel):
+    """Money a patient paid toward their share (the PR balance of their statements),
+    applied to the open patient-share lines by ``hme.services.record_patient_payment``
+    (oldest date of service first; never more than the patient owes: AriesOne keeps no
+    credit balance). ``reference`` is the check number or the card's approval code and
+    last four digits, never a card number."""
+
+    patient = models.ForeignKey(
+        "clinical.Patient", on_delete=models.PROTECT, related_name="patient_payments"
+    )
+    method = models.CharField(max_length=8, choices=PatientPaymentMethod.choices)
+    reference = models.CharField(
+        "check number / card reference",
+        max_length=50,
+        blank=True,
+        help_text="Check number, or the card's approval code and last 4 digits (never the "
+        "card number).",
+    )
+    amount = models.DecimalField(validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    received_at = models.DateTimeField("received at")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="received by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects: ClassVar = TenantQuerySet.as_manager()
+
+    access_logged = True
+    patient_field = "patient_id"
+
+    class Meta:
+        ordering = ["-received_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="patient_payment_amount_positive",
+                violation_error_message="A patient payment is more than $0.00.",
+            ),
+            # The same check recorded twice is one payment.
+            models.UniqueConstraint(
+                fields=["company", "patient", "reference"],
+                condition=Q(method="check") & ~Q(reference=""),
+                name="patient_payment_check_uniq",
+                violation_error_message="This patient's check with this number is already "
+                "recorded.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "patient", "received_at"], name="patpay_patient_idx"),
+            models.Index(fields=["company", "created_at", "id"], name="patpay_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.reference} ({self.amount})".replace("  ", " ")
+
+
+class PatientPaymentAllocation(TenantModel):
+    """The part of a patient payment that pays one patient-share line (a claim line, or
+    the claim as a whole for a claim-level PR adjustment)."""
+
+    payment = models.ForeignKey(
+        PatientPayment, on_delete=models.PROTECT, related_name="allocations"
+    )
+    claim = models.ForeignKey(
+        "hme.Claim", on_delete=models.PROTECT, related_name="patient_allocations"
+    )
+    claim_line = models.ForeignKey(
+        "hme.ClaimLine",
+        verbose_name="claim line",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patient_allocations",
+    )
+    amount = models.DecimalField(validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+
+    access_logged = True
+    patient_field = "claim__patient_id"
+
+    class Meta:
+        ordering = ["payment", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="patient_allocation_positive",
+                violation_error_message="A patient payment allocation is more than $0.00.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["claim", "claim_line"], name="patalloc_claim_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} to {self.claim}"

@@ -4,7 +4,9 @@ catches up). Connected in ``HmeConfig.ready()``."""
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +20,28 @@ from ..models import Authorization, Claim, ClaimLine, Coverage
 logger = logging.getLogger(__name__)
 
 
+# While set, saves register no refresh of their own (``holds_refreshed_after``).
+_batched: ContextVar[bool] = ContextVar("hme_holds_batched", default=False)
+
+
+@contextmanager
+def holds_refreshed_after(ids: Callable[[], Iterable[uuid.UUID]]) -> Iterator[None]:
+    """For a bulk job (an 835 posting thousands of claims in one transaction): the saves
+    inside register no refresh each (an ``on_commit`` callback per save would grow with
+    the job); when the block ends without an error, one refresh of the order lines
+    ``ids()`` gives (queried after the commit) is registered instead."""
+    token = _batched.set(True)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    _later(ids)
+
+
 def _later(ids: Callable[[], Iterable[uuid.UUID]]) -> None:
+    if _batched.get():
+        return
+
     def run() -> None:
         from .holds import refresh_holds
 

@@ -36,13 +36,20 @@ from .claims import (
     recalculate_claim,
     replace_claim,
     resubmit_claim,
+    reverse_adjudication,
     submit_claim,
     update_claim,
     void_claim,
 )
 from .coverage import coverage_on, refresh_coverage_status, verify_coverage
 from .fees import expected_for, flag_underpayment, import_fee_schedule, read_fee_rows
-from .payments import is_covered, post_payment, record_payment
+from .payments import (
+    is_covered,
+    post_payment,
+    record_patient_payment,
+    record_payment,
+    settle_claim,
+)
 
 __all__ = [
     "AUTHORIZATION_TRANSITIONS",
@@ -74,12 +81,15 @@ __all__ = [
     "post_payment",
     "read_fee_rows",
     "recalculate_claim",
+    "record_patient_payment",
     "record_payment",
     "refresh_coverage_status",
     "remittance",
     "rental_month_charge",
     "replace_claim",
     "resubmit_claim",
+    "reverse_adjudication",
+    "settle_claim",
     "submit_claim",
     "update_claim",
     "verify_coverage",

@@ -457,6 +457,13 @@ def mark_processing(claim: Claim) -> Claim:
     """The payer acknowledged a submitted claim: pending -> processing."""
     with transaction.atomic():
         claim = lock_row(claim)
+        if claim.status != ClaimStatus.PENDING:
+            raise InvalidTransition(
+                f"Claim {claim.number} is {claim.get_status_display().lower()}: only a "
+                "pending claim is acknowledged (a payer's reversal goes through the 835).",
+                code="invalid_transition",
+                fields={"status": [f"Cannot go from {claim.status} to processing."]},
+            )
         check_claim_transition(claim, ClaimStatus.PROCESSING)
         if claim.submitted_at is None:
             raise InvalidTransition(
@@ -467,6 +474,30 @@ def mark_processing(claim: Claim) -> Claim:
         claim.status = ClaimStatus.PROCESSING
         claim.acknowledged_at = timezone.now()
         claim.save(update_fields=["status", "acknowledged_at"])
+    return claim
+
+
+def reverse_adjudication(claim: Claim) -> Claim:
+    """The payer reversed its adjudication of an approved or paid claim (835 CLP02 22,
+    005010X221A1 section 1.10.2.8): approved/paid -> processing through the transition
+    table, adjudication and paid times cleared, to wait for the corrected claim payment.
+    The caller (``hme.services.remittance``) has already taken back the reversed
+    allocations; the claim's amounts are recomputed from what is left."""
+    with transaction.atomic():
+        claim = lock_row(claim)
+        if claim.status not in (ClaimStatus.APPROVED, ClaimStatus.PAID):
+            raise InvalidTransition(
+                f"Claim {claim.number} is {claim.get_status_display().lower()}: only an "
+                "approved or paid claim's adjudication can be reversed.",
+                code="invalid_transition",
+                fields={"status": [f"Cannot go from {claim.status} to processing."]},
+            )
+        check_claim_transition(claim, ClaimStatus.PROCESSING)
+        claim.status = ClaimStatus.PROCESSING
+        claim.adjudicated_at = None
+        claim.paid_at = None
+        claim.save(update_fields=["status", "adjudicated_at", "paid_at"])
+        recalculate_claim(claim)
     return claim
 
 

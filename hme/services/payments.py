@@ -1,6 +1,7 @@
 """Payments (remittances) and posting them to claims."""
 
 import datetime
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -12,6 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Company
+from clinical.models import Patient
 from core.events import emit
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
@@ -22,6 +24,9 @@ from ..models import (
     AllocationRemark,
     Claim,
     ClaimLine,
+    PatientPayment,
+    PatientPaymentAllocation,
+    PatientPaymentMethod,
     Payer,
     Payment,
     PaymentAllocation,
@@ -183,7 +188,9 @@ def post_payment(
             _clean_allocation(payment, index, data) for index, data in enumerate(allocations, 1)
         ]
         new_total = sum((amount for _, _, amount, _ in cleaned), ZERO)
-        posted = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+        # Kept equal to the sum of the allocations under this row's lock (constant time
+        # however many allocations the payment has: an 835 posts thousands).
+        posted = payment.allocated_amount
         left = payment.amount - posted
         if new_total > left:
             raise ServiceError(
@@ -225,16 +232,124 @@ def post_payment(
             company=payment.company_id,
         )
         for pk in claim_ids:
-            claim = flag_underpayment(recalculate_claim(claims[pk]))
-            if claim.status == ClaimStatus.APPROVED and is_covered(claim):
-                check_claim_transition(claim, ClaimStatus.PAID)
-                claim.status = ClaimStatus.PAID
-                claim.paid_at = timezone.now()
-                claim.save(update_fields=["status", "paid_at"])
-                emit(
-                    "claim.paid",
-                    claim,
-                    {"payer_id": claim.payer_id, "payment_id": payment.pk},
-                    company=claim.company_id,
-                )
+            settle_claim(flag_underpayment(recalculate_claim(claims[pk])), payment.pk)
+    return payment
+
+
+def settle_claim(claim: Claim, payment_id: Any) -> Claim:
+    """The one rule that makes a claim paid: an approved claim that its payments cover
+    (:func:`is_covered`) becomes paid. Called after every posting, the payer's
+    (``post_payment``) and the patient's (``record_patient_payment``)."""
+    if claim.status == ClaimStatus.APPROVED and is_covered(claim):
+        check_claim_transition(claim, ClaimStatus.PAID)
+        claim.status = ClaimStatus.PAID
+        claim.paid_at = timezone.now()
+        claim.save(update_fields=["status", "paid_at"])
+        emit(
+            "claim.paid",
+            claim,
+            {"payer_id": claim.payer_id, "payment_id": payment_id},
+            company=claim.company_id,
+        )
+    return claim
+
+
+# Patient payments ---------------------------------------------------------------------
+
+# A card number (PAN) is 12 to 19 digits: never stored (PCI DSS v4.0 requirement 3.2,
+# keep no account data you do not need); the reference is an approval code + last 4.
+_CARD_NUMBER = re.compile(r"\d[\d -]{10,}\d")
+
+
+def record_patient_payment(
+    *,
+    patient: Patient,
+    amount: object,
+    method: str,
+    reference: str | None = "",
+    received_at: datetime.datetime | None = None,
+    user: Any = None,
+    claim: Claim | None = None,
+) -> PatientPayment:
+    """Record money the patient paid toward their share and apply it to their open
+    patient-share lines (``hme.services.statements.open_patient_shares``), oldest date of
+    service first (only ``claim``'s lines when given), in one transaction under a lock
+    on the patient's row.
+
+    More than the patient owes (on ``claim``, when given) is refused (code
+    ``over_payment``): AriesOne keeps no credit balance, so a refund or an over-payment
+    is handled outside it and only what is due is recorded. Each claim paid on is then
+    settled by the same rule as a payer's payment (:func:`settle_claim`). The next
+    statement shows the payment and the lower amounts due."""
+    from .statements import open_patient_shares
+
+    value = money(amount, "payment amount")
+    if value <= ZERO:
+        raise ServiceError(
+            "A patient payment is more than $0.00.", fields={"amount": ["More than 0."]}
+        )
+    reference = (reference or "").strip()
+    if method == PatientPaymentMethod.CARD and _CARD_NUMBER.search(reference):
+        raise ServiceError(
+            "Never record a card number: give the approval code and the last 4 digits.",
+            code="card_number",
+            fields={"reference": ["Approval code and last 4 digits only."]},
+        )
+    with transaction.atomic():
+        patient = lock_row(patient)
+        if claim is not None and (
+            claim.company_id != patient.company_id or claim.patient_id != patient.pk
+        ):
+            raise ServiceError(
+                "Choose one of this patient's claims.", fields={"claim": ["Not this patient's."]}
+            )
+        shares = open_patient_shares(patient.company, [patient.pk])
+        lines = [
+            line
+            for share in shares
+            for line in share.lines
+            if claim is None or line.claim_id == claim.pk
+        ]
+        owed = sum((line.due for line in lines), ZERO)
+        if value > owed:
+            where = f" on claim {claim.number}" if claim is not None else ""
+            raise ServiceError(
+                f"Over-payment: {_dollars(value)} is more than the {_dollars(owed)} the patient "
+                f"owes{where}. AriesOne keeps no credit: record at most what is due and "
+                "return or refund the rest. Nothing was recorded.",
+                code="over_payment",
+                fields={"amount": [f"At most {_dollars(owed)}."]},
+            )
+        payment = PatientPayment(
+            company_id=patient.company_id,
+            patient=patient,
+            method=method,
+            reference=reference,
+            amount=value,
+            received_at=received_at or timezone.now(),
+            received_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        try:
+            payment.full_clean()
+        except ValidationError as error:
+            raise _error_from_validation(error) from error
+        payment.save()
+        left = value
+        claim_ids = []
+        for line in lines:  # oldest date of service first
+            part = min(left, line.due)
+            if part <= ZERO:
+                break
+            PatientPaymentAllocation(
+                company_id=patient.company_id,
+                payment=payment,
+                claim_id=line.claim_id,
+                claim_line_id=line.claim_line_id,
+                amount=part,
+            ).save()
+            left -= part
+            if line.claim_id not in claim_ids:
+                claim_ids.append(line.claim_id)
+        for paid_claim in Claim.objects.select_for_update().filter(pk__in=claim_ids).order_by("pk"):
+            settle_claim(recalculate_claim(paid_claim), payment.pk)
     return payment

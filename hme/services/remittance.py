@@ -28,13 +28,13 @@ reductions, which the import records beside it.
 """
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from accounts.models import Company, User
@@ -46,13 +46,17 @@ from ..edi.data import line_control_number
 from ..edi.inbox import InboxContext, register_handler
 from ..edi.x12 import Transaction
 from ..edi.x835 import (
+    CLAIM,
     DENIED,
+    END,
+    START,
     CasAdjustment,
     ClaimPayment,
     Remittance,
     ServicePayment,
-    parse_835,
+    iter_835,
     parse_transaction,
+    validate_835,
 )
 from ..models import (
     Claim,
@@ -66,12 +70,16 @@ from ..models import (
 )
 from ..models.claims import ZERO
 from ..models.remittance import RemittanceClaimKind, RemittanceSource
-from .claims import approve_claim, deny_claim, mark_processing, recalculate_claim
+from .claims import approve_claim, deny_claim, mark_processing, reverse_adjudication
 from .payments import post_payment, record_payment
 from .secondary import create_secondary_claim
 
 # BPR04 payment method -> ours (NON: no money moved, all denials or offsets).
 METHODS = {"CHK": PaymentMethod.CHECK, "ACH": PaymentMethod.EFT, "FWT": PaymentMethod.EFT}
+
+
+# Claim payments applied per batch: one query finds the batch's claims and their lines.
+CHUNK = 200
 
 
 @dataclass
@@ -91,26 +99,134 @@ class ImportSummary:
         )
 
 
+@dataclass
+class _Totals:
+    """What one remittance's claim payments did, summed as they are applied."""
+
+    posted: Decimal = ZERO
+    reversed: Decimal = ZERO
+    unmatched: Decimal = ZERO
+
+    def add(self, kind: str, money: Decimal) -> None:
+        if kind == RemittanceClaimKind.REVERSAL:
+            self.reversed += money
+        elif kind == RemittanceClaimKind.UNMATCHED:
+            self.unmatched += money
+        else:
+            self.posted += money
+
+
+Source = bytes | str | IO[bytes] | IO[str]
+
+
+def _reader(data: Source) -> Callable[[], Source]:
+    """A way to read ``data`` from its start again (each pass streams it)."""
+    if isinstance(data, bytes | str):
+        return lambda: data
+    stream = data
+
+    def again() -> Source:
+        stream.seek(0)
+        return stream
+
+    return again
+
+
 def import_835(
     company: Company,
-    data: bytes | str,
+    data: Source,
     *,
     file_name: str = "",
     source: str = RemittanceSource.UPLOAD,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import every 835 transaction of ``data`` for ``company``, all or nothing.
+    """Import every 835 transaction of ``data`` (bytes, text or a file opened for
+    reading) for ``company``, all or nothing, in bounded memory.
+
+    The file is streamed (``hme.edi.x835.iter_835``), never held as objects: a first
+    pass reads all of it and checks it (X12, each claim payment balanced, BPR02 equal
+    to the claim payments less PLB), writing nothing; then the posting pass applies the
+    claim payments ``CHUNK`` at a time (reversals first, in a pass of their own when
+    the file has any), each in its own savepoint, inside one transaction that the
+    final reconciliation can still refuse as a whole.
 
     Invalid X12 raises ``X12Error`` (segment and position named) before anything is
     written; a file already imported (payer + trace number) is a ``Conflict``
     (``already_imported``); a file that does not reconcile with BPR02 is refused
-    (``remittance_unbalanced``) with the difference."""
-    remittances = parse_835(data)
+    (``remittance_unbalanced``) with the difference. ``progress(n)`` is told of each
+    chunk of ``n`` claim payments applied."""
+    from ..readiness.signals import holds_refreshed_after
+
+    again = _reader(data)
+    headers = validate_835(again())
     with transaction.atomic():
-        done = [
-            import_remittance(company, remittance, file_name=file_name, source=source)
-            for remittance in remittances
-        ]
+        records: list[RemittanceImport] = []
+        with holds_refreshed_after(lambda: _order_lines_of(records)):
+            records = [
+                _open(company, header, file_name=file_name, source=source) for header in headers
+            ]
+            totals = [_Totals() for _ in headers]
+            passes = (True, False) if any(h.reversals_count for h in headers) else (False,)
+            for reversals in passes:
+                _post_stream(again(), records, totals, reversals=reversals, progress=progress)
+            done = [
+                _close(record, header, total)
+                for record, header, total in zip(records, headers, totals, strict=True)
+            ]
     return ImportSummary(done)
+
+
+def _post_stream(
+    stream: Source,
+    records: Sequence[RemittanceImport],
+    totals: Sequence[_Totals],
+    *,
+    reversals: bool,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Apply the file's reversals (or its other claim payments), a chunk at a time."""
+    index = -1
+    chunk: list[ClaimPayment] = []
+    for kind, item in iter_835(stream):
+        if kind == START:
+            index += 1
+        elif kind == CLAIM:
+            assert isinstance(item, ClaimPayment)
+            if item.is_reversal == reversals:
+                chunk.append(item)
+            if len(chunk) >= CHUNK:
+                _apply_chunk(records[index], totals[index], chunk, progress)
+        elif kind == END:
+            _apply_chunk(records[index], totals[index], chunk, progress)
+
+
+def _apply_chunk(
+    record: RemittanceImport,
+    totals: _Totals,
+    chunk: list[ClaimPayment],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Apply (and forget) a chunk of claim payments: their claims in one query."""
+    if not chunk:
+        return
+    size = len(chunk)
+    claims = _claims_by_number(record.company, record.payer, {c.claim_number for c in chunk})
+    for claim_payment in chunk:
+        totals.add(
+            *apply_claim_payment(record, claim_payment, claims.get(claim_payment.claim_number))
+        )
+    chunk.clear()
+    if progress is not None:
+        progress(size)
+
+
+def _order_lines_of(records: Sequence[RemittanceImport]) -> Any:
+    """The order lines billed on the claims an import touched (their billing holds are
+    refreshed once, after the import commits)."""
+    return ClaimLine.objects.filter(
+        claim__remittance_claims__remittance__in=[r.pk for r in records],
+        order_line__isnull=False,
+    ).values_list("order_line_id", flat=True)
 
 
 def handle_835(tx: Transaction, context: InboxContext) -> dict[str, int]:
@@ -155,7 +271,27 @@ def import_remittance(
     file_name: str = "",
     source: str = RemittanceSource.UPLOAD,
 ) -> RemittanceImport:
-    """Apply one parsed 835 transaction (see the module doc). Call inside a transaction."""
+    """Apply one parsed 835 transaction held in memory (``remittance.claims``; the
+    inbox's), as ``import_835`` does. Call inside a transaction."""
+    from ..readiness.signals import holds_refreshed_after
+
+    record: RemittanceImport | None = None
+    with holds_refreshed_after(lambda: _order_lines_of([record] if record else [])):
+        record = _open(company, remittance, file_name=file_name, source=source)
+        totals = _Totals()
+        # Reversals first: a corrected claim payment in the same file adjudicates anew.
+        for reversals in (True, False):
+            todo = [c for c in remittance.claims if c.is_reversal == reversals]
+            for start in range(0, len(todo), CHUNK):
+                _apply_chunk(record, totals, todo[start : start + CHUNK])
+        return _close(record, remittance, totals)
+
+
+def _open(
+    company: Company, remittance: Remittance, *, file_name: str, source: str
+) -> RemittanceImport:
+    """The import's payer, its payment and its record, before any claim is applied;
+    refused when the payer is unknown or the remittance already imported."""
     payer = find_payer(company, remittance.payer_ids)
     trace = remittance.trace_number
     earlier = RemittanceImport.objects.filter(
@@ -167,10 +303,10 @@ def import_remittance(
             f"{timezone.localtime(earlier.created_at):%Y-%m-%d}: nothing was posted again.",
             code="already_imported",
         )
-    reversals = [c for c in remittance.claims if c.is_reversal]
-    reversed_total = -sum((c.paid for c in reversals), ZERO)
     plb = remittance.provider_adjustment_total
-    amount = remittance.amount + reversed_total + max(plb, ZERO)
+    # What the payer paid on claims (the reversals it recouped are taken back out of
+    # BPR02) plus a net PLB increase such as interest.
+    amount = remittance.amount - remittance.reversals_total + max(plb, ZERO)
     payment = record_payment(
         company=company,
         payer=payer,
@@ -191,7 +327,7 @@ def import_remittance(
                 file_name=file_name[:200],
                 bpr_amount=remittance.amount,
                 paid_date=remittance.paid_date,
-                claims_count=len(remittance.claims),
+                claims_count=remittance.claims_count,
                 provider_adjustment_amount=plb,
             )
     except IntegrityError:
@@ -210,52 +346,41 @@ def import_remittance(
         )
         for item in remittance.provider_adjustments
     )
-    claims = _claims_by_number(company, payer, remittance.claims)
-    totals = {"posted": ZERO, "reversed": ZERO, "unmatched": ZERO}
-    # Reversals first: a corrected claim payment in the same file adjudicates anew.
-    for claim_payment in [*reversals, *(c for c in remittance.claims if not c.is_reversal)]:
-        kind, money = apply_claim_payment(
-            record, claim_payment, claims.get(claim_payment.claim_number)
-        )
-        if kind == RemittanceClaimKind.REVERSAL:
-            totals["reversed"] += money
-        elif kind == RemittanceClaimKind.UNMATCHED:
-            totals["unmatched"] += money
-        else:
-            totals["posted"] += money
-    posted = payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
-    reconciled = posted + totals["unmatched"] - totals["reversed"] - plb
-    if posted != totals["posted"] or reconciled != remittance.amount:
+    return record
+
+
+def _close(record: RemittanceImport, remittance: Remittance, totals: _Totals) -> RemittanceImport:
+    """Reconcile what was applied with BPR02 to the cent (or refuse the file) and keep
+    the totals on the record."""
+    plb = remittance.provider_adjustment_total
+    trace = remittance.trace_number
+    posted = record.payment.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
+    reconciled = posted + totals.unmatched - totals.reversed - plb
+    if posted != totals.posted or reconciled != remittance.amount:
         raise ServiceError(
             f"Remittance {trace} does not reconcile with BPR02 ${remittance.amount}: posted "
-            f"${posted} + unmatched ${totals['unmatched']} - reversed ${totals['reversed']} "
+            f"${posted} + unmatched ${totals.unmatched} - reversed ${totals.reversed} "
             f"- provider-level adjustments ${plb} = ${reconciled} (difference "
             f"${reconciled - remittance.amount}). Nothing was posted.",
             code="remittance_unbalanced",
         )
-    record.posted_amount = totals["posted"]
-    record.reversed_amount = totals["reversed"]
-    record.unmatched_amount = totals["unmatched"]
+    record.posted_amount = totals.posted
+    record.reversed_amount = totals.reversed
+    record.unmatched_amount = totals.unmatched
     record.save(update_fields=["posted_amount", "reversed_amount", "unmatched_amount"])
     record.payment.refresh_from_db()
     return record
 
 
-def _claims_by_number(
-    company: Company, payer: Payer, payments: Iterable[ClaimPayment]
-) -> dict[str, Claim]:
-    numbers = {c.claim_number for c in payments}
-    found: dict[str, Claim] = {}
-    queryset = Claim.objects.filter(company=company, payer=payer).select_related("coverage")
-    chunk: list[str] = []
-    for number in sorted(numbers):
-        chunk.append(number)
-        if len(chunk) == 500:
-            found.update((c.number, c) for c in queryset.filter(number__in=chunk))
-            chunk = []
-    if chunk:
-        found.update((c.number, c) for c in queryset.filter(number__in=chunk))
-    return found
+def _claims_by_number(company: Company, payer: Payer, numbers: Iterable[str]) -> dict[str, Claim]:
+    """The payer's claims with these numbers (one batch: at most ``CHUNK``), their lines
+    fetched with them."""
+    queryset = (
+        Claim.objects.filter(company=company, payer=payer, number__in=sorted(set(numbers)))
+        .select_related("coverage")
+        .prefetch_related(Prefetch("lines", queryset=ClaimLine.objects.order_by("line_number")))
+    )
+    return {claim.number: claim for claim in queryset}
 
 
 def apply_claim_payment(
@@ -328,7 +453,7 @@ def match_lines(
     """The claim line each service line pays: REF*6R first, else HCPCS + modifiers +
     date of service, tolerating one modifier the payer dropped. None where nothing
     matches."""
-    lines = list(claim.lines.order_by("line_number"))
+    lines = sorted(claim.lines.all(), key=lambda line: line.line_number)
     by_control = {line_control_number(claim, line): line for line in lines}
     used: set[Any] = set()
     matched: list[ClaimLine | None] = []
@@ -513,13 +638,9 @@ def _reverse(
         line.paid_amount = line.allocations.aggregate(total=Sum("amount"))["total"] or ZERO
         line.allowed_amount = ZERO
         line.save(update_fields=["paid_amount", "allowed_amount"])
-    # The payer takes its adjudication back: the claim waits for the correction. This
-    # is the payer's act, outside the staff transition table (paid is final for staff).
-    claim.status = ClaimStatus.PROCESSING
-    claim.adjudicated_at = None
-    claim.paid_at = None
-    claim.save(update_fields=["status", "adjudicated_at", "paid_at"])
-    recalculate_claim(claim)
+    # The payer takes its adjudication back (approved/paid -> processing, through the
+    # transition table): the claim waits for the correction.
+    claim = reverse_adjudication(claim)
     original.reversed_at = timezone.now()
     original.save(update_fields=["reversed_at"])
     reversal = _remittance_claim(

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -31,7 +31,15 @@ from core.compliance import record_event
 from core.exceptions import ServiceError
 
 from ..choices import AdjustmentGroup, ClaimStatus
-from ..models import Adjustment, ClaimLine, PatientStatement, SecondaryClaim, StatementRun
+from ..models import (
+    Adjustment,
+    ClaimLine,
+    PatientPayment,
+    PatientPaymentAllocation,
+    PatientStatement,
+    SecondaryClaim,
+    StatementRun,
+)
 from ..models.claims import ZERO
 
 if TYPE_CHECKING:
@@ -48,12 +56,20 @@ class StatementLine:
     insurance_paid: Decimal
     adjustments: Decimal
     due: Decimal
+    # What the patient already paid on it (``PatientPaymentAllocation``); ``due`` is
+    # the patient's share less that.
+    patient_paid: Decimal = ZERO
+    claim_id: Any = None
+    claim_line_id: Any = None
 
 
 @dataclass
 class PatientShare:
     patient_id: Any
     lines: list[StatementLine] = field(default_factory=list)
+    # The patient's payments received since their last statement (the next statement
+    # shows them).
+    payments: list[PatientPayment] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
@@ -84,6 +100,12 @@ def open_patient_shares(
     if not due:
         return []
     claim_ids = {claim_id for claim_id, _ in due}
+    paid_by_patient = {
+        (row["claim_id"], row["claim_line_id"]): row["paid"]
+        for row in PatientPaymentAllocation.objects.filter(claim_id__in=claim_ids)
+        .values("claim_id", "claim_line_id")
+        .annotate(paid=Sum("amount"))
+    }
     others = Adjustment.objects.filter(allocation__claim_id__in=claim_ids).exclude(
         group=AdjustmentGroup.PR
     )
@@ -115,6 +137,9 @@ def open_patient_shares(
         claim = claims.get(claim_id) or _claim(claim_id)
         share = shares.setdefault(claim.patient_id, PatientShare(claim.patient_id))
         earlier = primary_paid.get((primaries.get(claim_id), line.line_number if line else 0), ZERO)
+        patient_paid = paid_by_patient.get((claim_id, line_id), ZERO)
+        if amount - patient_paid <= ZERO:
+            continue  # paid in full by the patient: no longer open
         share.lines.append(
             StatementLine(
                 date_of_service=line.date_of_service if line else None,
@@ -124,12 +149,38 @@ def open_patient_shares(
                 billed=line.charge if line else ZERO,
                 insurance_paid=(line.paid_amount if line else ZERO) + earlier,
                 adjustments=adjusted.get((claim_id, line_id), ZERO),
-                due=amount,
+                due=amount - patient_paid,
+                patient_paid=patient_paid,
+                claim_id=claim_id,
+                claim_line_id=line_id,
             )
         )
     for share in shares.values():
         share.lines.sort(key=lambda x: (x.date_of_service or datetime.date.min, x.claim_number))
-    return [share for share in shares.values() if share.total > ZERO]
+    open_shares = [share for share in shares.values() if share.total > ZERO]
+    _attach_recent_payments(company, open_shares)
+    return open_shares
+
+
+def _attach_recent_payments(company: Company, shares: list[PatientShare]) -> None:
+    """Each share's patient payments received since the patient's last statement (one
+    query for all of them)."""
+    if not shares:
+        return
+    by_patient = {share.patient_id: share for share in shares}
+    last_statement = (
+        PatientStatement.objects.filter(company=company, patient_id=OuterRef("patient_id"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    recent = (
+        PatientPayment.objects.filter(company=company, patient_id__in=list(by_patient))
+        .annotate(since=Subquery(last_statement))
+        .filter(Q(since__isnull=True) | Q(received_at__gt=F("since")))
+        .order_by("received_at")
+    )
+    for payment in recent:
+        by_patient[payment.patient_id].payments.append(payment)
 
 
 def _claim(claim_id: Any) -> Any:

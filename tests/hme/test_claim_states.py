@@ -38,6 +38,10 @@ def to_status(claim, status):
 
 # One way to attempt each move, so every (from, to) pair is tried.
 def acknowledge(claim):
+    """-> processing: the payer's acknowledgement of a pending claim, or its reversal
+    (835 CLP02 22) of an approved or paid one."""
+    if claim.status in (ClaimStatus.APPROVED, ClaimStatus.PAID):
+        return services.reverse_adjudication(claim)
     if claim.status == ClaimStatus.PENDING and claim.submitted_at is None:
         claim = services.submit_claim(claim)
     return services.mark_processing(claim)
@@ -56,9 +60,9 @@ def test_the_table_is_the_design():
     assert {
         "pending": {"processing", "void"},
         "processing": {"approved", "denied", "void"},
-        "approved": {"paid", "void"},
+        "approved": {"paid", "processing", "void"},
         "denied": {"pending", "void"},
-        "paid": set(),
+        "paid": {"processing"},
         "void": set(),
     } == CLAIM_TRANSITIONS
 
@@ -96,6 +100,33 @@ def test_each_illegal_transition_is_refused_and_changes_nothing(company, source,
         ATTEMPTS[target](claim)
     assert caught.value.status_code == 409
     assert claim.number in caught.value.message
+    assert Claim.objects.filter(pk=claim.pk).values().get() == before
+
+
+@pytest.mark.parametrize("source", [ClaimStatus.APPROVED, ClaimStatus.PAID])
+def test_only_a_reversal_returns_an_adjudicated_claim_to_processing(company, source):
+    """approved/paid -> processing is the payer's reversal (005010X221A1 CLP02 22), never
+    an acknowledgement (277CA) of the claim."""
+    claim = to_status(ClaimFactory(company=company), source)
+    with pytest.raises(InvalidTransition):
+        services.mark_processing(claim)
+    claim.refresh_from_db()
+    assert claim.status == source
+    claim = services.reverse_adjudication(claim)
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.PROCESSING
+    assert (claim.adjudicated_at, claim.paid_at) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "source", [ClaimStatus.PENDING, ClaimStatus.PROCESSING, ClaimStatus.DENIED, ClaimStatus.VOID]
+)
+def test_a_claim_never_adjudicated_cannot_be_reversed(company, source):
+    claim = to_status(ClaimFactory(company=company), source)
+    before = Claim.objects.filter(pk=claim.pk).values().get()
+    with pytest.raises(InvalidTransition) as caught:
+        services.reverse_adjudication(claim)
+    assert caught.value.status_code == 409
     assert Claim.objects.filter(pk=claim.pk).values().get() == before
 
 
