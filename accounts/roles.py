@@ -26,6 +26,7 @@ ROLE_PERMISSIONS = {
         "core.*_webhooksubscription",
         "core.*_webhookdelivery",
         "documents.*",
+        "resupply.*",
     ],
     Role.INTAKE: [
         "accounts.view_location",
@@ -47,6 +48,10 @@ ROLE_PERMISSIONS = {
         "documents.change_document",
         "documents.*_faxintake",
         "documents.add_signingrequest",
+        # The resupply outreach: calls the patients, records confirmations, orders.
+        "resupply.view_*",
+        "resupply.change_resupplyrequest",
+        "resupply.*_resupplycontact",
     ],
     Role.CLINICIAN: [
         "accounts.view_location",
@@ -75,6 +80,9 @@ ROLE_PERMISSIONS = {
         "documents.add_document",
         "documents.change_document",
         "documents.*_legalhold",
+        # Company replacement schedules per payer; the worklist (read).
+        "resupply.view_*",
+        "resupply.*_replacementrule",
     ],
     # Read-only over everything, including the audit trail and the PHI access log.
     Role.AUDITOR: [VIEW_ALL],

@@ -8,3 +8,6 @@ class DmeConfig(AppConfig):
 
     def ready(self):
         from . import audit  # noqa: F401  (registers the models with auditlog)
+        from .notifications import register_templates
+
+        register_templates()
