@@ -50,7 +50,7 @@ ROLE_PERMISSIONS = {
         "documents.add_signingrequest",
         # The resupply outreach: calls the patients, records confirmations, orders.
         "resupply.view_*",
-        "resupply.change_resupplyrequest",
+        "resupply.*_resupplyrequest",
         "resupply.*_resupplycontact",
     ],
     Role.CLINICIAN: [

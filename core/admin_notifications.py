@@ -36,7 +36,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, TenantAdmin):
         "related_id",
         "created_at",
     ]
-    readonly_fields = fields
+    readonly_fields = [str(name) for name in fields]
     show_full_result_count = False
 
     @admin.display(description="patient")

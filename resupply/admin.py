@@ -20,7 +20,15 @@ from .models import ReplacementRule, ResupplyContact, ResupplyRequest
 
 @admin.register(ReplacementRule)
 class ReplacementRuleAdmin(TenantAdmin):
-    list_display = ["hcpcs_code", "description", "quantity", "months", "payer", "scope", "is_active"]
+    list_display = [
+        "hcpcs_code",
+        "description",
+        "quantity",
+        "months",
+        "payer",
+        "scope",
+        "is_active",
+    ]
     list_filter = ["is_active", "payer"]
     search_fields = ["=hcpcs_code"]
     list_select_related = ["payer", "company"]
@@ -54,7 +62,7 @@ class ContactInline(TenantInlineMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["contacted_at", "contacted_by", "channel", "outcome", "answers"]
-    readonly_fields = fields
+    readonly_fields = [str(name) for name in fields]
     ordering = ["-contacted_at"]
 
     @admin.display(description="per item: still has / wants")
@@ -129,7 +137,7 @@ class ResupplyRequestAdmin(ChangeButtonsMixin, TenantAdmin):
         "outreach_sent_at",
         "order",
     ]
-    readonly_fields = fields
+    readonly_fields = [str(name) for name in fields]
     inlines = [ContactInline]
     actions = ["record_contact", "make_order"]
     change_buttons = [

@@ -29,7 +29,9 @@ def _has_resupply_permission(self: Any, request: HttpRequest) -> bool:
 
 
 def _requests_url(patient: Any) -> str:
-    return reverse("admin:resupply_resupplyrequest_changelist") + f"?patient__id__exact={patient.pk}"
+    return (
+        reverse("admin:resupply_resupplyrequest_changelist") + f"?patient__id__exact={patient.pk}"
+    )
 
 
 def install_admin_hooks() -> None:
@@ -40,9 +42,11 @@ def install_admin_hooks() -> None:
             model="clinical.patient",
             key="resupply",
             title="Resupply: next eligible dates",
-            rows=lambda request, patient: ResupplyItem.objects.for_user(request.user)
-            .filter(patient=patient)
-            .select_related("equipment"),
+            rows=lambda request, patient: (
+                ResupplyItem.objects.for_user(request.user)
+                .filter(patient=patient)
+                .select_related("equipment")
+            ),
             columns=[
                 Column("HCPCS", lambda item: item.hcpcs_code),
                 Column("Item", lambda item: item.equipment.name),

@@ -39,7 +39,6 @@ class ContactForm(forms.Form):
         return cleaned
 
 
-
 def item_answers(data: dict[str, Any], items: list[Any]) -> dict[Any, dict[str, Any]]:
     """The per-item answers of a confirmation, from the form's cleaned data."""
     if data.get("outcome") != ContactOutcome.CONFIRMED:

@@ -116,7 +116,8 @@ class ReplacementRule(BaseModel):
         super().clean()
         from django.core.exceptions import ValidationError
 
-        if self.payer_id and self.company_id and self.payer.company_id != self.company_id:
+        payer = self.payer if self.payer_id else None
+        if payer is not None and self.company_id and payer.company_id != self.company_id:
             raise ValidationError({"payer": "This payer is not in your company."})
 
 
@@ -210,9 +211,12 @@ class ResupplyRequest(TenantModel):
                 violation_error_message="This patient already has an open resupply request.",
             ),
             models.CheckConstraint(
-                condition=Q(contact_from__lte=models.F("ship_from")) & Q(ship_from__lte=models.F("due_on")),
+                condition=Q(contact_from__lte=models.F("ship_from"))
+                & Q(ship_from__lte=models.F("due_on")),
                 name="resupply_request_windows",
-                violation_error_message="Contact comes before shipping, shipping before the due day.",
+                violation_error_message=(
+                    "Contact comes before shipping, shipping before the due day."
+                ),
             ),
         ]
         indexes = [
@@ -260,9 +264,7 @@ class ResupplyContactItem(TenantModel):
     class Meta:
         ordering = ["item__hcpcs_code"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["contact", "item"], name="resupply_contact_item_uniq"
-            ),
+            models.UniqueConstraint(fields=["contact", "item"], name="resupply_contact_item_uniq"),
         ]
 
     def __str__(self) -> str:

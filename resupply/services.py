@@ -117,9 +117,10 @@ def _last_deliveries(
         known = last.get(key)
         if known is not None and known["day"] == day:
             known["quantity"] += row["quantity"]
-            known["line_id"], known["equipment_id"] = row["order_line_id"], row[
-                "order_line__equipment_id"
-            ]
+            known["line_id"], known["equipment_id"] = (
+                row["order_line_id"],
+                row["order_line__equipment_id"],
+            )
             continue
         last[key] = {
             "day": day,
@@ -147,90 +148,96 @@ def refresh_company(
         book = RuleBook(company_id)
         if not book.codes:
             return counts
-        last = _last_deliveries(company_id, book.codes, as_of - LOOKBACK, patient_ids)
-        payers = _primary_payers({patient for patient, _code in last}, as_of)
-        existing = {
-            (item.patient_id, item.hcpcs_code): item
-            for item in ResupplyItem.objects.filter(
-                company_id=company_id,
-                **({"patient_id__in": patient_ids} if patient_ids is not None else {}),
-            )
-        }
-        new, changed = [], []
-        by_patient: dict[Any, list[ResupplyItem]] = defaultdict(list)
-        for (patient_id, code), found in last.items():
-            rule = book.rule(code, payers.get(patient_id))
-            if rule is None:
-                continue
-            ends = rules.supply_ends_on(found["day"], found["quantity"], rule.quantity, rule.months)
-            values = dict(
-                zip(
-                    ITEM_FIELDS,
-                    [
-                        found["equipment_id"],
-                        found["line_id"],
-                        found["day"],
-                        found["quantity"],
-                        rule.quantity,
-                        rule.months,
-                        ends,
-                    ],
-                    strict=True,
-                )
-            )
-            item = existing.get((patient_id, code))
-            if item is None:
-                item = ResupplyItem(
-                    company_id=company_id, patient_id=patient_id, hcpcs_code=code, **values
-                )
-                new.append(item)
-            elif any(getattr(item, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(item, name, value)
-                changed.append(item)
-            by_patient[patient_id].append(item)
-        ResupplyItem.objects.bulk_create(new, batch_size=500)
-        if changed:
-            ResupplyItem.objects.bulk_update(changed, ITEM_FIELDS, batch_size=500)
-        counts["items"] = len(new) + len(changed)
-        active = {
-            request.patient_id: request
-            for request in ResupplyRequest.objects.active().filter(
-                company_id=company_id, patient_id__in=list(by_patient)
-            )
-        }
-        done = set(
-            ResupplyRequest.objects.filter(
-                company_id=company_id, patient_id__in=list(by_patient)
-            )
-            .exclude(status__in=ACTIVE_STATUSES)
-            .values_list("patient_id", "due_on")
-        )
-        opened: list[ResupplyRequest] = []
-        for patient_id, items in by_patient.items():
-            due_items = [item for item in items if rules.contact_from(item.supply_ends_on) <= as_of]
-            if not due_items:
-                continue
-            due_on = min(item.supply_ends_on for item in due_items)
-            request = active.get(patient_id)
-            if request is not None:
-                if request.status == RequestStatus.OPEN and request.due_on != due_on:
-                    _set_due(request, due_on)
-                    request.save(update_fields=["due_on", "contact_from", "ship_from"])
-                    counts["updated"] += 1
-                request.items.add(*due_items)
-                continue
-            if (patient_id, due_on) in done:  # refused or ordered for this cycle
-                continue
-            request = ResupplyRequest(company_id=company_id, patient_id=patient_id)
-            _set_due(request, due_on)
-            request.save()
-            request.items.add(*due_items)
-            opened.append(request)
+        by_patient, counts["items"] = _refresh_items(company_id, book, as_of, patient_ids)
+        opened, counts["updated"] = _open_requests(company_id, by_patient, as_of)
         counts["opened"] = len(opened)
         if opened:
             _send_outreach(opened)
     return counts
+
+
+def _refresh_items(
+    company_id: Any, book: RuleBook, as_of: datetime.date, patient_ids: list[Any] | None
+) -> tuple[dict[Any, list[ResupplyItem]], int]:
+    """Upsert the items from the last deliveries: ({patient id: items}, rows written)."""
+    last = _last_deliveries(company_id, book.codes, as_of - LOOKBACK, patient_ids)
+    payers = _primary_payers({patient for patient, _code in last}, as_of)
+    scope = {"patient_id__in": patient_ids} if patient_ids is not None else {}
+    existing = {
+        (item.patient_id, item.hcpcs_code): item
+        for item in ResupplyItem.objects.filter(company_id=company_id, **scope)
+    }
+    new, changed = [], []
+    by_patient: dict[Any, list[ResupplyItem]] = defaultdict(list)
+    for (patient_id, code), found in last.items():
+        rule = book.rule(code, payers.get(patient_id))
+        if rule is None:
+            continue
+        ends = rules.supply_ends_on(found["day"], found["quantity"], rule.quantity, rule.months)
+        values = dict(
+            zip(
+                ITEM_FIELDS,
+                [
+                    found["equipment_id"],
+                    found["line_id"],
+                    found["day"],
+                    found["quantity"],
+                    rule.quantity,
+                    rule.months,
+                    ends,
+                ],
+                strict=True,
+            )
+        )
+        item = existing.get((patient_id, code))
+        if item is None:
+            item = ResupplyItem(
+                company_id=company_id, patient_id=patient_id, hcpcs_code=code, **values
+            )
+            new.append(item)
+        elif any(getattr(item, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(item, name, value)
+            changed.append(item)
+        by_patient[patient_id].append(item)
+    ResupplyItem.objects.bulk_create(new, batch_size=500)
+    if changed:
+        ResupplyItem.objects.bulk_update(changed, ITEM_FIELDS, batch_size=500)
+    return by_patient, len(new) + len(changed)
+
+
+def _open_requests(
+    company_id: Any, by_patient: dict[Any, list[ResupplyItem]], as_of: datetime.date
+) -> tuple[list[ResupplyRequest], int]:
+    """Open a request per patient whose contact window is open: (opened, updated)."""
+    requests = ResupplyRequest.objects.filter(
+        company_id=company_id, patient_id__in=list(by_patient)
+    )
+    active = {request.patient_id: request for request in requests.active()}
+    done = set(requests.exclude(status__in=ACTIVE_STATUSES).values_list("patient_id", "due_on"))
+    opened: list[ResupplyRequest] = []
+    updated = 0
+    for patient_id, items in by_patient.items():
+        due_items = [item for item in items if rules.contact_from(item.supply_ends_on) <= as_of]
+        if not due_items:
+            continue
+        due_on = min(item.supply_ends_on for item in due_items)
+        request = active.get(patient_id)
+        if request is not None:
+            if request.status == RequestStatus.OPEN and request.due_on != due_on:
+                _set_due(request, due_on)
+                request.save(update_fields=["due_on", "contact_from", "ship_from"])
+                updated += 1
+            request.items.add(*due_items)
+            continue
+        if (patient_id, due_on) in done:  # refused or ordered for this cycle
+            continue
+        request = ResupplyRequest(company_id=company_id, patient_id=patient_id)
+        _set_due(request, due_on)
+        request.save()
+        request.items.add(*due_items)
+        opened.append(request)
+    return opened, updated
 
 
 def _set_due(request: ResupplyRequest, due_on: datetime.date) -> None:
@@ -316,37 +323,7 @@ def record_contact(
                 code="too_early_to_contact",
                 fields={"contacted_at": ["Before the contact window opens."]},
             )
-        request_items = {item.pk: item for item in request.items.all()}
-        lines: list[ResupplyContactItem] = []
-        errors: dict[str, list[str]] = {}
-        for item_id, given in (items or {}).items():
-            item = request_items.get(_uuid(item_id))
-            if item is None:
-                errors.setdefault("items", []).append("An item is not on this request.")
-                continue
-            on_hand = int(given.get("on_hand") or 0)
-            wanted = bool(given.get("wanted", True))
-            quantity = int(given.get("quantity") or 0) if wanted else 0
-            if wanted and quantity == 0:
-                quantity = max(item.quantity - on_hand, 0)
-            if wanted and quantity + on_hand > item.quantity:
-                errors.setdefault(item.hcpcs_code, []).append(
-                    f"{item.hcpcs_code}: at most {max(item.quantity - on_hand, 0)} "
-                    f"(usual maximum {item.quantity}, the patient still has {on_hand})."
-                )
-            if wanted and quantity <= 0:
-                errors.setdefault(item.hcpcs_code, []).append(
-                    f"{item.hcpcs_code}: the patient still has enough; mark it not wanted."
-                )
-            lines.append(
-                ResupplyContactItem(
-                    company_id=request.company_id,
-                    item=item,
-                    on_hand=on_hand,
-                    wanted=wanted,
-                    quantity=quantity,
-                )
-            )
+        lines, errors = _contact_lines(request, items or {})
         if outcome == ContactOutcome.CONFIRMED and not any(line.wanted for line in lines):
             errors.setdefault("items", []).append(
                 "A confirmation names at least one item the patient wants."
@@ -378,6 +355,44 @@ def record_contact(
             request.status = RequestStatus.REFUSED
         request.save(update_fields=["attempts", "last_contact_at", "status", "updated_at"])
     return contact
+
+
+def _contact_lines(
+    request: ResupplyRequest, items: Mapping[Any, Mapping[str, Any]]
+) -> tuple[list[ResupplyContactItem], dict[str, list[str]]]:
+    """The per-item answers as unsaved rows, and the errors by item code."""
+    request_items = {item.pk: item for item in request.items.all()}
+    lines: list[ResupplyContactItem] = []
+    errors: dict[str, list[str]] = {}
+    for item_id, given in items.items():
+        item = request_items.get(_uuid(item_id))
+        if item is None:
+            errors.setdefault("items", []).append("An item is not on this request.")
+            continue
+        on_hand = int(given.get("on_hand") or 0)
+        wanted = bool(given.get("wanted", True))
+        quantity = int(given.get("quantity") or 0) if wanted else 0
+        if wanted and quantity == 0:
+            quantity = max(item.quantity - on_hand, 0)
+        if wanted and quantity + on_hand > item.quantity:
+            errors.setdefault(item.hcpcs_code, []).append(
+                f"{item.hcpcs_code}: at most {max(item.quantity - on_hand, 0)} "
+                f"(usual maximum {item.quantity}, the patient still has {on_hand})."
+            )
+        if wanted and quantity <= 0:
+            errors.setdefault(item.hcpcs_code, []).append(
+                f"{item.hcpcs_code}: the patient still has enough; mark it not wanted."
+            )
+        lines.append(
+            ResupplyContactItem(
+                company_id=request.company_id,
+                item=item,
+                on_hand=on_hand,
+                wanted=wanted,
+                quantity=quantity,
+            )
+        )
+    return lines, errors
 
 
 def _uuid(value: Any) -> Any:

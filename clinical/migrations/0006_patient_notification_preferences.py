@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinical', '0005_merge_cockpit'),
+        ("clinical", "0005_merge_cockpit"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='notification_channel',
-            field=models.CharField(choices=[('email', 'E-mail'), ('sms', 'Text message (SMS)')], default='email', help_text='Appointment, delivery and resupply messages go here first (the other channel when this one has no contact on file).', max_length=8, verbose_name='notify by'),
+            model_name="patient",
+            name="notification_channel",
+            field=models.CharField(
+                choices=[("email", "E-mail"), ("sms", "Text message (SMS)")],
+                default="email",
+                help_text="Appointment, delivery and resupply messages go here first (the other channel when this one has no contact on file).",
+                max_length=8,
+                verbose_name="notify by",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='notifications_opt_out',
-            field=models.BooleanField(default=False, help_text='The patient asked not to get e-mails or text messages from us.', verbose_name='no notifications'),
+            model_name="patient",
+            name="notifications_opt_out",
+            field=models.BooleanField(
+                default=False,
+                help_text="The patient asked not to get e-mails or text messages from us.",
+                verbose_name="no notifications",
+            ),
         ),
     ]

@@ -136,7 +136,9 @@ def _patient_contact(patient: Any) -> tuple[str, str]:
     email = (getattr(patient, "email", "") or "").strip()
     phone = (getattr(patient, "phone", "") or "").strip()
     preferred = getattr(patient, "notification_channel", "") or Channel.EMAIL
-    order = [Channel.SMS, Channel.EMAIL] if preferred == Channel.SMS else [Channel.EMAIL, Channel.SMS]
+    order = (
+        [Channel.SMS, Channel.EMAIL] if preferred == Channel.SMS else [Channel.EMAIL, Channel.SMS]
+    )
     for channel in order:
         address = email if channel == Channel.EMAIL else phone
         if address:

@@ -47,7 +47,10 @@ def _deliver(notification: Notification) -> None:
 
 def attempt(notification_id: str, *, final: bool) -> str:
     """One attempt at sending; returns the status. ``final``: no retry follows, so a
-    failure marks the row failed. A row already sent (a redelivered task) is left be."""
+    failure marks the row failed. A row already sent (a redelivered task) is left be.
+    A failure that will be retried is recorded (attempts, error kind), then raised as
+    :class:`NotificationNotSent` for the task to retry."""
+    failed = ""
     with transaction.atomic():
         notification = Notification.objects.filter(pk=notification_id).first()
         if notification is None:
@@ -59,16 +62,16 @@ def attempt(notification_id: str, *, final: bool) -> str:
         try:
             _deliver(notification)
         except Exception as error:  # any backend failure: recorded, then retried
-            notification.last_error = error_kind(error)[:200]
+            notification.last_error = failed = error_kind(error)[:200]
             if final:
                 notification.status = NotificationStatus.FAILED
                 notification.body = ""
             notification.save(update_fields=["attempts", "last_error", "status", "body"])
-            if final:
-                return notification.status
-            raise NotificationNotSent(notification.last_error) from error
-        notification.status = NotificationStatus.SENT
-        notification.sent_at = timezone.now()
-        notification.body = ""
-        notification.save(update_fields=["attempts", "status", "sent_at", "body"])
-        return notification.status
+        else:
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = timezone.now()
+            notification.body = ""
+            notification.save(update_fields=["attempts", "status", "sent_at", "body"])
+    if failed and not final:
+        raise NotificationNotSent(failed)
+    return notification.status

@@ -66,7 +66,9 @@ class ResupplyRequestSerializer(TenantModelSerializer):
 
 class ContactItemInputSerializer(serializers.Serializer):
     item = serializers.UUIDField(help_text="A resupply item of this request.")
-    on_hand = serializers.IntegerField(min_value=0, default=0, help_text="What the patient still has.")
+    on_hand = serializers.IntegerField(
+        min_value=0, default=0, help_text="What the patient still has."
+    )
     wanted = serializers.BooleanField(default=True)
     quantity = serializers.IntegerField(
         min_value=0, default=0, help_text="0: the usual maximum less what is on hand."

@@ -14,7 +14,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Lowest first. An app may import the apps below it, never one above or beside it.
-FLOORS = [["core"], ["accounts"], ["clinical"], ["dme"], ["hme"], ["documents"], ["resupply", "adherence"], ["cockpit"]]
+FLOORS = [
+    ["core"],
+    ["accounts"],
+    ["clinical"],
+    ["dme"],
+    ["hme"],
+    ["documents"],
+    ["resupply", "adherence"],
+    ["cockpit"],
+]
 # Importing this from anywhere but the very top (the project package) is an upward import.
 PROJECT_PACKAGE = "config"
 
