@@ -216,6 +216,7 @@ def _open_requests(
     active = {request.patient_id: request for request in requests.active()}
     done = set(requests.exclude(status__in=ACTIVE_STATUSES).values_list("patient_id", "due_on"))
     opened: list[ResupplyRequest] = []
+    links: list[tuple[ResupplyRequest, ResupplyItem]] = []
     updated = 0
     for patient_id, items in by_patient.items():
         due_items = [item for item in items if rules.contact_from(item.supply_ends_on) <= as_of]
@@ -228,16 +229,38 @@ def _open_requests(
                 _set_due(request, due_on)
                 request.save(update_fields=["due_on", "contact_from", "ship_from"])
                 updated += 1
-            request.items.add(*due_items)
+            links.extend((request, item) for item in due_items)
             continue
         if (patient_id, due_on) in done:  # refused or ordered for this cycle
             continue
         request = ResupplyRequest(company_id=company_id, patient_id=patient_id)
         _set_due(request, due_on)
-        request.save()
-        request.items.add(*due_items)
         opened.append(request)
+        links.extend((request, item) for item in due_items)
+    ResupplyRequest.objects.bulk_create(opened, batch_size=500)
+    _link_items(links)
     return opened, updated
+
+
+def _link_items(links: list[tuple[ResupplyRequest, ResupplyItem]]) -> None:
+    """Put the due items on their requests: the missing links only, in bulk."""
+    if not links:
+        return
+    through = ResupplyRequest.items.through
+    known = set(
+        through.objects.filter(
+            resupplyrequest_id__in={request.pk for request, _item in links}
+        ).values_list("resupplyrequest_id", "resupplyitem_id")
+    )
+    through.objects.bulk_create(
+        [
+            through(resupplyrequest_id=request.pk, resupplyitem_id=item.pk)
+            for request, item in links
+            if (request.pk, item.pk) not in known
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
 
 
 def _set_due(request: ResupplyRequest, due_on: datetime.date) -> None:
@@ -255,13 +278,25 @@ def _send_outreach(requests: list[ResupplyRequest]) -> None:
             pk__in=[request.patient_id for request in requests]
         ).select_related("company")
     }
+    items: dict[Any, list[ResupplyItem]] = defaultdict(list)
+    for link in (
+        ResupplyRequest.items.through.objects.filter(
+            resupplyrequest_id__in=[request.pk for request in requests]
+        )
+        .select_related("resupplyitem__equipment")
+        .order_by("resupplyitem__hcpcs_code")
+    ):
+        items[link.resupplyrequest_id].append(link.resupplyitem)
     now = timezone.now()
     for request in requests:
         notify_patient(
-            patients[request.patient_id], RESUPPLY_OUTREACH, {"request": request}, related=request
+            patients[request.patient_id],
+            RESUPPLY_OUTREACH,
+            {"request": request, "items": items[request.pk]},
+            related=request,
         )
         request.outreach_sent_at = now
-    ResupplyRequest.objects.bulk_update(requests, ["outreach_sent_at"])
+    ResupplyRequest.objects.bulk_update(requests, ["outreach_sent_at"], batch_size=500)
 
 
 def refresh_worklist(as_of: datetime.date | None = None) -> dict[str, int]:
