@@ -56,7 +56,7 @@ def install_admin_hooks() -> None:
             full_list=_requests_url,
             full_label="Resupply requests",
             permission="resupply.view_resupplyitem",
-            order=60,
+            order=70,
             empty="No PAP supplies delivered yet.",
         )
     )

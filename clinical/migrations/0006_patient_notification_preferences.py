@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             model_name="patient",
             name="notification_channel",
             field=models.CharField(
+                blank=True,
                 choices=[("email", "E-mail"), ("sms", "Text message (SMS)")],
                 default="email",
                 help_text="Appointment, delivery and resupply messages go here first (the other channel when this one has no contact on file).",

@@ -184,6 +184,7 @@ class Patient(TenantModel):
         max_length=8,
         choices=Channel.choices,
         default=Channel.EMAIL,
+        blank=True,
         help_text="Appointment, delivery and resupply messages go here first "
         "(the other channel when this one has no contact on file).",
     )

@@ -60,6 +60,7 @@ ONE_OF_EACH = {
     "deliveries": 2,
     "rentals": 1,
     "claims": 1,
+    "resupply": 0,  # no PAP supplies in this history
 }
 
 
@@ -75,6 +76,7 @@ def test_it_shows_the_whole_story(client, admin_user, company):
         "deliveries",
         "rentals",
         "claims",
+        "resupply",  # registered by the resupply app
     ]
     # The rental's own order and the claim's delivered order are the other orders.
     assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH

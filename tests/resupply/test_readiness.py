@@ -112,10 +112,10 @@ def test_the_check_costs_the_same_for_many_lines(
         )
         lines.append(DeliveredLineFactory(order=refill, equipment=filters, quantity=2))
     batch = readiness.load_batch(lines[:1])
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         one = list(resupply_confirmation(batch))
     batch = readiness.load_batch(lines)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         many = list(resupply_confirmation(batch))
     assert len(one) == 1
     assert len(many) == 5
