@@ -28,6 +28,7 @@ ROLE_PERMISSIONS = {
         "documents.*",
         # PAP adherence (docs/domain/adherence.md): imports, statuses.
         "adherence.*",
+        "resupply.*",
     ],
     Role.INTAKE: [
         "accounts.view_location",
@@ -49,6 +50,10 @@ ROLE_PERMISSIONS = {
         "documents.change_document",
         "documents.*_faxintake",
         "documents.add_signingrequest",
+        # The resupply outreach: calls the patients, records confirmations, orders.
+        "resupply.view_*",
+        "resupply.*_resupplyrequest",
+        "resupply.*_resupplycontact",
     ],
     Role.CLINICIAN: [
         "accounts.view_location",
@@ -81,6 +86,9 @@ ROLE_PERMISSIONS = {
         "documents.*_legalhold",
         # Adherence decides KX on PAP months 4 on.
         "adherence.view_*",
+        # Company replacement schedules per payer; the worklist (read).
+        "resupply.view_*",
+        "resupply.*_replacementrule",
     ],
     # Read-only over everything, including the audit trail and the PHI access log.
     Role.AUDITOR: [VIEW_ALL],

@@ -51,7 +51,10 @@ from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, TenantAdmin):
+class PatientAdmin(
+    ChangeButtonsMixin, PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, TenantAdmin
+):
+    # No steps of its own: higher floors add theirs at start-up (resupply).
     form = PatientAdminForm
     list_display = [
         "number",
@@ -87,6 +90,7 @@ class PatientAdmin(PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin
                 ]
             },
         ),
+        ("Notifications", {"fields": ["notification_channel", "notifications_opt_out"]}),
         (
             "Emergency contact",
             {

@@ -11,3 +11,6 @@ class ClinicalConfig(AppConfig):
             audit,  # noqa: F401  (registers the models with auditlog)
             reference,  # noqa: F401  (the ICD-10 cache's invalidation)
         )
+        from .notifications import register_templates
+
+        register_templates()

@@ -17,11 +17,13 @@ from accounts.models import Company, User
 from core.events import emit
 from core.exceptions import Conflict, InvalidTransition, ServiceError
 from core.locks import lock_row
+from core.notifications import notify_patient
 from core.transitions import check_transition
 
 from .choices import AlertStatus, AppointmentStatus, PatientStatus
 from .models import Appointment, BiometricAlert, HealthInsight, Patient, Provider
 from .models.appointments import NO_OVERLAP_CONSTRAINT
+from .notifications import APPOINTMENT_CONFIRMATION, APPOINTMENT_REMINDER
 from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS, BEFORE_START_ALLOWED
 
 # Patients ----------------------------------------------------------------------------
@@ -183,6 +185,14 @@ def save_appointment(appointment: Appointment) -> Appointment:
             _appointment_data(appointment),
             company=appointment.company_id,
         )
+        if booked and appointment.status == AppointmentStatus.SCHEDULED:
+            # Sent after the commit (core.notifications), by the patient's channel.
+            notify_patient(
+                appointment.patient,
+                APPOINTMENT_CONFIRMATION,
+                {"appointment": appointment},
+                related=appointment,
+            )
     return appointment
 
 
@@ -293,6 +303,48 @@ def cancel_appointment(appointment: Appointment) -> Appointment:
 
 def mark_no_show(appointment: Appointment) -> Appointment:
     return change_appointment_status(appointment, AppointmentStatus.NO_SHOW)
+
+
+# The 24-hour reminder (beat: clinical.tasks.send_appointment_reminders, hourly) -------
+REMINDER_AHEAD = datetime.timedelta(hours=24)
+# Hourly runs with a two-hour window: a late or skipped run still reminds once.
+REMINDER_WINDOW = datetime.timedelta(hours=2)
+
+
+def send_appointment_reminders(now: datetime.datetime | None = None) -> int:
+    """Remind every patient whose appointment (scheduled or confirmed) starts 23 to 25
+    hours from ``now``, once per appointment. Returns how many were queued."""
+    from core.notifications.models import Notification
+
+    now = now or timezone.now()
+    start = now + REMINDER_AHEAD - REMINDER_WINDOW / 2
+    due = list(
+        Appointment.objects.filter(
+            starts_at__gte=start,
+            starts_at__lt=start + REMINDER_WINDOW,
+            status__in=[AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED],
+        ).select_related("patient", "patient__company", "location", "company")
+    )
+    reminded = set(
+        Notification.objects.filter(
+            template=APPOINTMENT_REMINDER,
+            related_type=Appointment._meta.label_lower,
+            related_id__in=[str(appointment.pk) for appointment in due],
+        ).values_list("related_id", flat=True)
+    )
+    sent = 0
+    for appointment in due:
+        if str(appointment.pk) in reminded:
+            continue
+        with transaction.atomic():
+            notify_patient(
+                appointment.patient,
+                APPOINTMENT_REMINDER,
+                {"appointment": appointment},
+                related=appointment,
+            )
+        sent += 1
+    return sent
 
 
 # Biometric alerts --------------------------------------------------------------------

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "hme",
     "documents",
     "adherence",
+    "resupply",
     "cockpit",
 ]
 
@@ -731,3 +732,17 @@ if DATABASE_REPLICA_URL:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("core.middleware.ActorMiddleware"), "core.db_router.ReplicaPinMiddleware"
     )
+# Notifications (core.notifications, docs/notifications.md) ---------------------------
+# E-mail goes through EMAIL_BACKEND above (console in development, SMTP in production:
+# EMAIL_HOST, EMAIL_PORT and these).
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The SMS backend class: console (development), locmem (tests) or a provider's subclass
+# of core.notifications.backends.BaseSMSBackend.
+SMS_BACKEND = env.str("SMS_BACKEND", default="core.notifications.backends.ConsoleSMSBackend")
+# A send is tried this many times; retry n waits base * 2^(n-1) seconds, at most the max.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=3600)

@@ -274,5 +274,6 @@ class ReadOnlyAdminMixin:
 from . import (  # noqa: E402, F401
     admin_audit,
     admin_events,
+    admin_notifications,
     admin_operators,
 )

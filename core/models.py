@@ -439,3 +439,8 @@ __all__ += [
     "WebhookDelivery",
     "WebhookSubscription",
 ]
+
+# Notifications (core.notifications): one row per e-mail or SMS sent.
+from .notifications.models import Notification  # noqa: E402
+
+__all__ += ["Notification"]

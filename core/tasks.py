@@ -82,3 +82,7 @@ def relay_events() -> int | None:
         if not acquired:
             return None
         return sum(result.published for result in relay_pending())
+
+
+# Notifications (core.notifications): the sending task lives with its package.
+from core.notifications.tasks import send_notification  # noqa: E402, F401

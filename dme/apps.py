@@ -11,5 +11,7 @@ class DmeConfig(AppConfig):
             audit,  # noqa: F401  (registers the models with auditlog)
             queues,
         )
+        from .notifications import register_templates
 
         queues.register()  # the warehouse dashboard's "Pickups due" (core.queues)
+        register_templates()

@@ -9,6 +9,9 @@ class DocumentsConfig(AppConfig):
     def ready(self):
         from . import audit  # noqa: F401  (registers the models with auditlog)
         from .admin_hooks import install_admin_hooks
+        from .notifications import register_templates
+
+        register_templates()
 
         # The patient, order and claim pages of the floors below get their documents
         # panel and actions from here: those apps never import this one.

@@ -31,3 +31,6 @@ MFA_ENFORCE = False
 # The webhook tests' receiver listens on 127.0.0.1 (production refuses internal addresses;
 # tests/core/test_events_webhooks.py turns the rule back on to test it).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+# Notifications (core.notifications): text messages kept in memory, retries without waiting.
+SMS_BACKEND = "core.notifications.backends.LocMemSMSBackend"
+NOTIFICATION_RETRY_BASE_SECONDS = 0

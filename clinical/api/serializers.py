@@ -115,6 +115,8 @@ class PatientSerializer(TenantModelSerializer):
             "primary_prescriber",
             "status",
             "notes",
+            "notification_channel",
+            "notifications_opt_out",
             "confirm_duplicate",
         ]
 

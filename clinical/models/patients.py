@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.models import CompanyNumberCounter, TenantModel, TenantQuerySet
+from core.notifications.choices import Channel
 from core.phi import (
     BlindIndexField,
     EncryptedCharField,
@@ -178,6 +179,21 @@ class Patient(TenantModel):
         max_length=16, choices=PatientStatus.choices, default=PatientStatus.ACTIVE
     )
     notes = EncryptedTextField(blank=True)
+    # Notifications (core.notifications): the channel tried first, and the opt-out.
+    notification_channel = models.CharField(
+        "notify by",
+        max_length=8,
+        choices=Channel.choices,
+        default=Channel.EMAIL,
+        blank=True,
+        help_text="Appointment, delivery and resupply messages go here first "
+        "(the other channel when this one has no contact on file).",
+    )
+    notifications_opt_out = models.BooleanField(
+        "no notifications",
+        default=False,
+        help_text="The patient asked not to get e-mails or text messages from us.",
+    )
 
     objects: ClassVar = PatientQuerySet.as_manager()
 

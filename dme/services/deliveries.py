@@ -18,6 +18,7 @@ from clinical.models import Patient
 from core.events import emit
 from core.exceptions import ServiceError
 from core.locks import lock_row
+from core.notifications import notify_patient
 from core.transitions import check_transition
 
 from ..choices import (
@@ -30,6 +31,7 @@ from ..choices import (
 )
 from ..models import Asset, Delivery, DeliveryItem, Order, OrderLine, Rental
 from ..models.deliveries import validate_signature_image
+from ..notifications import DELIVERY_SCHEDULED
 from ..transitions import DELIVERY_TRANSITIONS, check_order_transition
 from .orders import lock_order
 from .stock import change_stock
@@ -109,6 +111,13 @@ def schedule_delivery(
         delivery.save()
         order.status = OrderStatus.SCHEDULED
         order.save(update_fields=["status"])
+        # Sent after the commit, by the patient's channel (core.notifications).
+        notify_patient(
+            order.patient,
+            DELIVERY_SCHEDULED,
+            {"order": order, "delivery": delivery},
+            related=delivery,
+        )
     return delivery
 
 

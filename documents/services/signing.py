@@ -21,7 +21,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from core.exceptions import InvalidTransition, ServiceError
 from core.locks import lock_row
+from core.notifications import Channel, notify_address
 from dme.choices import OrderStatus
 from dme.models.deliveries import validate_signature_image
 from dme.services.orders import lock_order
@@ -37,6 +37,7 @@ from dme.services.orders import lock_order
 from .. import files
 from ..choices import DocumentKind, DocumentSource, SigningStatus
 from ..models import SigningRequest
+from ..notifications import SIGNING_REQUEST
 from .documents import add_document
 
 
@@ -89,18 +90,17 @@ def send_signing_request(
             expires_at=now + datetime.timedelta(hours=settings.SIGNING_LINK_HOURS),
         )
         url = signing_url(token, base_url)
-        # No PHI in the message: the patient is named only behind the link.
-        body = render_to_string(
-            "documents/signing_email.txt",
-            {"order": order, "url": url, "expires_at": request.expires_at},
-        )
-        transaction.on_commit(
-            lambda: send_mail(
-                "A written order awaits your signature",
-                body,
-                settings.DEFAULT_FROM_EMAIL,
-                [email],
-            )
+        # To the prescriber, by e-mail (core.notifications: sent after the commit,
+        # retried, recorded). No PHI in the message: the patient is named only
+        # behind the link.
+        notify_address(
+            company=order.company_id,
+            channel=Channel.EMAIL,
+            to=email,
+            template_key=SIGNING_REQUEST,
+            context={"order": order, "url": url, "expires_at": request.expires_at},
+            patient_id=order.patient_id,
+            related=request,
         )
     return request, token
 

@@ -64,6 +64,7 @@ ONE_OF_EACH = {
     "pap_adherence": 0,
     "adherence_insights": 0,
     "claims": 1,
+    "resupply": 0,  # no PAP supplies in this history
 }
 
 
@@ -81,6 +82,7 @@ def test_it_shows_the_whole_story(client, admin_user, company):
         "pap_adherence",
         "adherence_insights",
         "claims",
+        "resupply",  # registered by the resupply app
     ]
     # The rental's own order and the claim's delivered order are the other orders.
     assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH
