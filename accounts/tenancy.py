@@ -36,11 +36,15 @@ def get_active_membership(user):
         return cached
     from .models import Membership
 
+    from core import rls
+
     memberships = Membership.objects.active().filter(user_id=user.pk).select_related("company")
     requested = getattr(user, "_requested_company_id", None)
     if requested:
         memberships = memberships.filter(company_id=requested)
-    membership = memberships.order_by("created_at").first()
+    # Row-level security (core.rls): the user's own memberships, before any company.
+    with rls.user_lookup(user.pk):
+        membership = memberships.order_by("created_at").first()
     user.__dict__["_active_membership"] = membership
     return membership
 

@@ -11,3 +11,12 @@ class CoreConfig(AppConfig):
 
         # Each app registers its data-quality checks in <app>/checks_dq.py.
         autodiscover_modules("checks_dq")
+
+        # PostgreSQL row-level security (docs/security/rls.md): off unless
+        # DATABASE_APP_ROLE is set.
+        from django.db.models.signals import post_migrate
+
+        from . import rls
+
+        rls.install()
+        post_migrate.connect(rls.after_migrate, dispatch_uid="core.rls.after_migrate")
