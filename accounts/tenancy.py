@@ -34,9 +34,9 @@ def get_active_membership(user):
     cached = user.__dict__.get("_active_membership", _MISSING)
     if cached is not _MISSING:
         return cached
-    from .models import Membership
-
     from core import rls
+
+    from .models import Membership
 
     memberships = Membership.objects.active().filter(user_id=user.pk).select_related("company")
     requested = getattr(user, "_requested_company_id", None)

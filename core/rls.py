@@ -27,8 +27,8 @@ the application scoping is the only wall.
 
 from __future__ import annotations
 
-import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,10 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
-
-logger = logging.getLogger(__name__)
 
 POLICY = "aries_tenant"
 REPORT_ALL_POLICY = "aries_report_all"
@@ -307,7 +306,7 @@ def tenant_models() -> list[type[Any]]:
             continue
         try:
             field = meta.get_field("company")
-        except Exception:
+        except FieldDoesNotExist:
             continue
         related = getattr(field, "related_model", None)
         if related is not None and related._meta.label == "accounts.Company":
@@ -341,12 +340,18 @@ def policy_expression(model: type[Any], connection: BaseDatabaseWrapper) -> str:
     return expr
 
 
+_ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
 def _role_sql(role: str, connection: BaseDatabaseWrapper) -> str:
     qn = connection.ops.quote_name
-    literal = role.replace("'", "''")
+    if not _ROLE_NAME.fullmatch(role):
+        raise ImproperlyConfigured(f"Not a plain role name: {role!r} (letters, digits, _).")
+    literal = role
     # CREATE ROLE has no IF NOT EXISTS; two sessions may race on it (duplicate_object).
+    # The name is checked above (no quote can reach the literal).
     return (
-        "DO $$ BEGIN "
+        "DO $$ BEGIN "  # noqa: S608
         f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{literal}') THEN "
         f"CREATE ROLE {qn(role)} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
         "END IF; "
@@ -373,7 +378,9 @@ def statements(connection: BaseDatabaseWrapper, create_roles: bool = True) -> li
         # The login role may act as the app role (SET ROLE); it stays the owner.
         sql.append(f"GRANT {qn(role)} TO CURRENT_USER")
         sql.append(f"GRANT USAGE ON SCHEMA public TO {qn(role)}")
-        sql.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {qn(role)}")
+        sql.append(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {qn(role)}"
+        )
         sql.append(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {qn(role)}")
     tables = set(connection.introspection.table_names())
     for report_role, labels in REPORT_ROLES.items():

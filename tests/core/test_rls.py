@@ -83,11 +83,9 @@ def two_companies(rls_on, company, other_company):
 def test_every_tenant_model_is_covered_automatically(rls_on):
     models = set(rls.tenant_models())
     concrete_tenant = {
-        model
-        for model in models
-        if issubclass(model, TenantModel) and not model._meta.abstract
+        model for model in models if issubclass(model, TenantModel) and not model._meta.abstract
     }
-    assert Location in models and Membership in models and Payer in models
+    assert {Location, Membership, Payer} <= models
     # Every concrete TenantModel, the test app's too (added after core's migrations).
     from django.apps import apps
 
@@ -181,11 +179,10 @@ def test_the_setting_is_not_counted_as_a_query(two_companies, company, django_as
 
 def test_a_rolled_back_savepoint_does_not_leave_a_stale_setting(two_companies, company):
     with rls.for_company(company.pk):
-        with transaction.atomic():
-            with rls.deny():
-                assert Location.objects.count() == 0
-                # Rolled back: PostgreSQL reverts the setting made inside.
-                transaction.set_rollback(True)
+        with transaction.atomic(), rls.deny():
+            assert Location.objects.count() == 0
+            # Rolled back: PostgreSQL reverts the setting made inside.
+            transaction.set_rollback(True)
         assert Location.objects.count() == 1
     with transaction.atomic():
         with rls.deny():
@@ -197,9 +194,12 @@ def test_a_rolled_back_savepoint_does_not_leave_a_stale_setting(two_companies, c
 
 
 def test_an_orm_write_for_another_company_is_refused(two_companies, company, other_company):
-    with rls.for_company(other_company.pk):
-        with pytest.raises(DB_ERRORS, match="row-level security"), transaction.atomic():
-            LocationFactory(company=company, name="A Annex")
+    with (
+        rls.for_company(other_company.pk),
+        pytest.raises(DB_ERRORS, match="row-level security"),
+        transaction.atomic(),
+    ):
+        LocationFactory(company=company, name="A Annex")
     assert not Location.objects.filter(name="A Annex").exists()
 
 
@@ -282,16 +282,14 @@ def test_setup_db_roles_is_idempotent(rls_on, capsys):
     out = capsys.readouterr().out
     assert out.count("Row-level security on") == 2
     assert "app role aries_app" in out
-    rows = raw(
-        "SELECT count(*) FROM pg_policies WHERE policyname = %s", [rls.POLICY], role="none"
-    )
+    rows = raw("SELECT count(*) FROM pg_policies WHERE policyname = %s", [rls.POLICY], role="none")
     assert rows == [(len(rls.tenant_models()),)]
 
 
 def test_setup_db_roles_prints_its_sql(rls_on, capsys):
     call_command("setup_db_roles", "--print-sql")
     out = capsys.readouterr().out
-    assert "CREATE POLICY aries_tenant ON \"accounts_location\"" in out
+    assert 'CREATE POLICY aries_tenant ON "accounts_location"' in out
     assert "current_setting('app.company_id', true)" in out
 
 
