@@ -510,9 +510,9 @@ def issue_token(user: User, company: Company | uuid.UUID | str | None = None) ->
     get a token with no company."""
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from .authentication import COMPANY_CLAIM
-
     from core import rls
+
+    from .authentication import COMPANY_CLAIM
 
     # Row-level security: the signing-in user's own memberships (docs/security/rls.md).
     with rls.user_lookup(user.pk):
@@ -522,9 +522,8 @@ def issue_token(user: User, company: Company | uuid.UUID | str | None = None) ->
             membership = (
                 Membership.objects.active().filter(user=user).order_by("created_at").first()
             )
-    if company is None:
-        if membership is None and not user.is_superuser:
-            raise ServiceError("You are not an active member of any company.", code="not_a_member")
+    if company is None and membership is None and not user.is_superuser:
+        raise ServiceError("You are not an active member of any company.", code="not_a_member")
     refresh = RefreshToken.for_user(user)
     if membership is not None:
         refresh[COMPANY_CLAIM] = str(membership.company_id)

@@ -118,7 +118,6 @@ def lockout_response(request, original_response=None, credentials=None):
 def record_lockout(sender, request, username, ip_address, **kwargs):
     """One compliance event per company of the locked account (company-scoped for the
     Auditor); an unknown or company-less account is one event without company."""
-    from accounts.models import Membership, User
     from core import rls
 
     # An anonymous sign-in attempt: the platform's own security bookkeeping reads the
