@@ -22,9 +22,9 @@ class ActorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Row-level security (core.rls): an anonymous request sees no company's rows; a
-        # signed-in one its active company's (acting_as); an API call's JWT user is
-        # known only inside the view (ActorMixin).
-        with rls.deny(), acting_as(request.user, remote_addr=client_ip(request)):
+        # signed-in one its active company's (acting_as); an API call's token user as
+        # soon as DRF has authenticated it (rls.RequestScope follows request.user).
+        with rls.for_request(request), acting_as(request.user, remote_addr=client_ip(request)):
             return self.get_response(request)
 
 

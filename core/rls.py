@@ -115,6 +115,34 @@ class UserScope(Scope):
         return (app_role(), str(company_id) if company_id else "", user_id)
 
 
+class RequestScope(Scope):
+    """Whoever ``request.user`` is at query time: anonymous, nothing; signed in, their
+    active company. DRF authenticates a token inside the view and then sets the user
+    on the Django request, so the permission checks that run before the view already
+    see the token user's company."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self._resolving = False
+        self._scopes: dict[int, UserScope] = {}
+
+    def state(self) -> State:
+        if self._resolving:  # request.user is being loaded (the session's queries)
+            return DENY.state()
+        self._resolving = True
+        try:
+            user = getattr(self.request, "user", None)
+            authenticated = user is not None and getattr(user, "is_authenticated", False)
+        finally:
+            self._resolving = False
+        if not authenticated:
+            return DENY.state()
+        scope = self._scopes.get(id(user))
+        if scope is None or scope.user is not user:
+            scope = self._scopes[id(user)] = UserScope(user)
+        return scope.state()
+
+
 _scope: ContextVar[Scope | None] = ContextVar("ariesone_rls_scope", default=None)
 # Outside any scope: nobody (web workers); operator for manage.py and the test suite's
 # data setup (``use_operator_by_default``).
@@ -150,6 +178,11 @@ def _scoped(scope: Scope) -> Iterator[None]:
 def deny() -> Any:
     """No tenant row is visible (an anonymous request)."""
     return _scoped(DENY)
+
+
+def for_request(request: Any) -> Any:
+    """A request's scope: its user as authenticated so far (``RequestScope``)."""
+    return _scoped(RequestScope(request))
 
 
 def operator() -> Any:
