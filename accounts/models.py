@@ -261,6 +261,9 @@ class Membership(TenantModel):
     )
 
     objects: ClassVar = MembershipQuerySet.as_manager()
+    # Row-level security (core.rls): a user's own memberships are visible before the
+    # active company is known (the company switcher, the JWT company check).
+    rls_user_field = "user"
 
     class Meta:
         ordering = ["company__name", "user__email"]

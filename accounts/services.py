@@ -480,16 +480,19 @@ def switch_company(user: User, company: Company | uuid.UUID | str | None) -> Mem
 
     Raises ServiceError when they are not an active member of it.
     """
+    from core import rls
+
     company_id = getattr(company, "pk", company)
     membership: Membership | None = None
     if company_id:
         try:
-            membership = (
-                Membership.objects.active()
-                .filter(user=user, company_id=company_id)
-                .select_related("company")
-                .first()
-            )
+            with rls.user_lookup(user.pk):
+                membership = (
+                    Membership.objects.active()
+                    .filter(user=user, company_id=company_id)
+                    .select_related("company")
+                    .first()
+                )
         except ValidationError:
             membership = None
     if membership is None:
@@ -507,14 +510,20 @@ def issue_token(user: User, company: Company | uuid.UUID | str | None = None) ->
     get a token with no company."""
     from rest_framework_simplejwt.tokens import RefreshToken
 
+    from core import rls
+
     from .authentication import COMPANY_CLAIM
 
-    if company is not None:
-        membership = switch_company(user, company)
-    else:
-        membership = Membership.objects.active().filter(user=user).order_by("created_at").first()
-        if membership is None and not user.is_superuser:
-            raise ServiceError("You are not an active member of any company.", code="not_a_member")
+    # Row-level security: the signing-in user's own memberships (docs/security/rls.md).
+    with rls.user_lookup(user.pk):
+        if company is not None:
+            membership = switch_company(user, company)
+        else:
+            membership = (
+                Membership.objects.active().filter(user=user).order_by("created_at").first()
+            )
+    if company is None and membership is None and not user.is_superuser:
+        raise ServiceError("You are not an active member of any company.", code="not_a_member")
     refresh = RefreshToken.for_user(user)
     if membership is not None:
         refresh[COMPANY_CLAIM] = str(membership.company_id)

@@ -35,9 +35,13 @@ def get_active_membership(user):
     cached = user.__dict__.get("_active_membership", _MISSING)
     if cached is not _MISSING:
         return cached
+    from core import rls
+
     from .access_cache import active_membership
 
-    membership = active_membership(user.pk, getattr(user, "_requested_company_id", None))
+    # Row-level security (core.rls): the user's own memberships, before any company.
+    with rls.user_lookup(user.pk):
+        membership = active_membership(user.pk, getattr(user, "_requested_company_id", None))
     user.__dict__["_active_membership"] = membership
     return membership
 

@@ -175,6 +175,12 @@ if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postg
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# PostgreSQL row-level security (core.rls, docs/security/rls.md) ---------------
+# The role the application's queries run as (owns nothing, no BYPASSRLS): e.g.
+# "aries_app". Empty: RLS off, the application scoping (for_user) is the only wall;
+# always off on SQLite.
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
+
 # Cache (throttling, idempotency locks) -------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

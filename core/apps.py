@@ -17,3 +17,12 @@ class CoreConfig(AppConfig):
         # Every connection counts and times its queries and logs the slow ones.
         connection_created.connect(slow_queries.install, dispatch_uid="core.slow_queries")
         metrics.connect_celery_signals()
+
+        # PostgreSQL row-level security (docs/security/rls.md): off unless
+        # DATABASE_APP_ROLE is set.
+        from django.db.models.signals import post_migrate
+
+        from . import rls
+
+        rls.install()
+        post_migrate.connect(rls.after_migrate, dispatch_uid="core.rls.after_migrate")

@@ -69,18 +69,25 @@ def record_event(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     company_id = getattr(company, "pk", company)
-    return ComplianceEvent.objects.create(
-        kind=kind,
-        category=category,
-        severity=Severity(severity or default_severity),
-        company_id=company_id,
-        actor=actor,
-        actor_email=actor.email if actor is not None else "",
-        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
-        target_id=str(target.pk) if target is not None else "",
-        ip_address=client_ip(request) if request is not None else None,
-        detail=detail or {},
-    )
+    from . import rls
+
+    # The compliance log is the platform's own record: a lockout is written for every
+    # company of the account, during an anonymous sign-in (row-level security bypass,
+    # docs/security/rls.md).
+    with rls.operator():
+        event: ComplianceEvent = ComplianceEvent.objects.create(
+            kind=kind,
+            category=category,
+            severity=Severity(severity or default_severity),
+            company_id=company_id,
+            actor=actor,
+            actor_email=actor.email if actor is not None else "",
+            target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+            target_id=str(target.pk) if target is not None else "",
+            ip_address=client_ip(request) if request is not None else None,
+            detail=detail or {},
+        )
+    return event
 
 
 def purge_expired_events(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> int:

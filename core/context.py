@@ -3,6 +3,7 @@
 Base models read it to fill ``created_by``/``updated_by``; django-auditlog reads its own
 actor, which :func:`acting_as` sets at the same time so both always agree. A context
 variable (not a thread local) so that it is right under threads and asyncio alike.
+The database's row-level security scope (``core.rls``) follows an acting user too.
 """
 
 from collections.abc import Iterator
@@ -26,12 +27,15 @@ def acting_as(user: Any, remote_addr: str | None = None) -> Iterator[None]:
     """Attribute every save inside the block to ``user`` (None or anonymous: system)."""
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
+    from . import rls
+
     token = _actor.set(user)
     try:
         if user is None:
             yield
         else:
-            with set_actor(user, remote_addr=remote_addr):
+            # The database's row-level security follows the same user (core.rls).
+            with set_actor(user, remote_addr=remote_addr), rls.for_user(user):
                 yield
     finally:
         _actor.reset(token)

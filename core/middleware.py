@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from . import rls
 from .context import acting_as, client_ip
 
 
@@ -20,7 +21,10 @@ class ActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with acting_as(request.user, remote_addr=client_ip(request)):
+        # Row-level security (core.rls): an anonymous request sees no company's rows; a
+        # signed-in one its active company's (acting_as); an API call's token user as
+        # soon as DRF has authenticated it (rls.RequestScope follows request.user).
+        with rls.for_request(request), acting_as(request.user, remote_addr=client_ip(request)):
             return self.get_response(request)
 
 

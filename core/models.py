@@ -148,6 +148,9 @@ class TenantModel(BaseModel):
     patient_field: str | None = None
     # True for patient-linked models: every view through admin and API is logged.
     access_logged: bool = False
+    # Row-level security (core.rls): the name of a user foreign key whose rows are also
+    # visible to that user whatever the company (accounts.Membership), or None.
+    rls_user_field: str | None = None
 
     # django-stubs makes BaseModel.objects a ClassVar, and the class as_manager() builds
     # cannot be named in a ClassVar annotation here (typeddjango/django-stubs#1713).

@@ -47,7 +47,13 @@ def note_not_found(
     others = model._default_manager.filter(pk=pk)
     if company_id is not None:
         others = others.exclude(company_id=company_id)
-    if not others.exists():
+    from . import rls
+
+    # Whether the id exists in another company, nothing more: the one deliberate
+    # cross-company read of a request (row-level security bypass, docs/security/rls.md).
+    with rls.operator():
+        exists_elsewhere = others.exists()
+    if not exists_elsewhere:
         return None
     key = _counter_key(user)
     window = settings.CROSS_TENANT_PROBE_WINDOW

@@ -128,10 +128,21 @@ def _refused(request: HttpRequest, error: services.LinkRefused) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        signing = services.request_for_token(token)
-    except services.LinkRefused as error:
-        return _refused(request, error)
+    from core import rls
+
+    # The link's token is the signer's credential and names one signing request: found
+    # across companies (row-level security bypass for that look-up only), then the page
+    # acts for that request's company (docs/security/rls.md).
+    with rls.operator():
+        try:
+            signing = services.request_for_token(token)
+        except services.LinkRefused as error:
+            return _refused(request, error)
+    with rls.for_company(signing.company_id):
+        return _sign(request, token, signing)
+
+
+def _sign(request: HttpRequest, token: str, signing: Any) -> HttpResponse:
     errors: dict[str, Any] = {}
     if request.method == "POST":
         if request.POST.get("attest") != "on":

@@ -9,8 +9,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import COMPANY_CLAIM
 from accounts.choices import Role
+from core import rls
 from core.caching import expire_all
 from tests.factories import CompanyFactory, LocationFactory, member
+
+# Row-level security (DATABASE_APP_ROLE set, PostgreSQL): a test's own data setup and
+# assertions act as the operator (the owner, who bypasses RLS), as factories write rows
+# of several companies; the code under test (requests, API calls, services acting for a
+# user, tasks with a company) runs as the app role in its own scope (docs/security/rls.md).
+rls.use_operator_by_default()
 
 
 @pytest.fixture(autouse=True)

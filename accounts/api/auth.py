@@ -35,6 +35,7 @@ from accounts.security.lockout import LOCKOUT_CODE, lockout_message
 from accounts.sessions import end_session, sessions_of
 from accounts.tenancy import get_active_membership
 from accounts.throttles import SignInAccountThrottle, SignInAddressThrottle
+from core import rls
 from core.api.exceptions import error_body
 from core.api.views import ActorMixin
 
@@ -136,7 +137,10 @@ class ActiveAccountRefreshSerializer(TokenRefreshSerializer):
         company_id = refresh.get(COMPANY_CLAIM)
         usable = user is not None and user.is_active
         if usable and company_id:
-            usable = Membership.objects.active().filter(user=user, company_id=company_id).exists()
+            # Row-level security: the token user's own memberships (docs/security/rls.md).
+            with rls.user_lookup(user.pk):
+                memberships = Membership.objects.active()
+                usable = memberships.filter(user=user, company_id=company_id).exists()
         if not usable:
             refresh.blacklist()
             raise AuthenticationFailed(

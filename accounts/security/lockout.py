@@ -118,6 +118,16 @@ def lockout_response(request, original_response=None, credentials=None):
 def record_lockout(sender, request, username, ip_address, **kwargs):
     """One compliance event per company of the locked account (company-scoped for the
     Auditor); an unknown or company-less account is one event without company."""
+    from core import rls
+
+    # An anonymous sign-in attempt: the platform's own security bookkeeping reads the
+    # account's companies and the log across them (row-level security bypass,
+    # docs/security/rls.md).
+    with rls.operator():
+        _record_lockout(request, username)
+
+
+def _record_lockout(request, username):
     from accounts.models import Membership, User
 
     user = User.objects.filter(email=username).first() if username else None

@@ -44,8 +44,11 @@ def mfa_required(user):
     if user.is_superuser and OPERATOR in roles:
         return True
     from accounts.models import Membership
+    from core import rls
 
-    return Membership.objects.active().filter(user=user, role__in=roles).exists()
+    # Every company of the user counts (row-level security: their own memberships).
+    with rls.user_lookup(user.pk):
+        return Membership.objects.active().filter(user=user, role__in=roles).exists()
 
 
 def has_device(user):
@@ -67,8 +70,11 @@ def remember_state(request, user):
 
 def _companies(user):
     from accounts.models import Membership
+    from core import rls
 
-    return list(Membership.objects.filter(user=user).values_list("company_id", flat=True)) or [None]
+    with rls.user_lookup(user.pk):
+        companies = list(Membership.objects.filter(user=user).values_list("company_id", flat=True))
+    return companies or [None]
 
 
 def pending_totp_device(user):
