@@ -506,17 +506,9 @@ class PaymentSummarySerializer(ModelSerializer):
 
     class Meta:
         model = Payment
+        # The payment's own fields, as the detail gives them, with a count for the list.
         fields = [
-            *AUDIT_FIELDS,
-            "company",
-            "payer",
-            "method",
-            "number",
-            "paid_date",
-            "amount",
-            "allocated_amount",
-            "unallocated_amount",
-            "note",
+            *(name for name in PaymentSerializer.Meta.fields if name != "allocations"),
             "allocation_count",
         ]
         read_only_fields = fields
