@@ -259,7 +259,7 @@ def invalid_values(
             if len(samples) < SAMPLE_LIMIT:
                 samples.append(pk)
     if since is not None:
-        detail = f"{bad} of {checked} {what} changed since the last run invalid."
+        detail = f"{bad} of {checked} {what} invalid (those changed since the last run)."
     else:
         detail = f"{bad} of {checked} {what} invalid."
     return Outcome(count=bad, sample_ids=samples, detail=detail, full_pass_at=full_pass_at)

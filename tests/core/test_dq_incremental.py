@@ -32,14 +32,14 @@ def test_after_a_passed_full_pass_only_changed_rows_are_read(company):
     assert first.detail == "0 of 3 Medicare member IDs invalid."
     assert first.full_pass_at == first.run.started_at
     second = finding()
-    assert second.detail == "0 of 0 Medicare member IDs changed since the last run invalid."
+    assert second.detail == "0 of 0 Medicare member IDs invalid (those changed since the last run)."
     assert second.full_pass_at == first.full_pass_at
     # An import that sets updated_at (as every save does) is read by the next run.
     bad = Coverage.objects.order_by("pk").first()
     Coverage.objects.filter(pk=bad.pk).update(member_id=BAD_MBI, updated_at=timezone.now())
     third = finding()
     assert (third.passed, third.count, third.sample_ids) == (False, 1, [str(bad.pk)])
-    assert third.detail == "1 of 1 Medicare member IDs changed since the last run invalid."
+    assert third.detail == "1 of 1 Medicare member IDs invalid (those changed since the last run)."
     # After a failed run, the next is a full pass again (the bad row is still counted).
     fourth = finding()
     assert fourth.detail == "1 of 3 Medicare member IDs invalid."
