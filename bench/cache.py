@@ -11,7 +11,6 @@ runs per kind (the counters ``/metrics`` exports).
 
 import os
 import sys
-import time
 
 # API lists and admin pages read on every visit (a subset of bench.measure's targets).
 TARGETS = [
@@ -33,24 +32,21 @@ def _clear_throttles(users):
 
 
 def _run(client, url, runs, cold, users):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     from core.caching import expire_all
 
-    best, queries = None, 0
-    for _ in range(runs):
+    from .measure import best_of
+
+    def before():
         _clear_throttles(users)
         if cold:
             expire_all()
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = time.perf_counter() - started
+
+    def call():
+        response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"bench.cache: {url} answered {response.status_code}.")
-        if best is None or elapsed < best:
-            best, queries = elapsed, len(captured)
+
+    best, _cpu, queries, _samples = best_of(call, runs, before=before)
     return best * 1000, queries
 
 

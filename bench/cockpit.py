@@ -15,7 +15,6 @@ on a shared machine the wall time also counts the waits for a CPU.
 import argparse
 import os
 import sys
-import time
 
 BUDGET_MS = 150
 DEMO_EMAIL = "{role}@demo.ariesone.test"
@@ -42,23 +41,14 @@ def _client(role):
 
 def _best(client, url, runs):
     from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+
+    from .measure import best_of
 
     cache.clear()
     response = client.get(url)  # warm-up: templates, plans, connection
     if response.status_code != 200:
         raise SystemExit(f"bench.cockpit: {url} answered {response.status_code}.")
-    best, cpu, queries = None, 0.0, 0
-    for _ in range(runs):
-        cache.clear()
-        with CaptureQueriesContext(connection) as captured:
-            started, cpu_started = time.perf_counter(), time.process_time()
-            client.get(url)
-            elapsed = time.perf_counter() - started
-            used = time.process_time() - cpu_started
-        if best is None or elapsed < best:
-            best, cpu, queries = elapsed, used, len(captured)
+    best, cpu, queries, _samples = best_of(lambda: client.get(url), runs, before=cache.clear)
     return best * 1000, cpu * 1000, queries
 
 

@@ -57,25 +57,36 @@ def percentile(samples, share=0.95):
     return ordered[int(rank) - 1]
 
 
+def best_of(call, runs, before=None):
+    """``call()`` timed ``runs`` times, ``before()`` (if given) ahead of each run:
+    ``(best seconds, that run's CPU seconds, that run's queries, every run's seconds)``.
+    The one timing loop of the bench modules."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    samples, best, cpu, queries = [], None, 0.0, 0
+    for _ in range(runs):
+        if before is not None:
+            before()
+        with CaptureQueriesContext(connection) as captured:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            call()
+            elapsed = time.perf_counter() - started
+            used = time.process_time() - cpu_started
+        samples.append(elapsed)
+        if best is None or elapsed < best:
+            best, cpu, queries = elapsed, used, len(captured)
+    return best, cpu, queries, samples
+
+
 def timed(name, call, runs, section=None):
     """One row: ``call()`` warmed up once, then timed ``runs`` times (cache cleared
     before each); best and p95 in ms, and the queries of the best run."""
     from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     cache.clear()
     call()
-    samples, best, queries = [], None, 0
-    for _ in range(runs):
-        cache.clear()
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            call()
-            elapsed = time.perf_counter() - started
-        samples.append(elapsed)
-        if best is None or elapsed < best:
-            best, queries = elapsed, len(captured)
+    best, _cpu, queries, samples = best_of(call, runs, before=cache.clear)
     row = {"name": name, "ms": best * 1000, "p95": percentile(samples) * 1000, "queries": queries}
     if section:
         row["section"] = section
