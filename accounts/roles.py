@@ -133,9 +133,12 @@ def sync_roles(using="default"):
 
 
 def sync_roles_after_migrate(sender, using="default", **kwargs):
-    """post_migrate fires once per app, in INSTALLED_APPS order, and each app's
-    permissions are created by its own signal: act once, after the last app."""
+    """post_migrate fires once per app that has models, in INSTALLED_APPS order, and
+    each app's permissions are created by its own signal: act once, after the last of
+    them. (An app without models, such as ``cockpit`` at the end of INSTALLED_APPS,
+    gets no signal: waiting for it left every role without permissions.)"""
     from django.apps import apps
 
-    if sender.label == list(apps.get_app_configs())[-1].label:
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender.label == with_models[-1].label:
         sync_roles(using=using)
