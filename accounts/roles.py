@@ -135,8 +135,9 @@ def sync_roles(using="default"):
 def sync_roles_after_migrate(sender, using="default", **kwargs):
     """post_migrate fires once per app that has models, in INSTALLED_APPS order, and
     each app's permissions are created by its own signal: act once, after the last of
-    them. (An app without models, such as ``cockpit`` at the end of INSTALLED_APPS,
-    gets no signal: waiting for it left every role without permissions.)"""
+    them. (An app without models gets no signal: when ``cockpit``, last in
+    INSTALLED_APPS, had none, waiting for it left every role without permissions. It
+    now has the dashboard snapshot; the rule holds either way.)"""
     from django.apps import apps
 
     with_models = [config for config in apps.get_app_configs() if config.models_module]

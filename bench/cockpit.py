@@ -10,6 +10,10 @@ Budget: each page under ``BUDGET_MS`` in-process on PostgreSQL, at a query count
 is the same on the small and the large database. Besides the wall time, the CPU time
 of this process (``cpu ms``: Python and templates, not the database server) is shown:
 on a shared machine the wall time also counts the waits for a CPU.
+
+The dashboards read the company's stored figures (``cockpit.DashboardSnapshot``): on a
+database without them the warm-up request computes them (as a company's first view
+does), so the timed runs measure the reads, as between two refreshes of the task.
 """
 
 import argparse

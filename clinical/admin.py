@@ -50,6 +50,22 @@ from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS
 # Patients and providers --------------------------------------------------------------
 
 
+class PossibleDuplicateFilter(admin.SimpleListFilter):
+    """Patients sharing a last name and date of birth with another (the intake
+    dashboard's "possible duplicate patients" links here)."""
+
+    title = "possible duplicate"
+    parameter_name = "duplicate"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Same last name and date of birth as another patient")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.possible_duplicates()
+        return queryset
+
+
 @admin.register(Patient)
 class PatientAdmin(
     ChangeButtonsMixin, PatientFindMixin, PHISearchGuardMixin, PatientTrailAdminMixin, TenantAdmin
@@ -65,7 +81,13 @@ class PatientAdmin(
         "primary_prescriber",
     ]
     list_display_links = ["number", "last_name"]
-    list_filter = ["status", "home_location", "primary_prescriber", "state"]
+    list_filter = [
+        "status",
+        "home_location",
+        "primary_prescriber",
+        "state",
+        PossibleDuplicateFilter,
+    ]
     # get_search_results does the searching; a search field makes the box appear.
     search_fields = ["^last_name"]
     search_help_text = PATIENT_SEARCH_HELP

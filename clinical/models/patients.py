@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -80,6 +80,19 @@ class PatientQuerySet(TenantQuerySet):
 
     def by_prescriber(self, provider):
         return self.filter(primary_prescriber=provider)
+
+    def possible_duplicates(self):
+        """The patients sharing their company, last name (any case) and date of birth
+        (its blind index) with another: the dashboard's "possible duplicate patients"
+        and the data-quality check of that name. Each row's twin is looked up through
+        ``patient_duplicates_idx``."""
+        twins = (
+            Patient._base_manager.filter(company=OuterRef("company"), dob_bidx=OuterRef("dob_bidx"))
+            .annotate(last=Lower("last_name"))
+            .filter(last=Lower(OuterRef("last_name")))
+            .exclude(pk=OuterRef("pk"))
+        )
+        return self.filter(Exists(twins), dob_bidx__isnull=False)
 
     def search(self, text):
         """The one patient search (admin, autocomplete, API).

@@ -30,19 +30,40 @@ def test_sync_roles_restores_a_tampered_group(capsys):
 
 
 def test_roles_sync_after_the_last_app_with_models(monkeypatch):
-    """In the project's own settings the last app (cockpit) has no models and so gets
-    no post_migrate signal: the sync must follow the last app that does."""
+    """post_migrate comes only for apps with models: the sync must follow the last app
+    that has some, whether or not that is the last of INSTALLED_APPS. (The cockpit, last,
+    once had none, and waiting for it left every role without permissions; it now holds
+    the dashboard snapshot.)"""
+    from types import SimpleNamespace
+
     from django.apps import apps
 
     from accounts import roles
 
     # INSTALLED_APPS as config.settings has them: the tests' own app left out.
     configs = [config for config in apps.get_app_configs() if config.label != "testapp"]
-    assert configs[-1].models_module is None  # cockpit: the case that went wrong
-    monkeypatch.setattr(apps, "get_app_configs", lambda: configs)
-    synced = []
-    monkeypatch.setattr(roles, "sync_roles", lambda using="default": synced.append(using))
-    for config in configs:
-        if config.models_module:  # the apps Django sends post_migrate for
-            roles.sync_roles_after_migrate(config, using="default")
-    assert synced == ["default"]
+    assert configs[-1].label == "cockpit"
+    assert configs[-1].models_module is not None
+    without_models = SimpleNamespace(label="nomodels", models_module=None)
+    for installed in (configs, [*configs, without_models]):
+        monkeypatch.setattr(apps, "get_app_configs", lambda installed=installed: installed)
+        synced: list[str] = []
+        monkeypatch.setattr(roles, "sync_roles", lambda using="default", s=synced: s.append(using))
+        for config in installed:
+            if config.models_module:  # the apps Django sends post_migrate for
+                roles.sync_roles_after_migrate(config, using="default")
+        assert synced == ["default"]
+
+
+@pytest.mark.django_db
+def test_the_roles_that_see_the_key_figures_may_view_the_snapshot():
+    """The dashboard snapshot's view permission goes with the roles whose dashboards
+    read it company-wide (VIEW_ALL: administrator, auditor), and to no clerk's role."""
+    viewers = set(
+        Group.objects.filter(permissions__codename="view_dashboardsnapshot").values_list(
+            "name", flat=True
+        )
+    )
+    assert viewers == {"Administrator", "Auditor"}
+    changers = Group.objects.filter(permissions__codename="change_dashboardsnapshot")
+    assert not changers.exists()
