@@ -185,6 +185,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # "aries_app". Empty: RLS off, the application scoping (for_user) is the only wall;
 # always off on SQLite.
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
+# The explicit bypass role of operators' cross-company work (BYPASSRLS, owns nothing):
+# e.g. "aries_operator". Empty: the operator acts as the login role itself (the tables'
+# owner when the processes log in as the owner). Needed when they log in as a login role
+# made by `setup_db_roles --login-role`, which owns nothing.
+DATABASE_OPERATOR_ROLE = env.str("DATABASE_OPERATOR_ROLE", default="")
+if DATABASE_OPERATOR_ROLE and not DATABASE_APP_ROLE:
+    raise ImproperlyConfigured(
+        "DATABASE_OPERATOR_ROLE needs DATABASE_APP_ROLE (row-level security)."
+    )
+if DATABASE_OPERATOR_ROLE and DATABASE_OPERATOR_ROLE == DATABASE_APP_ROLE:
+    raise ImproperlyConfigured("DATABASE_OPERATOR_ROLE must differ from DATABASE_APP_ROLE.")
 
 # Cache (throttling, idempotency locks) -------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -10,9 +10,12 @@ Who sets what (docs/security/rls.md):
 
 * A *scope* (a context variable) says who is acting: nobody (``deny``: the app role, no
   company: no tenant row), a user (their active company; superusers are operators), one
-  company (jobs and commands acting for it), or the operator (``operator()``: the login
-  role, the tables' owner, for cross-company work: migrations, seeding, backups, data
-  quality, the event relay, scheduled jobs).
+  company (jobs and commands acting for it), or the operator (``operator()``: the
+  explicit bypass role ``settings.DATABASE_OPERATOR_ROLE``, for cross-company work:
+  seeding, backups, data quality, the event relay, scheduled jobs; empty, the login
+  role itself). Schema changes (``migrate``, the policies) run in the ``owner()`` scope:
+  the login role itself, which must then be the tables' owner (a release step with the
+  owner's credentials); under a login role that owns nothing they fail.
 * An execute wrapper on the ``default`` connection puts the scope's role and settings on
   the connection before a query runs, when they differ from what the connection holds
   (one extra round trip when the scope changes, none otherwise; it is not a query Django
@@ -53,14 +56,21 @@ REPORT_ROLES: dict[str, tuple[str, ...]] = {
     "aries_report_clinical": ("clinical",),
     "aries_report_shared": ("accounts", "core"),
 }
-# "none" resets the role to the session (login) user: the owner of the tables.
-OPERATOR_ROLE = "none"
+# "none" resets the role to the session (login) user: the tables' owner when the
+# process logs in as the owner; a role with no rights of its own when it logs in as a
+# login role made by ``setup_db_roles --login-role``.
+SESSION_ROLE = "none"
 
 State = tuple[str, str, str]  # (role, app.company_id, app.user_id)
 
 
 def app_role() -> str:
     return str(getattr(settings, "DATABASE_APP_ROLE", "") or "")
+
+
+def operator_role() -> str:
+    """The explicit bypass role of the operator scope; empty: the login role itself."""
+    return str(getattr(settings, "DATABASE_OPERATOR_ROLE", "") or "")
 
 
 def enabled(connection: BaseDatabaseWrapper | None = None) -> bool:
@@ -87,8 +97,23 @@ class Fixed(Scope):
         return (self.role or app_role(), self.company_id, self.user_id)
 
 
+class OperatorScope(Scope):
+    """Cross-company work: ``DATABASE_OPERATOR_ROLE`` (BYPASSRLS, owns nothing), or the
+    login role when it is empty (read when a query runs, so a setting override holds)."""
+
+    def state(self) -> State:
+        return (operator_role() or SESSION_ROLE, "", "")
+
+
 DENY = Fixed(None)
-OPERATOR = Fixed(OPERATOR_ROLE)
+OPERATOR = OperatorScope()
+# Schema changes: the login role itself (the tables' owner in the release step).
+OWNER = Fixed(SESSION_ROLE)
+
+
+def is_bypass(state: State) -> bool:
+    """The state of the operator or the owner scope (every company's rows)."""
+    return state[0] in {SESSION_ROLE, operator_role() or SESSION_ROLE}
 
 
 class UserScope(Scope):
@@ -186,8 +211,15 @@ def for_request(request: Any) -> Any:
 
 
 def operator() -> Any:
-    """The explicit bypass: cross-company work by the operator (the tables' owner)."""
+    """The explicit bypass: cross-company work by the operator (``DATABASE_OPERATOR_ROLE``,
+    or the login role when it is empty)."""
     return _scoped(OPERATOR)
+
+
+def owner() -> Any:
+    """Schema changes (migrate, the policies): the login role itself, no ``SET ROLE``.
+    Only the tables' owner can run DDL; under a login role that owns nothing it fails."""
+    return _scoped(OWNER)
 
 
 def for_company(company_id: Any) -> Any:
@@ -206,7 +238,7 @@ def for_user(user: Any) -> Any:
 def user_lookup(user_id: Any) -> Iterator[None]:
     """While the user's active membership is looked up: their own memberships are
     visible (``rls_user_field`` policies), no company's rows. An operator scope stays."""
-    if current_state()[0] == OPERATOR_ROLE:
+    if is_bypass(current_state()):
         yield
         return
     with _scoped(Fixed(None, "", str(user_id))):
@@ -375,21 +407,53 @@ def policy_expression(model: type[Any], connection: BaseDatabaseWrapper) -> str:
 
 _ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
+# A group role: no login, no rights over other roles. The operator's role bypasses RLS.
+APP_ROLE_ATTRIBUTES = "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+OPERATOR_ROLE_ATTRIBUTES = "NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE"
+# What the processes log in as: no rights of its own (NOINHERIT), only SET ROLE to the
+# app role or the operator's role.
+LOGIN_ROLE_ATTRIBUTES = "LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+# The application's rights on every table and sequence (the app role's and the operator's).
+TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+SEQUENCE_PRIVILEGES = "USAGE, SELECT, UPDATE"
 
-def _role_sql(role: str, connection: BaseDatabaseWrapper) -> str:
-    qn = connection.ops.quote_name
+
+def check_role_name(role: str) -> str:
     if not _ROLE_NAME.fullmatch(role):
         raise ImproperlyConfigured(f"Not a plain role name: {role!r} (letters, digits, _).")
-    literal = role
+    return role
+
+
+def _role_sql(
+    role: str, connection: BaseDatabaseWrapper, attributes: str = APP_ROLE_ATTRIBUTES
+) -> str:
+    qn = connection.ops.quote_name
+    literal = check_role_name(role)
     # CREATE ROLE has no IF NOT EXISTS; two sessions may race on it (duplicate_object).
     # The name is checked above (no quote can reach the literal).
     return (
         "DO $$ BEGIN "  # noqa: S608
         f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{literal}') THEN "
-        f"CREATE ROLE {qn(role)} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        f"CREATE ROLE {qn(role)} {attributes}; "
         "END IF; "
         "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     )
+
+
+def _dml_grants(role: str, connection: BaseDatabaseWrapper) -> list[str]:
+    """The application's rights on today's tables and sequences, and on those the
+    current user (the owner) creates later (default privileges: a migrate run without
+    ``DATABASE_APP_ROLE`` still leaves its new tables usable)."""
+    qn = connection.ops.quote_name
+    return [
+        f"GRANT USAGE ON SCHEMA public TO {qn(role)}",
+        f"GRANT {TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {qn(role)}",
+        f"GRANT {SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA public TO {qn(role)}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {TABLE_PRIVILEGES} ON TABLES "
+        f"TO {qn(role)}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {SEQUENCE_PRIVILEGES} ON SEQUENCES "
+        f"TO {qn(role)}",
+    ]
 
 
 def statements(connection: BaseDatabaseWrapper, create_roles: bool = True) -> list[str]:
@@ -401,20 +465,20 @@ def statements(connection: BaseDatabaseWrapper, create_roles: bool = True) -> li
 
     qn = connection.ops.quote_name
     role = app_role()
+    bypass = operator_role() if role else ""
     sql: list[str] = []
-    roles = [REPORT_ALL_ROLE, *REPORT_ROLES]
-    if role:
-        roles.insert(0, role)
     if create_roles:
-        sql += [_role_sql(name, connection) for name in roles]
-    if role:
-        # The login role may act as the app role (SET ROLE); it stays the owner.
-        sql.append(f"GRANT {qn(role)} TO CURRENT_USER")
-        sql.append(f"GRANT USAGE ON SCHEMA public TO {qn(role)}")
-        sql.append(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {qn(role)}"
-        )
-        sql.append(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {qn(role)}")
+        if role:
+            sql.append(_role_sql(role, connection))
+        if bypass:
+            sql.append(_role_sql(bypass, connection, OPERATOR_ROLE_ATTRIBUTES))
+        sql += [_role_sql(name, connection) for name in (REPORT_ALL_ROLE, *REPORT_ROLES)]
+    for name in (role, bypass):
+        if name:
+            # The owner may act as these roles too (SET ROLE): the test suite and the
+            # owner's own commands do.
+            sql.append(f"GRANT {qn(name)} TO CURRENT_USER")
+            sql += _dml_grants(name, connection)
     tables = set(connection.introspection.table_names())
     for report_role, labels in REPORT_ROLES.items():
         sql.append(f"GRANT USAGE ON SCHEMA public TO {qn(report_role)}")
@@ -439,10 +503,101 @@ def statements(connection: BaseDatabaseWrapper, create_roles: bool = True) -> li
     return sql
 
 
+def login_role_statements(login_role: str, connection: BaseDatabaseWrapper) -> list[str]:
+    """The role the processes log in as: LOGIN, NOINHERIT (no rights of its own), a
+    member of the app role and the operator's role only, owning nothing. Its password,
+    if any, is set apart (``set_password``): never in these statements."""
+    qn = connection.ops.quote_name
+    check_role_name(login_role)
+    return [
+        _role_sql(login_role, connection, LOGIN_ROLE_ATTRIBUTES),
+        # An existing role is brought to the same attributes (SUPERUSER and BYPASSRLS
+        # only a superuser may change: ``role_problems`` refuses them instead).
+        f"ALTER ROLE {qn(login_role)} LOGIN NOINHERIT NOCREATEDB NOCREATEROLE",
+        f"GRANT {qn(app_role())} TO {qn(login_role)}",
+        f"GRANT {qn(operator_role())} TO {qn(login_role)}",
+        "DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', "
+        f"current_database(), '{login_role}'); END $$",
+    ]
+
+
+def set_password(login_role: str, password: str, connection: BaseDatabaseWrapper) -> None:
+    """Set the login role's password, hashed here (SCRAM-SHA-256 by libpq): the
+    statement the server sees (and may log) never holds the password itself. Runs on
+    the raw psycopg cursor: Django's query log never sees it either."""
+    from psycopg import sql as pgsql
+
+    check_role_name(login_role)
+    raw = connection.connection
+    verifier = raw.pgconn.encrypt_password(
+        password.encode(), login_role.encode(), b"scram-sha-256"
+    ).decode()
+    statement = pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(
+        pgsql.Identifier(login_role), pgsql.Literal(verifier)
+    )
+    with raw.cursor() as cursor:
+        cursor.execute(statement)
+
+
+_ROLE_FACTS = """
+SELECT r.rolsuper, r.rolbypassrls, r.rolcanlogin, r.rolinherit,
+       (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relowner = r.oid),
+       ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+              WHERE m.member = r.oid ORDER BY g.rolname)
+  FROM pg_roles r WHERE r.rolname = %s
+"""
+
+
+def role_problems(connection: BaseDatabaseWrapper, login_role: str = "") -> list[str]:
+    """What makes the roles unfit for their job, in words (empty: all is well): the app
+    role must not bypass RLS, the operator's role must bypass it, neither may own a
+    table, and the login role may only become one of them."""
+    role, bypass = app_role(), operator_role() if app_role() else ""
+    problems: list[str] = []
+    with connection.connection.cursor() as cursor:
+
+        def facts(name: str) -> tuple[Any, ...] | None:
+            cursor.execute(_ROLE_FACTS, [name])
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
+
+        for name, must_bypass in ((role, False), (bypass, True)):
+            found = facts(name) if name else None
+            if found is None:
+                continue
+            superuser, bypasses, _login, _inherit, owned, _groups = found
+            if superuser:
+                problems.append(f"{name} is a superuser (ALTER ROLE {name} NOSUPERUSER)")
+            elif bypasses != must_bypass:
+                change = "BYPASSRLS" if must_bypass else "NOBYPASSRLS"
+                problems.append(f"{name} needs {change} (ALTER ROLE {name} {change})")
+            if owned:
+                problems.append(f"{name} owns {owned} tables; it must own none")
+        if login_role:
+            found = facts(login_role)
+            if found is not None:
+                superuser, bypasses, _login, _inherit, owned, groups = found
+                if superuser or bypasses:
+                    problems.append(
+                        f"{login_role} is a superuser or bypasses row-level security "
+                        f"(ALTER ROLE {login_role} NOSUPERUSER NOBYPASSRLS)"
+                    )
+                if owned:
+                    problems.append(f"{login_role} owns {owned} tables; it must own none")
+                others = sorted(set(groups) - {role, bypass})
+                if others:
+                    problems.append(
+                        f"{login_role} is also a member of {', '.join(others)} "
+                        f"(REVOKE {', '.join(others)} FROM {login_role})"
+                    )
+    return problems
+
+
 def apply(connection: BaseDatabaseWrapper | None = None, create_roles: bool = True) -> int:
-    """Run :func:`statements` as the operator; return how many tables have RLS."""
+    """Run :func:`statements` as the owner (DDL); return how many tables have RLS."""
     connection = connection or connections[DEFAULT_DB_ALIAS]
-    with operator(), connection.cursor() as cursor:
+    with owner(), connection.cursor() as cursor:
         for statement in statements(connection, create_roles=create_roles):
             cursor.execute(statement)
     return len(tenant_models())

@@ -325,23 +325,37 @@ class PostgreSQLEngine:
 
     # Backup ------------------------------------------------------------------------
 
+    def _dump_role(self) -> str:
+        """The operator's bypass role under row-level security (docs/security/rls.md):
+        a login role that owns nothing reads every table only through it. Empty: the
+        login role itself (the owner)."""
+        from core import rls
+
+        return rls.operator_role() if rls.enabled(self.connection) else ""
+
     def dump(self, writer: Writer, progress: Any = no_progress) -> Counts:
         pg_dump = self._check_tool("pg_dump")
+        role = self._dump_role()
         snapshot_connection = _side_connection(self.connection, "backup_snapshot")
         try:
             with snapshot_connection.cursor() as cursor:
+                if role:
+                    # The counts read every company's rows, as pg_dump does (--role).
+                    cursor.execute("SELECT set_config('role', %s, false)", [role])
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
                 counts = count_rows(snapshot_connection, cursor)
                 # The exporting transaction stays open until pg_dump has finished.
-                self._run_pg_dump(pg_dump, snapshot, writer, progress)
+                self._run_pg_dump(pg_dump, snapshot, writer, progress, role)
                 cursor.execute("COMMIT")
         finally:
             _release(snapshot_connection)
         return counts
 
-    def _run_pg_dump(self, pg_dump: str, snapshot: str, writer: Writer, progress: Any) -> None:
+    def _run_pg_dump(
+        self, pg_dump: str, snapshot: str, writer: Writer, progress: Any, role: str = ""
+    ) -> None:
         args = [
             pg_dump,
             "--format=custom",
@@ -351,6 +365,8 @@ class PostgreSQLEngine:
             # A migration holding a table lock makes the backup fail clearly, not hang.
             "--lock-wait-timeout=120s",
         ]
+        if role:
+            args.append(f"--role={role}")
         bar = progress("Dumping", None)
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
