@@ -47,7 +47,7 @@ def _cached_choices_company(field: Any, user: Any, ordering: Any) -> Any:
         return None
     if field.get_limit_choices_to() or not field.target_field.primary_key:
         return None
-    if not all(isinstance(name, str) for name in ordering or ()):
+    if not all(isinstance(name, str) and reference.ORDERING.match(name) for name in ordering or ()):
         return None
     if not user.is_authenticated or user.is_superuser:
         return None

@@ -22,6 +22,7 @@ Neither model has an encrypted field: no PHI is cached (``register`` refuses a m
 that has one).
 """
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -32,6 +33,8 @@ from django.db.models.signals import post_delete, post_save
 from .caching import KINDS, cached, cached_many, invalidate
 
 _KINDS: dict[type[models.Model], str] = {}
+# A field name to order by, as in a key part (``name``, ``-created_at``, ``payer__name``).
+ORDERING = re.compile(r"^-?[A-Za-z0-9_]{1,60}$")
 
 
 def register(model: type[models.Model], kind: str) -> None:
@@ -77,17 +80,20 @@ def rows_by_id(
     """``{id: row}`` of those of ``ids`` that are ``company_id``'s rows of ``model``
     (another company's id, a malformed one: absent); at most one query."""
     kind = _KINDS[model]
+    company = as_uuid(company_id)
     wanted = {str(pk) for pk in map(as_uuid, ids) if pk is not None}
+    if company is None or not wanted:
+        return {}
 
     def compute(missing: list[str]) -> dict[str, Any]:
-        rows = model._default_manager.filter(company_id=company_id, pk__in=missing)
+        rows = model._default_manager.filter(company_id=company, pk__in=missing)
         return {str(row.pk): row for row in rows}
 
-    found = cached_many(kind, company_id, wanted, compute, parts=("row", company_id))
+    found = cached_many(kind, company, wanted, compute, parts=("row", company))
     return {
         uuid.UUID(pk): row
         for pk, row in found.items()
-        if getattr(row, "company_id", None) == company_id
+        if getattr(row, "company_id", None) == company
     }
 
 
@@ -129,6 +135,8 @@ def choices(
     """``[(id, str(row))]`` of every row of ``company_id``, in ``ordering`` (the
     model's own when empty): the options of a list filter or a picker."""
     kind = _KINDS[model]
+    if not all(ORDERING.match(name) for name in ordering):
+        raise ValueError("choices(): ordering is field names, as name or -name.")
 
     def compute() -> list[tuple[Any, str]]:
         rows = model._default_manager.filter(company_id=company_id)

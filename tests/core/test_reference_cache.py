@@ -88,6 +88,14 @@ class TestCatalogueById:
             edit_then_fail()
         assert catalogue_items(company.pk, [item.pk])[item.pk].name == "Nasal mask"
 
+    def test_a_company_id_as_text_finds_the_same_rows(self, company):
+        item = EquipmentFactory(company=company)
+        assert item.pk in catalogue_items(str(company.pk), [str(item.pk)])
+
+    def test_choices_refuse_an_ordering_that_is_not_a_field_name(self, company):
+        with pytest.raises(ValueError, match="ordering"):
+            reference.choices(Payer, company.pk, ["?"])
+
     def test_malformed_ids_are_absent_without_a_query(self, company, django_assert_num_queries):
         with django_assert_num_queries(0):
             assert catalogue_items(company.pk, ["not-a-uuid", 7, None, True]) == {}
