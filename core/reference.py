@@ -4,12 +4,14 @@
 Where they are read as separate queries on hot paths, and what reads them here:
 
 - an API write naming them (an order's lines name their catalogue items, a coverage
-  its payer): the related field resolves the id (``core.api.fields``), one query per
-  line before the cache;
-- an order line's validation (``OrderLine.clean_fields``: the item exists), once per
-  line on every order page, verification and API write;
+  its payer): the related field resolves the id
+  (``core.api.serializers.CachedPrimaryKeyRelatedField``; an order's lines are read in
+  one go by ``dme.api.serializers.OrderLinesSerializer``), one query per line before;
+- a record's check that the item or payer it names exists (``TenantModel.clean_fields``
+  through :func:`known_references`), once per order line on every order page,
+  verification and API write before;
 - the admin's list filter of a relation to them (the payer filter of eight billing
-  changelists, ``core.admin_filters``): the company's rows, one query per page.
+  changelists, ``core.admin_filters``): the company's rows, one query per page before.
 
 Lists that page (admin changelists, API lists) are never cached: they stay live.
 
