@@ -23,7 +23,7 @@ from hme.models import Coverage, Payer
 from tests.clinical.factories import PatientFactory, ProviderFactory
 from tests.dme.factories import EquipmentFactory, WarehouseFactory
 from tests.factories import member
-from tests.hme.factories import PayerFactory
+from tests.hme.factories import CoverageFactory, PayerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.warm_cache]
 
@@ -99,6 +99,28 @@ class TestCatalogueById:
     def test_malformed_ids_are_absent_without_a_query(self, company, django_assert_num_queries):
         with django_assert_num_queries(0):
             assert catalogue_items(company.pk, ["not-a-uuid", 7, None, True]) == {}
+
+
+class TestExistenceCheck:
+    """TenantModel.clean_fields reads a reference's existence from the cache."""
+
+    def test_a_cached_payer_needs_no_query(self, company, django_assert_num_queries):
+        coverage = CoverageFactory(company=company, payer=PayerFactory(company=company))
+        reference.row_by_id(Payer, company.pk, coverage.payer_id)  # cached
+        with django_assert_num_queries(0):
+            coverage.clean_fields(exclude=["patient", "company", "created_by", "updated_by"])
+
+    def test_another_companys_payer_is_still_refused(self, company, other_company):
+        from django.core.exceptions import ValidationError
+
+        theirs = PayerFactory(company=other_company)
+        reference.row_by_id(Payer, other_company.pk, theirs.pk)  # cached for B
+        coverage = CoverageFactory.build(
+            company=company, patient=PatientFactory(company=company), payer=theirs
+        )
+        with pytest.raises(ValidationError) as refused:
+            coverage.full_clean()
+        assert "payer" in refused.value.message_dict
 
 
 class TestNoPHI:
