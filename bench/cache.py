@@ -6,11 +6,16 @@ child process (``make bench``) or alone on a seeded database:
     DEBUG=1 DATABASE_URL=postgres://.../aries_bench_1000 python -m bench.cache
 
 Prints queries and best time of each request both ways, and the hit ratio of the warm
-runs per kind (the counters ``/metrics`` exports).
+runs per kind (the counters ``/metrics`` exports). Besides the lists, the paths that read
+the catalogue and the payers as reference data (``core.reference``): an order's change
+page (each line's item checked), an order created through the API with five lines (each
+line's item resolved and checked; run in a transaction that is rolled back, so the
+database is left as it was) and the billing changelists' payer filter.
 """
 
 import os
 import sys
+from dataclasses import dataclass, field
 
 # API lists and admin pages read on every visit (a subset of bench.measure's targets).
 TARGETS = [
@@ -22,7 +27,81 @@ TARGETS = [
     ("admin orders: first page", "admin", "/admin/dme/order/"),
     ("admin claims: first page", "admin", "/admin/hme/claim/"),
     ("admin patients: first page", "admin", "/admin/clinical/patient/"),
+    ("admin payments: first page", "admin", "/admin/hme/payment/"),
+    ("admin coverages: first page", "admin", "/admin/hme/coverage/"),
 ]
+# Lines of the order the bench creates through the API.
+ORDER_LINES = 5
+
+
+@dataclass
+class Post:
+    """A write measured inside a transaction that is rolled back afterwards."""
+
+    url: str
+    body: dict = field(default_factory=dict)
+    status: int = 201
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def targets():
+    """:data:`TARGETS` and the requests that need the demo's ids."""
+    import datetime
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from accounts.models import Location
+    from clinical.models import Patient, Provider
+    from dme.choices import BillingKind
+    from dme.models import Equipment, Order
+
+    from .measure import company
+
+    demo = company()
+    rows = list(TARGETS)
+    order = (
+        Order.objects.filter(company=demo)
+        .annotate(lines_count=Count("lines"))
+        .order_by("-lines_count", "number")
+        .first()
+    )
+    if order is not None:
+        rows.append(
+            (
+                f"admin order: change page ({order.lines_count} lines)",
+                "admin",
+                f"/admin/dme/order/{order.pk}/change/",
+            )
+        )
+    items = list(
+        Equipment.objects.filter(
+            company=demo,
+            is_active=True,
+            billing_kind__in=[BillingKind.PURCHASE, BillingKind.SUPPLY],
+        ).order_by("name")[:ORDER_LINES]
+    )
+    patient = Patient.objects.filter(company=demo).order_by("number").first()
+    prescriber = Provider.objects.filter(company=demo).order_by("created_at").first()
+    location = Location.objects.filter(company=demo).order_by("created_at").first()
+    if items and patient and prescriber and location:
+        day = timezone.localdate() - datetime.timedelta(days=2)
+        body = {
+            "patient": str(patient.pk),
+            "prescriber": str(prescriber.pk),
+            "location": str(location.pk),
+            "written_order_date": day.isoformat(),
+            "lines": [
+                {"equipment": str(item.pk), "quantity": 1, "modifiers": ["NU"]} for item in items
+            ],
+        }
+        rows.append(
+            (f"API order: create, {len(items)} lines", "api", Post("/api/v1/orders/", body))
+        )
+    return rows
 
 
 def _clear_throttles(users):
@@ -42,12 +121,35 @@ def _run(client, url, runs, cold, users):
             expire_all()
 
     def call():
+        if isinstance(url, Post):
+            _post(client, url)
+            return
         response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"bench.cache: {url} answered {response.status_code}.")
 
     best, _cpu, queries, _samples = best_of(call, runs, before=before)
     return best * 1000, queries
+
+
+def _post(client, target):
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            response = client.post(target.url, target.body, format="json")
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    if response.status_code != target.status:
+        raise SystemExit(f"bench.cache: POST {target.url} answered {response.status_code}.")
+
+
+def _request(client, url):
+    if isinstance(url, Post):
+        _post(client, url)
+    else:
+        client.get(url)
 
 
 def _counts():
@@ -68,12 +170,12 @@ def measure(by_kind, runs):
     users = list(User.objects.filter(email__endswith="@demo.ariesone.test"))
     rows = []
     before = after = None
-    for name, kind, url in TARGETS:
+    for name, kind, url in targets():
         client = by_kind[kind]
         _clear_throttles(users)
-        client.get(url)  # warm-up: templates, plans, connection
+        _request(client, url)  # warm-up: templates, plans, connection
         cold_ms, cold_queries = _run(client, url, runs, True, users)
-        client.get(url)  # fills the cache
+        _request(client, url)  # fills the cache
         start = _counts()
         warm_ms, warm_queries = _run(client, url, runs, False, users)
         end = _counts()

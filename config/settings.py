@@ -706,8 +706,10 @@ CACHE_TTL_REFERENCE = env.int("CACHE_TTL_REFERENCE", default=3600)
 CACHE_TTL_PERMISSIONS = env.int("CACHE_TTL_PERMISSIONS", default=300)
 CACHE_TTLS = {
     "access": CACHE_TTL_PERMISSIONS,
+    "catalogue": CACHE_TTL_REFERENCE,
     "fees": CACHE_TTL_REFERENCE,
     "icd10": CACHE_TTL_REFERENCE,
+    "payers": CACHE_TTL_REFERENCE,
 }
 
 # Metrics and slow queries (core/metrics.py, core/slow_queries.py) -------------------

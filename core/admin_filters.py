@@ -4,6 +4,8 @@ Django's ``RelatedFieldListFilter`` lists every row of the related table in the
 changelist sidebar: other companies' locations and providers, by name. Admins of
 company-owned models mix in :class:`TenantListFilterMixin` (or name
 :class:`TenantRelatedFieldListFilter` in ``list_filter``) to offer only the user's.
+The options of a cached reference model (``core.reference``: payers, the catalogue)
+come from the cache: the payer filter of the billing changelists costs no query.
 """
 
 from typing import Any
@@ -12,6 +14,9 @@ from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+
+from . import reference
+from .tenancy import get_active_membership
 
 
 class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -24,10 +29,30 @@ class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
         if hasattr(queryset, "for_user"):
             queryset = queryset.for_user(request.user)
         ordering = self.field_admin_ordering(field, request, model_admin)
+        company_id = _cached_choices_company(field, request.user, ordering)
+        if company_id is not None:
+            return reference.choices(field.remote_field.model, company_id, ordering)
         if ordering:
             queryset = queryset.order_by(*ordering)
         attname = field.target_field.attname
         return [(getattr(obj, attname), str(obj)) for obj in queryset]
+
+
+def _cached_choices_company(field: Any, user: Any, ordering: Any) -> Any:
+    """The company whose cached rows are exactly the filter's options (a cached model,
+    by primary key, no ``limit_choices_to``, ordered by field names; a member, not an
+    operator), else None."""
+    model = field.remote_field.model
+    if reference.kind_of(model) is None or getattr(model, "location_field", None):
+        return None
+    if field.get_limit_choices_to() or not field.target_field.primary_key:
+        return None
+    if not all(isinstance(name, str) and reference.ORDERING.match(name) for name in ordering or ()):
+        return None
+    if not user.is_authenticated or user.is_superuser:
+        return None
+    membership = get_active_membership(user)
+    return None if membership is None else membership.company_id
 
 
 def tenant_list_filter(model: type[models.Model], entry: Any) -> Any:

@@ -15,8 +15,8 @@ Rules (docs/operations.md, Caching):
 - Keys are made of the kind, ids (UUIDs, integers) and public codes (HCPCS, ICD-10)
   only: never a name, an identifier of a patient or any other PHI. :func:`make_key`
   refuses any other part (a ``TypeError``), so a mistake fails in the tests.
-- Values are reference data (fee schedules, ICD-10 codes, roles and memberships):
-  none holds PHI, so nothing decrypted is ever cached.
+- Values are reference data (fee schedules, ICD-10 codes, catalogue items, payers,
+  roles and memberships): none holds PHI, so nothing decrypted is ever cached.
 - A version that is missing (evicted, the cache flushed) is re-created from the clock,
   never from 0, so an entry computed under an old number cannot come back.
 
@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 GLOBAL = "global"
 # Kinds and the setting that gives their lifetime (seconds).
-KINDS = ("access", "fees", "icd10")
+KINDS = ("access", "catalogue", "fees", "icd10", "payers")
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.\-*]{1,64}$")
 # A value that means "absent" in the cache (None is a valid cached result).
 _NONE = "__cached_none__"
@@ -126,14 +126,18 @@ def cached_many(
     scope: Any,
     ids: Iterable[str],
     compute: Callable[[list[str]], dict[str, Any]],
+    *,
+    parts: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """``{id: value}`` for many ids in two cache round trips; ``compute(missing_ids)``
-    returns the values of those not cached (ids it leaves out are cached as absent)."""
+    returns the values of those not cached (ids it leaves out are cached as absent).
+    ``parts`` go in every key before the id (a company's rows carry the company id, so
+    two companies never share a key even if their versions were equal)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     epoch, version = _versions(kind, [scope])
-    keys = {make_key(kind, item, "v", epoch, version): item for item in wanted}
+    keys = {make_key(kind, *parts, item, "v", epoch, version): item for item in wanted}
     found = cache.get_many(list(keys))
     result = {keys[key]: value for key, value in found.items()}
     hits = len(result)
@@ -146,7 +150,10 @@ def cached_many(
         fresh = {item: computed.get(item, _NONE) for item in missing}
         if not _dirty(kind, [scope]):
             cache.set_many(
-                {make_key(kind, item, "v", epoch, version): value for item, value in fresh.items()},
+                {
+                    make_key(kind, *parts, item, "v", epoch, version): value
+                    for item, value in fresh.items()
+                },
                 ttl(kind),
             )
         result.update(fresh)

@@ -159,6 +159,17 @@ class TenantModel(BaseModel):
     class Meta:
         abstract = True
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        """Django's, except that a reference to a cached row of the company (a catalogue
+        item, a payer: ``core.reference``) is checked in the cache, not by one query
+        per field (an order's lines, a coverage's payer)."""
+        excluded = set(exclude or ())
+        if self.company_id:
+            from .reference import known_references
+
+            excluded |= known_references(self, excluded)
+        super().clean_fields(exclude=excluded)
+
 
 class CompanyNumberCounter(models.Model):
     """The last human-readable number (patient P-…, order O-…, claim C-…) given out in

@@ -10,6 +10,7 @@ class DmeConfig(AppConfig):
         from . import (
             audit,  # noqa: F401  (registers the models with auditlog)
             queues,
+            reference,  # noqa: F401  (the cached catalogue and its invalidation)
         )
         from .notifications import register_templates
 

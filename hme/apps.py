@@ -9,7 +9,7 @@ class HmeConfig(AppConfig):
     def ready(self):
         from . import (
             audit,  # noqa: F401  (registers the models with auditlog)
-            reference,  # noqa: F401  (the cached fees' invalidation)
+            reference,  # noqa: F401  (the cached fees and payers, their invalidation)
         )
         from .readiness import signals as readiness_signals
 

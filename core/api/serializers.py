@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
 
+from core import reference
 from core.api.exceptions import django_validation_fields
 from core.phi import EncryptedJSONField
+from core.tenancy import get_active_membership
 
 if TYPE_CHECKING:
     _Serializer = serializers.Serializer[Any]
@@ -65,17 +67,58 @@ class ModelSerializer(serializers.ModelSerializer[Any]):
         return field_class, field_kwargs
 
 
+class CachedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
+    """A primary key field that resolves a cached reference row (``core.reference``: a
+    catalogue item, a payer) through the cache when its choices are exactly the user's
+    company's rows (set by :func:`scope_related_fields`); otherwise DRF's own query.
+    The same answers either way: the row, or "does not exist" for another company's."""
+
+    cache_company_id: Any = None
+
+    def to_internal_value(self, data: Any) -> Any:
+        queryset = self.get_queryset()
+        pk = reference.as_uuid(data)
+        if self.cache_company_id is None or self.pk_field is not None or pk is None:
+            return super().to_internal_value(data)
+        if queryset is None:
+            return super().to_internal_value(data)
+        row = reference.row_by_id(queryset.model, self.cache_company_id, pk)
+        if row is None:
+            self.fail("does_not_exist", pk_value=data)
+        return row
+
+
+def _cache_company(queryset: Any, user: Any) -> Any:
+    """The company whose cached rows are ``queryset.for_user(user)`` itself: a cached
+    model's unfiltered queryset, a member (not an operator) of a company, a model not
+    narrowed by location. None otherwise (the field queries as usual)."""
+    if isinstance(queryset, models.Manager):
+        queryset = queryset.all()
+    model = queryset.model
+    if reference.kind_of(model) is None or queryset.query.where or queryset.query.is_sliced:
+        return None
+    if getattr(model, "location_field", None):
+        return None
+    if user is None or not user.is_authenticated or user.is_superuser:
+        return None
+    membership = get_active_membership(user)
+    return None if membership is None else membership.company_id
+
+
 def scope_related_fields(
     fields: dict[str, serializers.Field[Any, Any, Any, Any]], user: Any
 ) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
     """Limit every related-object choice in ``fields`` (single and many) to what
     ``user`` may see (``for_user``): a company-B id in a company-A request is "does not
-    exist", never a link across."""
+    exist", never a link across. The catalogue's and the payers' ids are then resolved
+    through the cache (:class:`CachedPrimaryKeyRelatedField`)."""
     for field in fields.values():
         # A many field's choices live on its child relation.
         target: Any = getattr(field, "child_relation", field)
         queryset = getattr(target, "queryset", None)
         if queryset is not None and hasattr(queryset, "for_user"):
+            if isinstance(target, CachedPrimaryKeyRelatedField):
+                target.cache_company_id = _cache_company(queryset, user)
             target.queryset = queryset.for_user(user)
     return fields
 
@@ -96,6 +139,8 @@ class ScopedModelSerializer(ScopedFieldsMixin, ModelSerializer):
     """A ModelSerializer of a model without a company of its own (a claim's allocation)
     whose related choices are the user's rows."""
 
+    serializer_related_field = CachedPrimaryKeyRelatedField
+
 
 class TenantModelSerializer(ScopedModelSerializer):
     """ModelSerializer for TenantModel subclasses.
@@ -107,7 +152,7 @@ class TenantModelSerializer(ScopedModelSerializer):
     - ``company`` and the audit fields are read-only; the viewset sets the company.
     """
 
-    serializer_related_field = serializers.PrimaryKeyRelatedField
+    serializer_related_field = CachedPrimaryKeyRelatedField
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()

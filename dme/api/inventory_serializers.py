@@ -8,6 +8,7 @@ from accounts.models import Location
 from clinical.models import Patient
 from core.api.serializers import (
     AUDIT_FIELDS,
+    CachedPrimaryKeyRelatedField,
     ModelSerializer,
     ScopedSerializer,
     TenantModelSerializer,
@@ -86,7 +87,7 @@ class PurchaseOrderLineSerializer(ModelSerializer):
 class ScopedLineSerializer(ScopedSerializer):
     """A line written in a create request: the item is one of the user's."""
 
-    equipment = serializers.PrimaryKeyRelatedField(queryset=Equipment.objects.all())
+    equipment = CachedPrimaryKeyRelatedField(queryset=Equipment.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     unit_cost = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False
@@ -212,7 +213,7 @@ class TransferLineSerializer(ModelSerializer):
 
 
 class NewTransferLineSerializer(ScopedSerializer):
-    equipment = serializers.PrimaryKeyRelatedField(queryset=Equipment.objects.all(), required=False)
+    equipment = CachedPrimaryKeyRelatedField(queryset=Equipment.objects.all(), required=False)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
     asset = serializers.PrimaryKeyRelatedField(queryset=Asset.objects.all(), required=False)
 

@@ -30,6 +30,7 @@ from ..models import (
     Rental,
     StockLevel,
 )
+from ..reference import catalogue_items
 
 
 class ModifiersField(serializers.ListField):
@@ -255,11 +256,25 @@ class OrderLineSerializer(TenantModelSerializer):
         return services.save_line(instance)
 
 
+class OrderLinesSerializer(serializers.ListSerializer):
+    """An order's lines written with it: their catalogue items are read in one query
+    (``dme.reference``), then each line's item comes from the cache."""
+
+    def to_internal_value(self, data):
+        field = self.child.fields.get("equipment")
+        company_id = getattr(field, "cache_company_id", None)
+        if company_id is not None and isinstance(data, list):
+            ids = [line.get("equipment") for line in data if isinstance(line, dict)]
+            catalogue_items(company_id, ids)
+        return super().to_internal_value(data)
+
+
 class NestedOrderLineSerializer(OrderLineSerializer):
     """A line inside an order: the order is the parent."""
 
     class Meta(OrderLineSerializer.Meta):
         fields = [name for name in OrderLineSerializer.Meta.fields if name != "order"]
+        list_serializer_class = OrderLinesSerializer
 
 
 class ReadinessSummarySerializer(serializers.Serializer):
