@@ -18,7 +18,6 @@ ever dropped. Exits non-zero with a one-line message when something fails.
 """
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -163,22 +162,10 @@ def added_rows(summary):
 
 
 def measure(database, options):
-    # The demo users have no second factor: the DEBUG demo's MFA_ENFORCE=0 (.env.example).
-    env = {**os.environ, "DATABASE_URL": database.url, "DEBUG": "1", "MFA_ENFORCE": "0"}
-    arguments = ["--runs", str(options.runs)]
     print(f"Measuring {database.name}:")
-    completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench.measure", *arguments],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
+    result = commands.child_result(
+        "bench.measure", database.url, ["--runs", str(options.runs)], MARKER, database.name
     )
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(MARKER)]
-    if completed.returncode or not lines:
-        raise SystemExit(f"bench: measuring {database.name} failed (exit {completed.returncode}).")
-    result = json.loads(lines[-1][len(MARKER) :])
     result["size_bytes"] = database.size_bytes()
     if not options.skip_quality:
         print(f"  run_data_quality on {database.name}")

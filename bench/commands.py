@@ -6,6 +6,7 @@ comes from ``wait4`` for that child alone (a child forked from a big process wou
 first count its parent's pages).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +41,26 @@ def run(database, *arguments, env=None):
         "peak_mib": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "summary": lines[-1],
     }
+
+
+def child_result(module, url, arguments, marker, name):
+    """Run ``python -m module arguments`` on the database at ``url`` (DEBUG on, and
+    ``MFA_ENFORCE=0``: the demo users have no second factor, as in .env.example) and
+    return the JSON it printed after ``marker`` on its last such line; exits with one
+    line naming ``name`` when the child fails or prints none."""
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "MFA_ENFORCE": "0"}
+    completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(marker)]
+    if completed.returncode or not lines:
+        raise SystemExit(f"bench: measuring {name} failed (exit {completed.returncode}).")
+    return json.loads(lines[-1][len(marker) :])
 
 
 def data_quality(database):

@@ -19,16 +19,14 @@ import datetime
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from . import commands
 from .databases import BenchDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
 AUDITOR = "administrator@demo.ariesone.test"  # holds the trails' view permission
 SECTION = "trails (admin, as the Administrator)"
 MARKER = "BENCH-LOGS "
@@ -255,20 +253,8 @@ def main(argv=None):
         with tqdm(total=options.rows, desc="trails", unit="row", unit_scale=True) as bar:
             load(scratch.url, options.rows, bar)
         loaded = time.perf_counter() - started
-        # The demo Auditor has no second factor: the DEBUG demo's MFA_ENFORCE=0.
-        env = {**os.environ, "DATABASE_URL": scratch.url, "DEBUG": "1", "MFA_ENFORCE": "0"}
-        completed = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "bench.logs", "--measure", "--runs", str(options.runs)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-        lines = [line for line in completed.stdout.splitlines() if line.startswith(MARKER)]
-        if completed.returncode or not lines:
-            raise SystemExit(f"bench: measuring {scratch.name} failed.")
-        rows = json.loads(lines[-1][len(MARKER) :])
+        arguments = ["--measure", "--runs", str(options.runs)]
+        rows = commands.child_result("bench.logs", scratch.url, arguments, MARKER, scratch.name)
     finally:
         if not options.keep:
             scratch.drop()
