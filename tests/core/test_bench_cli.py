@@ -25,6 +25,20 @@ def test_python_m_bench_help_exits_0():
     assert "--reuse" in completed.stdout
 
 
+def test_python_m_bench_logs_help_lists_its_options():
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.logs", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for option in ("--rows", "--keep", "--keep-indexes", "--reuse"):
+        assert option in completed.stdout
+
+
 def test_the_bench_databases_are_named_after_the_configured_one_never_it():
     small = BenchDatabase.for_size("postgres://postgres@127.0.0.1:5432/ariesone_bench", 1000)
     assert small.name == "ariesone_bench_1000"
