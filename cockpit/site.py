@@ -9,7 +9,8 @@ it asks each of the ~70 registered admins four permission questions and reverses
 URLs each (about a tenth of a page's CPU, again for the side bar's HTML). So each
 process keeps the menu, and the side bar drawn from it, per **what it depends on**: the
 user's flags (active, staff, superuser), the role of the active membership and the set
-of permissions, the script prefix and the language (:func:`menu_key`). A change of role,
+of permissions, the script prefix, the language and the admins registered
+(:func:`menu_key`). A change of role,
 membership or permission changes the key, so it shows on the next page with nothing to
 invalidate; there is no PHI in it (model names and admin URLs). A ModelAdmin whose
 ``has_*_permission`` (with no object) read anything else would have to be added to the
@@ -55,14 +56,16 @@ def menu_key(request: HttpRequest) -> Hashable:
     from core.tenancy import get_active_membership
 
     user = request.user
+    # The registered admins (an admin registered later, as tests do, is a new menu).
+    site = (id(admin.site), len(admin.site._registry))
     flags = (user.is_active, user.is_staff, user.is_superuser)
     if user.is_superuser:
         # Every permission (ModelBackend): the flags say it all.
-        return (flags, None, None, get_script_prefix(), get_language())
+        return (site, flags, None, None, get_script_prefix(), get_language())
     membership = get_active_membership(user)
     role = membership.role if membership is not None else None
     permissions = frozenset(user.get_all_permissions()) if user.is_active else frozenset()
-    return (flags, role, permissions, get_script_prefix(), get_language())
+    return (site, flags, role, permissions, get_script_prefix(), get_language())
 
 
 def _copy(app_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
