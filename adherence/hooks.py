@@ -100,14 +100,10 @@ def rental_modifiers(rental: Any, number: int, modifiers: list[str]) -> list[str
     return without
 
 
-def _status_link(status: Any) -> str:
-    return reverse("admin:adherence_adherencestatus_change", args=[status.pk])
-
-
 def install() -> None:
     from clinical.choices import InsightType
     from clinical.models import HealthInsight
-    from core.admin_panels import Column, Panel, register_panel
+    from core.admin_panels import Column, Panel, change_link, register_panel
     from hme.readiness import register_check
     from hme.services.billing import register_rental_modifier_hook
 
@@ -125,6 +121,17 @@ def install() -> None:
                 AdherenceStatus.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("rental__equipment", "rental__order")
+                .only(
+                    "rental__order__number",
+                    "rental__equipment__hcpcs_code",
+                    "period_start",
+                    "period_end",
+                    "state",
+                    "best_window_nights",
+                    "trailing_nights",
+                    "trailing_days",
+                    "met_on",
+                )
                 .order_by("-period_start")
             ),
             columns=[
@@ -136,7 +143,7 @@ def install() -> None:
                 Column("Last 30 days known", lambda s: f"{s.trailing_nights} of {s.trailing_days}"),
                 Column("Met on", lambda s: s.met_on),
             ],
-            link=_status_link,
+            link=change_link("adherence_adherencestatus"),
             full_list=lambda patient: (
                 reverse("admin:adherence_adherencestatus_changelist") + f"?patient={patient.pk}"
             ),
@@ -153,6 +160,15 @@ def install() -> None:
                 HealthInsight.objects.for_user(request.user)
                 .filter(patient=patient, insight_type=InsightType.ADHERENCE_RISK)
                 .select_related("model")
+                # Its description and data (encrypted) are read on the insight's page.
+                .only(
+                    "title",
+                    "confidence",
+                    "model__name",
+                    "model__version",
+                    "created_at",
+                    "action_taken",
+                )
                 .order_by("-created_at")
             ),
             columns=[
@@ -162,7 +178,7 @@ def install() -> None:
                 Column("Raised", lambda i: i.created_at.date()),
                 Column("Action taken", lambda i: i.action_taken or "awaiting a call"),
             ],
-            link=lambda i: reverse("admin:clinical_healthinsight_change", args=[i.pk]),
+            link=change_link("clinical_healthinsight"),
             full_list=lambda patient: (
                 reverse("admin:clinical_healthinsight_changelist") + f"?patient={patient.pk}"
             ),

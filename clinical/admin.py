@@ -11,13 +11,8 @@ from core.admin_audit import PatientTrailAdminMixin
 from core.admin_buttons import Button, ChangeButtonsMixin, can_become
 from core.validators import normalize_icd10, validate_icd10
 
-from . import services
-from .admin_inlines import (
-    AppointmentInline,
-    DiagnosisInline,
-    MedicalRecordInline,
-    OpenAlertInline,
-)
+from . import admin_panels, services
+from .admin_inlines import DiagnosisInline
 from .admin_search import (
     PATIENT_SEARCH_HELP,
     PatientFindMixin,
@@ -48,6 +43,8 @@ from .models import (
 from .transitions import ALERT_TRANSITIONS, APPOINTMENT_TRANSITIONS
 
 # Patients and providers --------------------------------------------------------------
+
+admin_panels.register()
 
 
 class PossibleDuplicateFilter(admin.SimpleListFilter):
@@ -94,7 +91,8 @@ class PatientAdmin(
     list_select_related = ["home_location", "primary_prescriber"]
     autocomplete_fields = ["primary_prescriber"]
     readonly_fields = ["number", "clinical_links"]
-    inlines = [DiagnosisInline, AppointmentInline, MedicalRecordInline, OpenAlertInline]
+    # The appointments, records and open alerts are panels (clinical/admin_panels.py).
+    inlines = [DiagnosisInline]
     fieldsets = [
         (
             None,
@@ -134,10 +132,6 @@ class PatientAdmin(
         if obj is None:
             fieldsets.insert(1, ("Possible duplicate", {"fields": ["confirm_duplicate"]}))
         return fieldsets
-
-    def get_inlines(self, request, obj):
-        # A new patient has no history to show: only diagnoses can be entered.
-        return self.inlines if obj is not None else [DiagnosisInline]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

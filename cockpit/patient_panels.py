@@ -2,6 +2,8 @@
 deliveries, rentals and claims, as panels of ``core.admin_panels`` (clinical, a lower
 floor, cannot import dme or hme; the cockpit, on top, registers them). Each panel is
 one query of its latest rows, with a link to the full list filtered on the patient.
+Each query loads only the columns its panel shows (``only``): the encrypted ones it
+does not show (a delivery's address and signature, an order's notes) are never read.
 Documents and holds register their panels from their own apps when they land.
 """
 
@@ -15,7 +17,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from core.admin_panels import Column, Panel, register_panel
+from core.admin_panels import Column, Panel, change_link, register_panel
 from dme.choices import RentalStatus
 from dme.models import Delivery, Order, Rental
 from hme.choices import ClaimStatus
@@ -25,7 +27,7 @@ PATIENT = "clinical.patient"
 
 
 def _change(name: str) -> Any:
-    return lambda row: reverse(f"admin:{name}_change", args=[row.pk])
+    return change_link(name)
 
 
 def _list_of(name: str, lookup: str = "patient") -> Any:
@@ -86,6 +88,15 @@ def register() -> None:
                 Coverage.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("payer")
+                .only(
+                    "payer__name",
+                    "priority",
+                    "member_id",
+                    "effective_date",
+                    "termination_date",
+                    "is_active",
+                    "verified_at",
+                )
                 .order_by("-is_active", "priority", "-effective_date")
             ),
             columns=[
@@ -111,6 +122,15 @@ def register() -> None:
                 Authorization.objects.for_user(request.user)
                 .filter(coverage__patient=patient)
                 .select_related("coverage__payer")
+                .only(
+                    "number",
+                    "hcpcs_codes",
+                    "coverage__payer__name",
+                    "status",
+                    "valid_to",
+                    "units_approved",
+                    "units_used",
+                )
                 .order_by("-valid_to", "-created_at")
             ),
             columns=[
@@ -138,6 +158,15 @@ def register() -> None:
                 Order.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("prescriber")
+                .only(
+                    "number",
+                    "status",
+                    "written_order_date",
+                    "prescriber__first_name",
+                    "prescriber__last_name",
+                    "prescriber__credential",
+                    "delivered_on",
+                )
                 .annotate(line_count=Count("lines"))
                 .order_by("-created_at")
             ),
@@ -164,6 +193,15 @@ def register() -> None:
                 Delivery.objects.for_user(request.user)
                 .filter(order__patient=patient)
                 .select_related("order", "driver")
+                .only(
+                    "order__number",
+                    "scheduled_date",
+                    "status",
+                    "method",
+                    "driver__first_name",
+                    "driver__last_name",
+                    "delivered_on",
+                )
                 .order_by("-scheduled_date", "-created_at")
             ),
             columns=[
@@ -190,6 +228,15 @@ def register() -> None:
                 Rental.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("equipment", "asset")
+                .only(
+                    "equipment__name",
+                    "asset__serial_number",
+                    "start_date",
+                    "status",
+                    "months_billed",
+                    "cap_months",
+                    "next_bill_date",
+                )
                 .order_by("-start_date")
             ),
             columns=[
@@ -215,6 +262,16 @@ def register() -> None:
                 Claim.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("payer")
+                .only(
+                    "number",
+                    "payer__name",
+                    "status",
+                    "total_charge",
+                    "paid_amount",
+                    "allowed_amount",
+                    "denial_group",
+                    "denial_code",
+                )
                 .order_by("-created_at")
             ),
             columns=[

@@ -3,16 +3,74 @@
 
 ``cockpit.apps.CockpitAdminConfig`` makes it ``admin.site``, so every ``@admin.register``
 of every app lands here unchanged.
+
+The menu is the same for every request of users who hold the same rights, and building
+it asks each of the ~70 registered admins four permission questions and reverses two
+URLs each (about a tenth of a page's CPU, again for the side bar's HTML). So each
+process keeps the menu, and the side bar drawn from it, per **what it depends on**: the
+user's flags (active, staff, superuser), the role of the active membership and the set
+of permissions, the script prefix, the language and the admins registered
+(:func:`menu_key`). A change of role,
+membership or permission changes the key, so it shows on the next page with nothing to
+invalidate; there is no PHI in it (model names and admin URLs). A ModelAdmin whose
+``has_*_permission`` (with no object) read anything else would have to be added to the
+key.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
 
 from .menu import MENU, group_of
+
+T = TypeVar("T")
+# Distinct keys a process meets: a handful of roles, times the languages; the bound only
+# stops a pathological spread of per-user permission sets from growing the memory.
+KEPT_MENUS = 256
+_menus: OrderedDict[Hashable, Any] = OrderedDict()
+
+
+def remembered(store: OrderedDict[Hashable, Any], key: Hashable, compute: Callable[[], T]) -> T:
+    """``store[key]``, computed on the first use (least recently used out past the
+    bound)."""
+    try:
+        store.move_to_end(key)
+        value: T = store[key]
+        return value
+    except KeyError:
+        value = store[key] = compute()
+        while len(store) > KEPT_MENUS:
+            store.popitem(last=False)
+        return value
+
+
+def menu_key(request: HttpRequest) -> Hashable:
+    """What the menu of ``request``'s user depends on (see the module's docstring)."""
+    from core.tenancy import get_active_membership
+
+    user = request.user
+    # The registered admins (an admin registered later, as tests do, is a new menu).
+    site = (id(admin.site), len(admin.site._registry))
+    flags = (user.is_active, user.is_staff, user.is_superuser)
+    if user.is_superuser:
+        # Every permission (ModelBackend): the flags say it all.
+        return (site, flags, None, None, get_script_prefix(), get_language())
+    membership = get_active_membership(user)
+    role = membership.role if membership is not None else None
+    permissions = frozenset(user.get_all_permissions()) if user.is_active else frozenset()
+    return (site, flags, role, permissions, get_script_prefix(), get_language())
+
+
+def _copy(app_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # The kept menu is shared by requests: each gets its own dictionaries.
+    return [{**app, "models": [dict(model) for model in app["models"]]} for app in app_list]
 
 
 class CockpitAdminSite(admin.AdminSite):
@@ -25,7 +83,13 @@ class CockpitAdminSite(admin.AdminSite):
         by the work. One app's page (``/admin/<app>/``) stays Django's."""
         if app_label is not None:
             return super().get_app_list(request, app_label)
-        return grouped_app_list(self._build_app_dict(request), request)
+        key = menu_key(request)
+        request.cockpit_menu_key = key  # type: ignore[attr-defined]  # the side bar's
+        return _copy(
+            remembered(
+                _menus, key, lambda: grouped_app_list(self._build_app_dict(request), request)
+            )
+        )
 
     def get_urls(self) -> list[Any]:
         """Django's, and the printable documents (``cockpit.printing``)."""

@@ -21,7 +21,13 @@ panel the same way and it appears on the page)::
 Each panel is one query of at most ``limit + 1`` rows (the extra row only says that
 there are more: the "All ..." link lists them), so the page costs the same number of
 queries however long the history. ``rows`` must start from ``for_user`` (tenant scope)
-and select what its columns read.
+and select what its columns read. ``link=change_link("app_model")`` opens each row's
+change page (the URL is reversed once per page, not once per row); ``actions`` are the
+panel's buttons ("Upload a document"), each with the permission it needs.
+
+Read-only context is a panel, not an inline: an inline formset builds a form, renders
+its widgets and asks the permissions again for every row, and is posted back with the
+page's form; a panel is a table.
 """
 
 from __future__ import annotations
@@ -32,14 +38,42 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import get_script_prefix, reverse
 
 DEFAULT_LIMIT = 10
+# Reversed in place of a row's id, then replaced by it (ids are UUIDs or integers, which
+# a URL carries as they are).
+_ID = "00000000-0000-0000-0000-000000000000"
+_change_urls: dict[tuple[str, str], str] = {}
+
+
+def change_link(name: str) -> Callable[[Any], str]:
+    """The row's admin change page, ``name`` as in ``admin:<name>_change``
+    (``"hme_claim"``): reversed once per script prefix, then filled with each id."""
+
+    def link(row: Any) -> str:
+        key = (name, get_script_prefix())
+        pattern = _change_urls.get(key)
+        if pattern is None:
+            pattern = _change_urls[key] = reverse(f"admin:{name}_change", args=[_ID])
+        return pattern.replace(_ID, str(row.pk), 1)
+
+    return link
 
 
 @dataclass(frozen=True)
 class Column:
     heading: str
     value: Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button under a panel (a link: the page it opens does the work)."""
+
+    label: str
+    url: Callable[[Any], str]  # the page's record -> URL
+    permission: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +91,7 @@ class Panel:
     empty: str = "None."
     note: str = ""
     full_label: str = ""  # the full list's link text, when it is not this panel's list
+    actions: Sequence[Action] = ()
 
 
 @dataclass
@@ -71,6 +106,7 @@ class ShownPanel:
     note: str = ""
     count: int = field(default=0)
     full_label: str = ""
+    actions: list[tuple[str, str]] = field(default_factory=list)
 
 
 _PANELS: dict[str, dict[str, Panel]] = {}
@@ -86,11 +122,23 @@ def registered_panels(model_label: str) -> list[Panel]:
     return sorted(_PANELS.get(model_label, {}).values(), key=lambda p: (p.order, p.key))
 
 
+def may(user: Any, permission: str) -> bool:
+    """``user.has_perm``, where the change permission also lets one view (as the
+    admin's ``has_view_permission`` has it)."""
+    if not permission or user.has_perm(permission):
+        return True
+    app_label, _, codename = permission.partition(".")
+    if codename.startswith("view_"):
+        return bool(user.has_perm(f"{app_label}.change_{codename[5:]}"))
+    return False
+
+
 def panels_for(request: HttpRequest, obj: Any) -> list[ShownPanel]:
     """The panels of ``obj``'s page this user may see, each with its first rows."""
+    user = request.user
     shown = []
     for panel in registered_panels(obj._meta.label_lower):
-        if panel.permission and not request.user.has_perm(panel.permission):
+        if not may(user, panel.permission):
             continue
         rows = list(panel.rows(request, obj)[: panel.limit + 1])
         more = len(rows) > panel.limit
@@ -113,6 +161,11 @@ def panels_for(request: HttpRequest, obj: Any) -> list[ShownPanel]:
                 note=panel.note,
                 count=len(rows),
                 full_label=panel.full_label,
+                actions=[
+                    (action.label, action.url(obj))
+                    for action in panel.actions
+                    if may(user, action.permission)
+                ],
             )
         )
     return shown

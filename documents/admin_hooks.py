@@ -2,8 +2,10 @@
 
 clinical, dme and hme never import this app; at start-up (``DocumentsConfig.ready``,
 after the admin has registered every ModelAdmin) this module adds to their admins:
-- a read-only "Documents" inline with download links and an upload button (the
-  upload form is the Document add page, pre-filled with the patient and the order);
+- on the patient's page, a "Documents" panel (``core.admin_panels``: the latest rows,
+  download links, an upload button, a link to all of them); on the order's page a
+  read-only "Documents" inline with the same links (the upload form is the Document
+  add page, pre-filled with the patient and the order);
 - on orders, the action "Send for prescriber e-signature...";
 - on claims, the action "Audit packet (PDF)".
 """
@@ -12,9 +14,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from core.admin import TenantInlineMixin
 from core.admin_actions import FormAction
+from core.admin_panels import Action, Column, Panel, change_link, register_panel
 from core.choices import AccessVia
 from core.exceptions import ServiceError
 
@@ -54,10 +58,6 @@ class DocumentInline(TenantInlineMixin, admin.TabularInline):
         if request.method == "POST":
             return False
         return request.user.has_perm("documents.view_document")
-
-
-class PatientDocumentInline(DocumentInline):
-    fk_name = "patient"
 
 
 class OrderDocumentInline(DocumentInline):
@@ -122,12 +122,51 @@ def _add_action(model: Any, name: str, action: Any) -> None:
         model_admin.actions = [*actions, name]
 
 
+def patient_documents(request: HttpRequest, patient: Any) -> Any:
+    """The patient's documents, newest first (their names and descriptions, encrypted,
+    are read on the document's page)."""
+    return (
+        Document.objects.for_user(request.user)
+        .filter(patient=patient)
+        .defer("original_name", "description")
+        .order_by("-received_at", "-id")
+    )
+
+
+DOCUMENTS_PANEL = Panel(
+    model="clinical.patient",
+    key="documents",
+    title="Documents",
+    order=90,
+    rows=patient_documents,
+    columns=[
+        Column("Kind", lambda d: d.get_kind_display()),
+        Column("Source", lambda d: d.get_source_display()),
+        Column("Received at", lambda d: d.received_at),
+        Column("Pages", lambda d: d.pages),
+        Column("File", download_link),
+    ],
+    link=change_link("documents_document"),
+    full_list=lambda patient: (
+        reverse("admin:documents_document_changelist") + f"?patient={patient.pk}"
+    ),
+    permission="documents.view_document",
+    actions=[
+        Action(
+            "Upload a document for this patient",
+            url=lambda patient: reverse("admin:documents_document_add") + f"?patient={patient.pk}",
+            permission="documents.add_document",
+        )
+    ],
+    empty="No documents yet.",
+)
+
+
 def install_admin_hooks() -> None:
-    from clinical.models import Patient
     from dme.models import Order
     from hme.models import Claim
 
-    _add_inline(Patient, PatientDocumentInline)
+    register_panel(DOCUMENTS_PANEL)
     _add_inline(Order, OrderDocumentInline)
     _add_action(Order, "send_for_signature", send_for_signature)
     _add_action(Claim, "audit_packet", audit_packet)

@@ -46,6 +46,7 @@ def install_admin_hooks() -> None:
                 ResupplyItem.objects.for_user(request.user)
                 .filter(patient=patient)
                 .select_related("equipment")
+                .only("hcpcs_code", "equipment__name", "last_delivered_on", "supply_ends_on")
             ),
             columns=[
                 Column("HCPCS", lambda item: item.hcpcs_code),

@@ -99,8 +99,8 @@ def test_the_patient_page_shows_clinical_context_and_logs_the_view(
     assert response.status_code == 200
     content = response.content.decode()
     assert "G47.33" in content  # diagnosis inline
-    assert "J44.9" in content  # record inline, codes shown with dots
-    assert "Equipment setup" in content  # appointment inline
+    assert "J44.9" in content  # records panel, codes shown with dots
+    assert "Equipment setup" in content  # appointments panel
     assert "SpO2" in content  # the open alert
     assert "AHI" not in content  # the resolved one is not "open"
     assert f"?patient={patient_with_history.pk}" in content  # full-history links
@@ -126,6 +126,10 @@ def test_the_patient_page_query_count_does_not_grow_with_history(
     assert len(long) == len(short), [q["sql"] for q in long.captured_queries]
 
 
+def panels(response):
+    return {panel.key: panel for panel in response.context["panels"]}
+
+
 @pytest.mark.django_db
 def test_the_patient_page_shows_only_recent_and_upcoming_appointments(
     staff, company, patient_with_history
@@ -136,14 +140,77 @@ def test_the_patient_page_shows_only_recent_and_upcoming_appointments(
         starts_at=timezone.now() - datetime.timedelta(days=400),
         ends_at=timezone.now() - datetime.timedelta(days=400, hours=-1),
     )
-    url = reverse("admin:clinical_patient_change", args=[patient_with_history.pk])
-    response = staff.get(url)
-    formset = next(
-        f for f in response.context["inline_admin_formsets"] if f.formset.model is Appointment
+    recent = AppointmentFactory(
+        company=company,
+        patient=patient_with_history,
+        starts_at=timezone.now() - datetime.timedelta(days=30),
+        ends_at=timezone.now() - datetime.timedelta(days=30, hours=-1),
     )
-    shown = {form.instance.pk for form in formset.formset.forms}
-    assert old.pk not in shown
-    assert len(shown) == 1
+    url = reverse("admin:clinical_patient_change", args=[patient_with_history.pk])
+    shown = panels(staff.get(url))["appointments"]
+    upcoming = Appointment.objects.get(patient=patient_with_history, starts_at__gt=timezone.now())
+    # Latest first: the upcoming one, then last month's; not the one of 400 days ago.
+    assert [link for link, _ in shown.rows] == [
+        reverse("admin:clinical_appointment_change", args=[appointment.pk])
+        for appointment in (upcoming, recent)
+    ]
+    assert old.pk not in {link.split("/")[-3] for link, _ in shown.rows}
+
+
+@pytest.mark.django_db
+def test_the_clinical_panels_show_the_companys_rows_only(
+    staff, company, other_company, patient_with_history
+):
+    # Rows of another company that point at this patient (bad data) never show.
+    AppointmentFactory(company=other_company, patient=patient_with_history)
+    MedicalRecordFactory(company=other_company, patient=patient_with_history)
+    BiometricAlertFactory(company=other_company, patient=patient_with_history)
+    url = reverse("admin:clinical_patient_change", args=[patient_with_history.pk])
+    shown = panels(staff.get(url))
+    assert {
+        key: len(shown[key].rows) for key in ("appointments", "medical_records", "open_alerts")
+    } == {
+        "appointments": 1,
+        "medical_records": 1,
+        "open_alerts": 1,
+    }
+
+
+@pytest.mark.django_db
+def test_a_location_limited_user_sees_the_appointments_of_their_locations(
+    client, company, patient_with_history
+):
+    here = Appointment.objects.get(patient=patient_with_history).location
+    AppointmentFactory(company=company, patient=patient_with_history)  # another location
+    clerk = member(company, Role.INTAKE, email="branch-clerk@a.test")
+    clerk.memberships.get().locations.set([here])
+    client.force_login(clerk)
+    url = reverse("admin:clinical_patient_change", args=[patient_with_history.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    rows = panels(response)["appointments"].rows
+    assert [values[4] for _, values in rows] == [str(here)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_opens_the_patient_page_with_the_panels_it_may_see(
+    client, company, patient_with_history, role
+):
+    user = member(company, role, email=f"page-{role}@a.test")
+    client.force_login(user)
+    url = reverse("admin:clinical_patient_change", args=[patient_with_history.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    shown = panels(response)
+    for key, model in [
+        ("appointments", "appointment"),
+        ("medical_records", "medicalrecord"),
+        ("open_alerts", "biometricalert"),
+    ]:
+        assert (key in shown) == user.has_perm(f"clinical.view_{model}"), (role, key)
+        if key in shown:
+            assert len(shown[key].rows) == 1
 
 
 @pytest.mark.django_db
@@ -164,9 +231,6 @@ def test_an_inline_diagnosis_is_saved_in_the_patients_company(staff, company):
         "diagnoses-0-description": "Type 2 diabetes",
         "diagnoses-0-is_active": "on",
     }
-    for prefix in ("appointments", "medical_records", "biometric_alerts"):
-        formsets[f"{prefix}-TOTAL_FORMS"] = "0"
-        formsets[f"{prefix}-INITIAL_FORMS"] = "0"
     response = staff.post(url, {**data, **formsets})
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     diagnosis = patient.diagnoses.get()

@@ -92,3 +92,71 @@ def test_an_apps_own_page_stays_djangos(client, personas):
     response = client.get(reverse("admin:app_list", args=["dme"]))
     assert response.status_code == 200
     assert [app["app_label"] for app in response.context["app_list"]] == ["dme"]
+
+
+# Kept per process (cockpit.site.menu_key) ------------------------------------------------
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """How many times the menu was built from the registered admins."""
+    from cockpit import site
+    from cockpit.templatetags import cockpit_menu
+
+    site._menus.clear()
+    cockpit_menu._sidebars.clear()
+    calls = []
+    build = CockpitAdminSite._build_app_dict
+
+    def counting(self, request, label=None):
+        calls.append(request.user.email)
+        return build(self, request, label)
+
+    monkeypatch.setattr(CockpitAdminSite, "_build_app_dict", counting)
+    return calls
+
+
+def sidebar(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('id="nav-sidebar"')
+    return html[start : html.index("</nav>", start)]
+
+
+def test_it_builds_the_menu_once_for_users_with_the_same_rights(client, personas, built, company):
+    from tests.factories import member
+
+    first, second = personas[Role.BILLING], member(company, Role.BILLING, email="b2@a.test")
+    menu(client, first)
+    menu(client, first)
+    assert menu(client, second) == menu(client, first)
+    assert built == [first.email]
+    menu(client, personas[Role.WAREHOUSE])  # other rights, another menu
+    assert built == [first.email, personas[Role.WAREHOUSE].email]
+
+
+def test_a_permission_taken_from_a_role_leaves_its_menu_at_once(client, personas, built):
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.roles import group_name
+
+    user = personas[Role.WAREHOUSE]
+    assert "dme.stocklevel" in menu(client, user)["Inventory"]
+    Group.objects.get(name=group_name(Role.WAREHOUSE)).permissions.remove(
+        *Permission.objects.filter(codename__endswith="_stocklevel")
+    )
+    assert "dme.stocklevel" not in menu(client, user).get("Inventory", [])
+
+
+def test_the_side_bar_marks_the_page_it_is_on(client, personas, built):
+    client.force_login(personas[Role.ADMINISTRATOR])
+    on_patients = sidebar(client, reverse("admin:clinical_patient_changelist"))
+    on_orders = sidebar(client, reverse("admin:dme_order_changelist"))
+    assert 'class="model-patient current-model"' in on_patients
+    assert 'class="model-order current-model"' not in on_patients
+    assert 'class="model-order current-model"' in on_orders
+    assert 'class="model-patient current-model"' not in on_orders
+    # Drawn once per menu and page, the same HTML the next time.
+    assert sidebar(client, reverse("admin:clinical_patient_changelist")) == on_patients
+    assert len(built) == 1

@@ -1,6 +1,7 @@
-"""The patient page tells the whole story (core.admin_panels, cockpit.patient_panels):
-coverage, authorizations, orders, deliveries, rentals, claims; bounded, linked to the
-full lists, scoped to the company, at a constant number of queries."""
+"""The patient page tells the whole story (core.admin_panels, cockpit.patient_panels,
+clinical.admin_panels, the documents panel): coverage, authorizations, orders,
+deliveries, rentals, claims, appointments, records, open alerts, documents; bounded,
+linked to the full lists, scoped to the company, at a constant number of queries."""
 
 import datetime
 
@@ -16,10 +17,29 @@ from core.admin_panels import Column, Panel, register_panel, registered_panels
 from dme.choices import OrderStatus, RentalStatus
 from dme.services import record_rental_month, return_rental
 from hme.choices import AuthorizationStatus
+from tests.adherence.factories import AdherenceStatusFactory
+from tests.clinical.factories import (
+    AppointmentFactory,
+    BiometricAlertFactory,
+    HealthInsightFactory,
+    MedicalRecordFactory,
+)
 from tests.dme.factories import DeliveryFactory, OrderFactory, RentalFactory, WarehouseFactory
+from tests.documents.factories import DocumentFactory
 from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory, claim_line
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def documents_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
 
 
 def page(client, patient):
@@ -50,6 +70,17 @@ def history(company, coverage, count):
         # service of its own (the same service twice is refused as a duplicate, CO-18).
         dos = timezone.localdate() - datetime.timedelta(days=10 + n)
         ClaimFactory(company=company, coverage=coverage, lines=[claim_line(date_of_service=dos)])
+        AppointmentFactory(company=company, patient=patient)
+        MedicalRecordFactory(company=company, patient=patient, diagnosis_codes=["J449"])
+        BiometricAlertFactory(company=company, patient=patient)
+        DocumentFactory(company=company, patient=patient)
+
+
+def adherence(company, patient, count):
+    """PAP adherence statuses and adherence-risk insights (adherence's two panels)."""
+    for _ in range(count):
+        AdherenceStatusFactory(company=company, rental__order_line__order__patient=patient)
+        HealthInsightFactory(company=company, patient=patient)
 
 
 # Orders: the scheduled one, the rental's, and the delivered one the claim bills;
@@ -65,6 +96,11 @@ ONE_OF_EACH = {
     "adherence_insights": 0,
     "claims": 1,
     "resupply": 0,  # no PAP supplies in this history
+    # clinical's panels and the documents'
+    "appointments": 1,
+    "medical_records": 1,
+    "open_alerts": 1,
+    "documents": 1,
 }
 
 
@@ -83,6 +119,10 @@ def test_it_shows_the_whole_story(client, admin_user, company):
         "adherence_insights",
         "claims",
         "resupply",  # registered by the resupply app
+        "appointments",  # clinical's own (clinical.admin_panels)
+        "medical_records",
+        "open_alerts",
+        "documents",  # registered by the documents app
     ]
     # The rental's own order and the claim's delivered order are the other orders.
     assert {key: len(panel.rows) for key, panel in shown.items()} == ONE_OF_EACH
@@ -95,21 +135,38 @@ def test_it_shows_the_whole_story(client, admin_user, company):
     assert client.get(shown["orders"].full_url).status_code == 200
     assert client.get(shown["claims"].full_url).status_code == 200
     assert client.get(shown["rentals"].full_url).status_code == 200
+    # Each row opens its own page; "all of them" is the list filtered on the patient.
+    for key, name in [
+        ("appointments", "clinical_appointment"),
+        ("medical_records", "clinical_medicalrecord"),
+        ("open_alerts", "clinical_biometricalert"),
+        ("documents", "documents_document"),
+    ]:
+        assert shown[key].full_url.endswith(f"?patient={coverage.patient.pk}"), key
+        listed = list(client.get(shown[key].full_url).context["cl"].result_list)
+        assert len(listed) == 1, key
+        assert shown[key].rows[0][0] == reverse(f"admin:{name}_change", args=[listed[0].pk])
 
 
 def test_each_list_is_bounded_and_the_queries_do_not_grow(client, admin_user, company):
     short, long = CoverageFactory(company=company), CoverageFactory(company=company)
     history(company, short, 1)
     history(company, long, 12)
+    # Every panel with rows on both pages: a column reading a column its query did
+    # not load would cost a query per row.
+    adherence(company, short.patient, 1)
+    adherence(company, long.patient, 12)
     client.force_login(admin_user)
     page(client, short.patient)  # warm caches (permissions, content types)
     with CaptureQueriesContext(connection) as one:
         page(client, short.patient)
     with CaptureQueriesContext(connection) as many:
         shown = panels(page(client, long.patient))
-    assert len(many) == len(one)
-    assert len(shown["orders"].rows) == 10
-    assert shown["orders"].more
+    assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
+    for key, panel in shown.items():
+        if key != "resupply":  # no PAP supplies in this history
+            assert len(panel.rows) == (1 if key == "coverage" else 10), key
+            assert panel.more == (key != "coverage"), key
     assert not panels(page(client, short.patient))["orders"].more
 
 

@@ -72,6 +72,32 @@ def test_the_patient_and_order_pages_list_documents_with_an_upload_button(staff,
 
 
 @pytest.mark.django_db
+def test_the_patients_documents_panel_is_the_companys_latest_with_the_upload_step(
+    client, company, other_company, admin_user
+):
+    patient = PatientFactory(company=company)
+    mine = DocumentFactory(company=company, patient=patient)
+    DocumentFactory(company=other_company)
+    url = reverse("admin:clinical_patient_change", args=[patient.pk])
+    client.force_login(admin_user)
+    panel = {p.key: p for p in client.get(url).context["panels"]}["documents"]
+    assert [link for link, _ in panel.rows] == [
+        reverse("admin:documents_document_change", args=[mine.pk])
+    ]
+    assert reverse("documents:download", args=[mine.pk]) in str(panel.rows[0][1][-1])
+    assert panel.full_url == reverse("admin:documents_document_changelist") + (
+        f"?patient={patient.pk}"
+    )
+    add = reverse("admin:documents_document_add") + f"?patient={patient.pk}"
+    assert panel.actions == [("Upload a document for this patient", add)]
+    # The auditor reads documents but adds none: the panel without its button.
+    client.force_login(member(company, Role.AUDITOR, email="audit@a.test"))
+    panel = {p.key: p for p in client.get(url).context["panels"]}["documents"]
+    assert len(panel.rows) == 1
+    assert panel.actions == []
+
+
+@pytest.mark.django_db
 def test_download_view_permission_tenancy_and_access_log(client, company, outsider, admin_user):
     document = DocumentFactory(company=company)
     url = reverse("documents:download", args=[document.pk])
