@@ -27,7 +27,7 @@ from django.db import DatabaseError, transaction
 from core.backups.errors import first_line
 from core.context import acting_as
 from core.exceptions import ServiceError
-from core.seeding import BulkLoad, ScalePlan, analyze
+from core.seeding import BulkLoad, ScalePlan, analyze, collector_paused
 
 DEMO_PASSWORD = "aries-demo-2026"
 NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes first)."
@@ -104,7 +104,7 @@ class Command(BaseCommand):
         # claims on any machine (their dates are relative to today).
         plan = ScalePlan(target=target, seed=context.company.name)
         try:
-            with transaction.atomic(), acting_as(None):
+            with transaction.atomic(), acting_as(None), collector_paused():
                 context.bulk = BulkLoad(plan)
                 for module in _app_modules("demo_scale"):
                     module.seed_scale(context, plan)
