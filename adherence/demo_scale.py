@@ -8,7 +8,7 @@ import datetime
 from django.utils import timezone
 
 from clinical.demo_scale import scaled_patients
-from core.seeding import each_batch, insert
+from core.seeding import each_batch, insert, row
 
 from . import rules
 from .choices import UsageSource
@@ -37,7 +37,8 @@ def seed_scale(context, plan):
         for rental in rentals:
             rows = nights_for(rng, rental["start_date"], yesterday)
             nights += [
-                UsageNight(
+                row(
+                    UsageNight,
                     company=context.company,
                     rental_id=rental["id"],
                     patient_id=rental["patient_id"],
@@ -53,7 +54,8 @@ def seed_scale(context, plan):
                 rental["start_date"], {night: hours for night, hours, _, _ in rows}, today
             )
             statuses.append(
-                AdherenceStatus(
+                row(
+                    AdherenceStatus,
                     company=context.company,
                     rental_id=rental["id"],
                     patient_id=rental["patient_id"],

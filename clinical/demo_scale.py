@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from core.seeding import PATIENT_BATCH, each_batch, insert, weighted
+from core.seeding import PATIENT_BATCH, each_batch, insert, row, weighted
 from core.validators import normalize_icd10, npi_check_digit
 
 from .choices import (
@@ -238,7 +238,8 @@ def _seed_batch(context, plan, rng, numbers, today, now):
         onset = today - datetime.timedelta(days=rng.randint(120, 2500))
         for code, description in codes:
             diagnoses.append(
-                Diagnosis(
+                row(
+                    Diagnosis,
                     company=company,
                     patient=patient,
                     code=normalize_icd10(code),
@@ -248,7 +249,8 @@ def _seed_batch(context, plan, rng, numbers, today, now):
             )
         visit = today - datetime.timedelta(days=rng.randint(20, 500))
         records.append(
-            MedicalRecord(
+            row(
+                MedicalRecord,
                 company=company,
                 patient=patient,
                 provider=provider,
@@ -262,7 +264,8 @@ def _seed_batch(context, plan, rng, numbers, today, now):
         )
         if rng.random() < 0.6:
             records.append(
-                MedicalRecord(
+                row(
+                    MedicalRecord,
                     company=company,
                     patient=patient,
                     provider=provider,
@@ -278,7 +281,8 @@ def _seed_batch(context, plan, rng, numbers, today, now):
             )
         if rng.random() < 0.03:
             alerts.append(
-                BiometricAlert(
+                row(
+                    BiometricAlert,
                     company=company,
                     patient=patient,
                     metric=Metric.SPO2,
@@ -305,7 +309,8 @@ def _providers(context, plan, rng, numbers, now):
     for block in range(first_block, last_block + 1):
         first_nine = f"2{plan.first_number + block * PATIENTS_PER_PROVIDER:08d}"
         credential, specialty = rng.choice(PROVIDER_PROFILES)
-        providers[block] = Provider(
+        providers[block] = row(
+            Provider,
             company=context.company,
             first_name=rng.choice(FEMALE_NAMES + MALE_NAMES),
             last_name=rng.choice(LAST_NAMES),
@@ -333,7 +338,8 @@ def _patient(rng, company, number, provider, locations, today):
         age_days = rng.randint(19 * 365, 64 * 365)
     city, postal_code = rng.choice(PLACES)
     phone = f"({rng.choice(AREA_CODES)}) 555-01{rng.randint(0, 99):02d}"
-    return Patient(
+    return row(
+        Patient,
         company=company,
         number=format_patient_number(number),
         first_name=first,
@@ -371,7 +377,8 @@ def _appointments(rng, company, patient, provider, office, index, today):
         day = today + datetime.timedelta(days=sign * day_offset)
         starts_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
         result.append(
-            Appointment(
+            row(
+                Appointment,
                 company=company,
                 patient=patient,
                 provider=provider,

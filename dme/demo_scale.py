@@ -29,7 +29,7 @@ from accounts.choices import LocationKind, Role
 from clinical.choices import PatientStatus
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
-from core.seeding import each_batch, insert, money, weighted
+from core.seeding import each_batch, insert, money, row, weighted
 
 from .choices import (
     AssetStatus,
@@ -214,7 +214,8 @@ def _order(context, state, rows, patient, template, status, active):
         written = today - datetime.timedelta(days=rng.randint(*WRITTEN_AGES[status]))
     unsigned = status == OrderStatus.RECEIVED and rng.random() < 0.3
     reached = _reached(status)
-    order = Order(
+    order = row(
+        Order,
         company=context.company,
         number=format_order_number(state.next_number),
         patient_id=patient["id"],
@@ -243,7 +244,8 @@ def _order(context, state, rows, patient, template, status, active):
     lines = []
     for hcpcs, quantity, kind, modifiers in template:
         equipment = state.catalogue[hcpcs]
-        line = OrderLine(
+        line = row(
+            OrderLine,
             company=context.company,
             order=order,
             equipment=equipment,
@@ -292,7 +294,8 @@ def _reached(status):
 def _delivery(context, state, order, patient, shipped):
     rng = state.rng
     morning = rng.random() < 0.6
-    return Delivery(
+    return row(
+        Delivery,
         company=context.company,
         order=order,
         status=DeliveryStatus.SCHEDULED,
@@ -340,7 +343,8 @@ def _deliver(context, state, rows, order, lines, patient, shipped, active):
             ]
             rows.assets.extend(units)
         rows.items.append(
-            DeliveryItem(
+            row(
+                DeliveryItem,
                 company=context.company,
                 delivery=delivery,
                 order_line=line,
@@ -362,9 +366,9 @@ def _deliver(context, state, rows, order, lines, patient, shipped, active):
             "monthly_fee": line.unit_price,
         }
         rentals = (
-            [Rental(asset=unit, quantity=1, **common) for unit in units]
+            [row(Rental, asset=unit, quantity=1, **common) for unit in units]
             if units
-            else [Rental(quantity=line.quantity, **common)]
+            else [row(Rental, quantity=line.quantity, **common)]
         )
         for rental in rentals:
             age = (state.today - day).days
@@ -393,7 +397,8 @@ def _return(context, state, rows, rental, max_days):
     unit.location = state.warehouse
     unit.status = AssetStatus.IN_MAINTENANCE
     rows.maintenance.append(
-        MaintenanceRecord(
+        row(
+            MaintenanceRecord,
             company=context.company,
             asset=unit,
             performed_on=returned_on,
@@ -408,7 +413,8 @@ def _return(context, state, rows, rental, max_days):
         unit.status = AssetStatus.IN_STOCK
         state.on_hand[rental.equipment.pk] += 1
         rows.maintenance.append(
-            MaintenanceRecord(
+            row(
+                MaintenanceRecord,
                 company=context.company,
                 asset=unit,
                 performed_on=min(returned_on + datetime.timedelta(days=2), state.today),
@@ -424,7 +430,8 @@ def _asset(state, equipment, *, status, reserved_for=None, patient=None):
     state.serial += 1
     price = max(equipment.purchase_price, equipment.monthly_rental_fee * 6)
     at_warehouse = status in (AssetStatus.IN_STOCK, AssetStatus.RESERVED)
-    return Asset(
+    return row(
+        Asset,
         company_id=equipment.company_id,
         equipment=equipment,
         serial_number=f"{equipment.hcpcs_code}-{state.serial_tag}-{state.serial:06d}",

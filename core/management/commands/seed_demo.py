@@ -27,7 +27,7 @@ from django.db import DatabaseError, transaction
 from core.backups.errors import first_line
 from core.context import acting_as
 from core.exceptions import ServiceError
-from core.seeding import ScalePlan, analyze
+from core.seeding import BulkLoad, ScalePlan, analyze, collector_paused
 
 DEMO_PASSWORD = "aries-demo-2026"
 NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes first)."
@@ -44,6 +44,7 @@ class DemoContext:
     stderr: Any = None
     scale: int = 0
     created: dict[str, int] = field(default_factory=dict)  # label -> count, for the summary
+    bulk: BulkLoad | None = None  # the scale run's tables (core.seeding.insert)
 
     def count(self, label: str, number: int) -> None:
         self.created[label] = self.created.get(label, 0) + number
@@ -103,9 +104,11 @@ class Command(BaseCommand):
         # claims on any machine (their dates are relative to today).
         plan = ScalePlan(target=target, seed=context.company.name)
         try:
-            with transaction.atomic(), acting_as(None):
+            with transaction.atomic(), acting_as(None), collector_paused():
+                context.bulk = BulkLoad(plan)
                 for module in _app_modules("demo_scale"):
                     module.seed_scale(context, plan)
+                context.bulk.finish()
         except (DatabaseError, ServiceError) as exc:
             raise CommandError(
                 f"Scaling the demo to {target:,} patients failed; nothing of the bulk part "
