@@ -172,3 +172,26 @@ def test_a_bulk_load_sets_indexes_and_keys_aside_and_back(postgres_only, company
 def test_a_small_top_up_keeps_the_indexes(postgres_only):
     assert not BulkLoad(ScalePlan(target=1000, count=100)).enabled
     assert BulkLoad(ScalePlan(target=1000, count=500)).enabled
+
+
+def test_a_role_that_owns_no_table_keeps_the_indexes_and_keys(postgres_only):
+    """Under a role that owns nothing (``DATABASE_OPERATOR_ROLE``, docs/security/rls.md)
+    dropping an index would fail: the load keeps them up and has nothing to rebuild."""
+    table = MedicalRecord._meta.db_table
+    before = schema(table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (previous,) = cursor.fetchone()
+        # Made and dropped in the test's own transaction (rolled back with it).
+        cursor.execute("CREATE ROLE aries_test_owns_nothing NOLOGIN")
+        cursor.execute("SET ROLE aries_test_owns_nothing")
+    try:
+        bulk = BulkLoad(ScalePlan(target=10, count=10))
+        assert bulk.enabled
+        bulk.prepare(MedicalRecord)
+        assert schema(table) == before
+        bulk.finish()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {connection.ops.quote_name(previous)}")
+    assert schema(table) == before
