@@ -106,3 +106,18 @@ def api_client_for():
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def documents_storage(settings, tmp_path):
+    """The documents storage and the fax inbox under the test's temporary folder; the
+    storage's folder (every documents test, and any test that stores a document)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
+    settings.FAX_INBOX_DIR = tmp_path / "fax-inbox"
+    return tmp_path / "documents"
