@@ -59,12 +59,14 @@ def menu_key(request: HttpRequest) -> Hashable:
     # The registered admins (an admin registered later, as tests do, is a new menu).
     site = (id(admin.site), len(admin.site._registry))
     flags = (user.is_active, user.is_staff, user.is_superuser)
-    if user.is_superuser:
-        # Every permission (ModelBackend): the flags say it all.
+    if user.is_superuser or not (user.is_authenticated and user.is_active):
+        # A superuser holds every permission (ModelBackend), a visitor (the sign-in page)
+        # or an inactive user none: the flags say it all, and no membership is looked up
+        # (under row-level security a visitor has no user to scope the lookup by).
         return (site, flags, None, None, get_script_prefix(), get_language())
     membership = get_active_membership(user)
     role = membership.role if membership is not None else None
-    permissions = frozenset(user.get_all_permissions()) if user.is_active else frozenset()
+    permissions = frozenset(user.get_all_permissions())
     return (site, flags, role, permissions, get_script_prefix(), get_language())
 
 

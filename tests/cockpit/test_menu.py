@@ -160,3 +160,20 @@ def test_the_side_bar_marks_the_page_it_is_on(client, personas, built):
     # Drawn once per menu and page, the same HTML the next time.
     assert sidebar(client, reverse("admin:clinical_patient_changelist")) == on_patients
     assert len(built) == 1
+
+
+def test_the_sign_in_page_looks_up_no_membership(client, django_assert_num_queries):
+    """A visitor's menu key is its flags: no membership lookup, which row-level security
+    would refuse (no user to scope it by: the sign-in page failed so on PostgreSQL)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from cockpit.site import menu_key
+
+    request = RequestFactory().get(reverse("admin:login"))
+    request.user = AnonymousUser()
+    with django_assert_num_queries(0):
+        key = menu_key(request)
+    assert key[2:4] == (None, None)
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 200
+    assert 'name="username"' in response.content.decode()
