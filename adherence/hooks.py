@@ -5,8 +5,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from django.urls import reverse
-
 from . import rules
 from .choices import AdherenceState
 
@@ -103,7 +101,7 @@ def rental_modifiers(rental: Any, number: int, modifiers: list[str]) -> list[str
 def install() -> None:
     from clinical.choices import InsightType
     from clinical.models import HealthInsight
-    from core.admin_panels import Column, Panel, change_link, register_panel
+    from core.admin_panels import Column, Panel, change_link, filtered_list, register_panel
     from hme.readiness import register_check
     from hme.services.billing import register_rental_modifier_hook
 
@@ -144,9 +142,7 @@ def install() -> None:
                 Column("Met on", lambda s: s.met_on),
             ],
             link=change_link("adherence_adherencestatus"),
-            full_list=lambda patient: (
-                reverse("admin:adherence_adherencestatus_changelist") + f"?patient={patient.pk}"
-            ),
+            full_list=filtered_list("adherence_adherencestatus"),
             permission="adherence.view_adherencestatus",
         )
     )
@@ -179,9 +175,7 @@ def install() -> None:
                 Column("Action taken", lambda i: i.action_taken or "awaiting a call"),
             ],
             link=change_link("clinical_healthinsight"),
-            full_list=lambda patient: (
-                reverse("admin:clinical_healthinsight_changelist") + f"?patient={patient.pk}"
-            ),
+            full_list=filtered_list("clinical_healthinsight"),
             permission="clinical.view_healthinsight",
         )
     )

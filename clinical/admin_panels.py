@@ -14,10 +14,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 
-from core.admin_panels import Column, Panel, change_link, register_panel
+from core.admin_panels import Column, Panel, change_link, filtered_list, register_panel
 
 from .models import Appointment, BiometricAlert, MedicalRecord
 
@@ -25,10 +24,6 @@ PATIENT = "clinical.patient"
 # The patient page shows appointments from this far back, and every upcoming one; the
 # "All appointments" link lists the rest.
 RECENT_APPOINTMENTS = datetime.timedelta(days=180)
-
-
-def _list_of(model: str) -> Any:
-    return lambda patient: reverse(f"admin:clinical_{model}_changelist") + f"?patient={patient.pk}"
 
 
 def _yes_no(value: bool) -> str:
@@ -66,7 +61,7 @@ def register() -> None:
                 Column("Virtual", lambda a: _yes_no(a.is_virtual)),
             ],
             link=change_link("clinical_appointment"),
-            full_list=_list_of("appointment"),
+            full_list=filtered_list("clinical_appointment"),
             full_label="All appointments",
             permission="clinical.view_appointment",
             empty="No appointments in the last 6 months, none upcoming.",
@@ -93,7 +88,7 @@ def register() -> None:
                 Column("Diagnosis codes", lambda r: r.diagnosis_codes_display),
             ],
             link=change_link("clinical_medicalrecord"),
-            full_list=_list_of("medicalrecord"),
+            full_list=filtered_list("clinical_medicalrecord"),
             permission="clinical.view_medicalrecord",
         )
     )
@@ -119,7 +114,7 @@ def register() -> None:
                 Column("Status", lambda a: a.get_status_display()),
             ],
             link=change_link("clinical_biometricalert"),
-            full_list=_list_of("biometricalert"),
+            full_list=filtered_list("clinical_biometricalert"),
             full_label="All alerts",
             permission="clinical.view_biometricalert",
             empty="No open alerts.",

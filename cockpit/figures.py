@@ -10,6 +10,7 @@ sums (as decimal strings), rates, month starts and CARC reason codes only.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -195,35 +196,27 @@ def figures_from(
     }
 
 
-def _models() -> tuple[Any, Any, Any]:
+def _figures(scope: Callable[[Any], Any], today: datetime.date) -> dict[str, Any]:
     from clinical.models import Patient
     from dme.models import Order
     from hme.models import PaymentAllocation
 
-    return Patient, Order, PaymentAllocation
+    return figures_from(
+        scope(Claim.objects),
+        scope(PaymentAllocation.objects),
+        scope(Patient.objects),
+        scope(Order.objects),
+        today,
+    )
 
 
 def company_figures(company: Any, today: datetime.date) -> dict[str, Any]:
     """``company``'s figures, from its rows only: what the snapshot stores."""
-    patient, order, allocation = _models()
-    return figures_from(
-        Claim.objects.for_company(company),
-        allocation.objects.for_company(company),
-        patient.objects.for_company(company),
-        order.objects.for_company(company),
-        today,
-    )
+    return _figures(lambda objects: objects.for_company(company), today)
 
 
 def user_figures(user: Any, today: datetime.date) -> dict[str, Any]:
     """The figures over what ``user`` may see (``for_user``): for a membership limited
     to some locations, whose orders and claims are narrowed to them, where the
     company-wide snapshot would show more."""
-    patient, order, allocation = _models()
-    return figures_from(
-        Claim.objects.for_user(user),
-        allocation.objects.for_user(user),
-        patient.objects.for_user(user),
-        order.objects.for_user(user),
-        today,
-    )
+    return _figures(lambda objects: objects.for_user(user), today)

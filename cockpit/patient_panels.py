@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count
-from django.urls import reverse
 from django.utils import timezone
 
-from core.admin_panels import Column, Panel, change_link, register_panel
+from core.admin_panels import Column, Panel, change_link, filtered_list, register_panel
 from dme.choices import RentalStatus
 from dme.models import Delivery, Order, Rental
 from hme.choices import ClaimStatus
 from hme.models import Authorization, Claim, Coverage
 
 PATIENT = "clinical.patient"
-
-
-def _change(name: str) -> Any:
-    return change_link(name)
-
-
-def _list_of(name: str, lookup: str = "patient") -> Any:
-    return lambda patient: reverse(f"admin:{name}_changelist") + f"?{lookup}={patient.pk}"
 
 
 def _today() -> datetime.date:
@@ -107,8 +97,8 @@ def register() -> None:
                 Column("Active", lambda c: "yes" if c.is_active else "no"),
                 Column("Verified", lambda c: c.verified_at.date() if c.verified_at else None),
             ],
-            link=_change("hme_coverage"),
-            full_list=_list_of("hme_coverage"),
+            link=change_link("hme_coverage"),
+            full_list=filtered_list("hme_coverage"),
             permission="hme.view_coverage",
         )
     )
@@ -142,8 +132,8 @@ def register() -> None:
                 Column("Days left", days_left),
                 Column("Units left", lambda a: a.units_approved - a.units_used),
             ],
-            link=_change("hme_authorization"),
-            full_list=_list_of("hme_coverage"),
+            link=change_link("hme_authorization"),
+            full_list=filtered_list("hme_coverage"),
             full_label="All coverage (each lists its authorizations)",
             permission="hme.view_authorization",
         )
@@ -178,8 +168,8 @@ def register() -> None:
                 Column("Lines", lambda o: o.line_count),
                 Column("Delivered", lambda o: o.delivered_on),
             ],
-            link=_change("dme_order"),
-            full_list=_list_of("dme_order"),
+            link=change_link("dme_order"),
+            full_list=filtered_list("dme_order"),
             permission="dme.view_order",
         )
     )
@@ -212,8 +202,8 @@ def register() -> None:
                 Column("Driver", lambda d: d.driver.get_full_name() if d.driver else None),
                 Column("Delivered", lambda d: d.delivered_on),
             ],
-            link=_change("dme_delivery"),
-            full_list=_list_of("dme_order"),
+            link=change_link("dme_delivery"),
+            full_list=filtered_list("dme_order"),
             full_label="All orders (each lists its deliveries)",
             permission="dme.view_delivery",
         )
@@ -247,8 +237,8 @@ def register() -> None:
                 Column("Next bill", next_bill_date),
                 Column("Status", lambda r: r.get_status_display()),
             ],
-            link=_change("dme_rental"),
-            full_list=_list_of("dme_rental"),
+            link=change_link("dme_rental"),
+            full_list=filtered_list("dme_rental"),
             permission="dme.view_rental",
         )
     )
@@ -283,8 +273,8 @@ def register() -> None:
                 Column("Balance", claim_balance),
                 Column("Denial", lambda c: c.denial_display if c.denial_code else None),
             ],
-            link=_change("hme_claim"),
-            full_list=_list_of("hme_claim"),
+            link=change_link("hme_claim"),
+            full_list=filtered_list("hme_claim"),
             permission="hme.view_claim",
             note="Balance: the allowed amount less payments once approved, the charge "
             "less payments before.",

@@ -13,8 +13,8 @@ panel the same way and it appears on the page)::
         title="Orders",
         rows=lambda request, patient: Order.objects.for_user(request.user).filter(patient=patient),
         columns=[Column("Order", lambda o: o.number), Column("Status", str)],
-        link=lambda o: reverse("admin:dme_order_change", args=[o.pk]),
-        full_list=lambda patient: reverse("admin:dme_order_changelist") + f"?patient={patient.pk}",
+        link=change_link("dme_order"),
+        full_list=filtered_list("dme_order"),
         permission="dme.view_order",
     ))
 
@@ -22,7 +22,9 @@ Each panel is one query of at most ``limit + 1`` rows (the extra row only says t
 there are more: the "All ..." link lists them), so the page costs the same number of
 queries however long the history. ``rows`` must start from ``for_user`` (tenant scope)
 and select what its columns read. ``link=change_link("app_model")`` opens each row's
-change page (the URL is reversed once per page, not once per row); ``actions`` are the
+change page (the URL is reversed once per page, not once per row),
+``full_list=filtered_list("app_model")`` the list filtered on the page's record;
+``actions`` are the
 panel's buttons ("Upload a document"), each with the permission it needs.
 
 Read-only context is a panel, not an inline: an inline formset builds a form, renders
@@ -59,6 +61,12 @@ def change_link(name: str) -> Callable[[Any], str]:
         return pattern.replace(_ID, str(row.pk), 1)
 
     return link
+
+
+def filtered_list(name: str, lookup: str = "patient") -> Callable[[Any], str]:
+    """The admin list ``admin:<name>_changelist`` filtered on the page's record
+    (``?patient=<id>``; ``lookup`` names another filter)."""
+    return lambda record: reverse(f"admin:{name}_changelist") + f"?{lookup}={record.pk}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from core.admin import TenantInlineMixin
 from core.admin_actions import FormAction
-from core.admin_panels import Action, Column, Panel, change_link, register_panel
+from core.admin_panels import Action, Column, Panel, change_link, filtered_list, register_panel
 from core.choices import AccessVia
 from core.exceptions import ServiceError
 
@@ -147,9 +147,7 @@ DOCUMENTS_PANEL = Panel(
         Column("File", download_link),
     ],
     link=change_link("documents_document"),
-    full_list=lambda patient: (
-        reverse("admin:documents_document_changelist") + f"?patient={patient.pk}"
-    ),
+    full_list=filtered_list("documents_document"),
     permission="documents.view_document",
     actions=[
         Action(

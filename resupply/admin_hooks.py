@@ -6,11 +6,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import reverse
 
 from core.admin import run_service
 from core.admin_buttons import Button, LinkButton
-from core.admin_panels import Column, Panel, register_panel
+from core.admin_panels import Column, Panel, filtered_list, register_panel
 
 from . import services
 from .models import ResupplyItem
@@ -28,10 +27,8 @@ def _has_resupply_permission(self: Any, request: HttpRequest) -> bool:
     return bool(request.user.has_perm("resupply.change_resupplyrequest"))
 
 
-def _requests_url(patient: Any) -> str:
-    return (
-        reverse("admin:resupply_resupplyrequest_changelist") + f"?patient__id__exact={patient.pk}"
-    )
+# The patient's resupply requests (the list's patient filter is ``patient__id__exact``).
+_requests_url = filtered_list("resupply_resupplyrequest", lookup="patient__id__exact")
 
 
 def install_admin_hooks() -> None:
