@@ -572,7 +572,7 @@ def test_pg_dump_counts_match_the_snapshot_it_dumps(postgres_only, backup_dir, r
     assert PHIRecord.objects.count() == 30
 
 
-# Restores over the live database (psql, one transaction) ---------------------------------------------------
+# Partitioned trails (core.partitions) ---------------------------------------------------
 
 
 def partitions_of(table):
@@ -583,6 +583,25 @@ def partitions_of(table):
             [table],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_partitioned_database_restores_over_itself_as_it_was(postgres_only, backup_dir, records):
+    from core import partitions
+
+    assert partitions.is_partitioned("core_accesslog")
+    before = partitions_of("core_accesslog")
+    rows = all_rows()
+    path = create_backup().path
+    # After the backup: a partition the backup does not have, rows in the trails.
+    partitions.ensure_partitions(today=datetime.date(2031, 4, 1), ahead=0)
+    assert "core_accesslog_p203104" in partitions_of("core_accesslog")
+    PHIRecordFactory(company=records[0].company, name="Added after the backup")
+
+    run("restore", str(path), "--force")
+    assert partitions.is_partitioned("core_accesslog")
+    assert partitions.is_partitioned("core_auditentry")
+    assert partitions_of("core_accesslog") == before
+    assert all_rows() == rows
 
 
 def test_a_restore_that_fails_midway_changes_nothing(postgres_only, backup_dir, records):
@@ -598,6 +617,7 @@ def test_a_restore_that_fails_midway_changes_nothing(postgres_only, backup_dir, 
             run("restore", str(path), "--force")
         assert all_rows() == rows
         assert PHIRecord.objects.filter(name="Added after the backup").exists()
+        assert partitions_of("core_accesslog")
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP VIEW report_access")
