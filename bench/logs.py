@@ -297,14 +297,55 @@ TRAILS = ("core_accesslog", "core_auditentry")
 
 def _secondary_indexes(connection):
     """(table, name, definition) of the trails' indexes that back no constraint, as
-    ``pg_indexes`` gives them: dropped before the load, recreated after exactly so."""
-    return connection.execute(
-        "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i "
-        "WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
-        "AND c.conrelid = (quote_ident(i.tablename))::regclass) ORDER BY 1, 2",
-        [list(TRAILS)],
-    ).fetchall()
+    ``pg_indexes`` gives them: dropped before the load, recreated after exactly so.
+    A partitioned trail's (core.partitions) print as ``ON ONLY <parent>``, which would
+    build the parent's alone: rebuilt with ``ON``, on the parent and every partition."""
+    return [
+        (table, name, definition.replace(" ON ONLY ", " ON ", 1))
+        for table, name, definition in connection.execute(
+            "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
+            "AND c.conrelid = (quote_ident(i.tablename))::regclass) ORDER BY 1, 2",
+            [list(TRAILS)],
+        ).fetchall()
+    ]
+
+
+def _monthly_partitions(connection, now):
+    """On trails partitioned by month (core.partitions), the partitions of the six
+    years the load spans, as the daily task would have made them month by month:
+    else the old rows would all land in the default partition. Returns how many were
+    created (0 on plain tables)."""
+    from psycopg import sql
+
+    created = 0
+    for table in TRAILS:
+        partitioned = connection.execute(
+            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [table]
+        ).fetchone()
+        if partitioned is None:
+            continue
+        index = now.year * 12 + now.month - 1
+        for offset in range(YEARS * 12 + 1):
+            start = datetime.date((index - offset) // 12, (index - offset) % 12 + 1, 1)
+            end = datetime.date((index - offset + 1) // 12, (index - offset + 1) % 12 + 1, 1)
+            name = f"{table}_p{start:%Y%m}"
+            if connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0]:
+                continue
+            connection.execute(
+                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier(name),
+                    sql.Identifier(table),
+                    sql.Literal(start.isoformat()),
+                    sql.Literal(end.isoformat()),
+                )
+            )
+            connection.execute(
+                sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(name))
+            )
+            created += 1
+    return created
 
 
 def load(url, rows, progress, rebuild=True):
@@ -320,10 +361,13 @@ def load(url, rows, progress, rebuild=True):
     with psycopg.connect(_conninfo(url)) as connection:
         connection.execute("SET maintenance_work_mem = '1GB'")
         connection.execute("SET synchronous_commit = off")
+        # Monthly partitions are bounded in UTC (Django's connections run in UTC).
+        connection.execute("SET TIME ZONE 'UTC'")
         params = {**_pools(connection), "rows": rows}
         indexes = _secondary_indexes(connection) if rebuild else []
         for _, name, _ in indexes:
             connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        _monthly_partitions(connection, params["now"])
         connection.commit()
         try:
             started = time.perf_counter()

@@ -236,7 +236,11 @@ def verify_chain(
     # types do not allow None.
     rows = AccessLog.objects.filter(company_id=company_id).order_by("seq", "id")  # type: ignore[misc]
     problems: list[ChainProblem] = []
-    expected, previous, last_seq, last_id = 1, "", 0, 0
+    head = AccessLogChain.objects.filter(key=chain_key(company_id)).first()
+    # Retention dropped the rows through ``pruned_seq`` (core.partitions): start after them.
+    pruned = head.pruned_seq if head is not None else 0
+    previous = head.pruned_hash if head is not None else ""
+    expected, last_seq, last_id = pruned + 1, pruned, 0
     unsealed = rows.filter(seq__isnull=True)
     for row_id in unsealed.values_list("id", flat=True)[:100]:
         problems.append(ChainProblem("changed", row_id, f"Row {row_id} has no place in the chain."))
@@ -262,7 +266,6 @@ def verify_chain(
             expected, previous, last_seq, last_id = seq + 1, row.hash, seq, row.id
         if progress is not None:
             progress(len(batch))
-    head = AccessLogChain.objects.filter(key=chain_key(company_id)).first()
     if head is not None and head.last_seq > last_seq:
         problems.append(
             ChainProblem(

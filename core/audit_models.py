@@ -85,12 +85,22 @@ class AuditEntry(AbstractLogEntry):
 class AccessLogChain(models.Model):
     """The head of one company's access-log hash chain: the last sequence number and
     hash. Writers lock it (``SELECT ... FOR UPDATE``) so concurrent requests extend one
-    chain, never fork it; the verifier compares its end with it (a deleted last row)."""
+    chain, never fork it; the verifier compares its end with it (a deleted last row).
+
+    ``pruned_seq``/``pruned_hash``: the last row retention dropped with a monthly
+    partition (core.partitions, 45 CFR 164.316(b)(2)(i)); the verifier starts after it.
+    """
 
     # The company's id, or "" for rows about no company.
     key = models.CharField(max_length=64, primary_key=True)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, blank=True)
+    # Database defaults too: the writers' raw INSERT of a new head names only its key
+    # and last row (core.access._lock_heads).
+    pruned_seq = models.BigIntegerField("dropped through sequence", default=0, db_default=0)
+    pruned_hash = models.CharField(
+        "hash of the last row dropped", max_length=64, blank=True, default="", db_default=""
+    )
 
     def __str__(self) -> str:
         return f"{self.key or 'global'}: {self.last_seq}"

@@ -72,6 +72,18 @@ def purge_compliance_events() -> int:
 
 
 @shared_task
+def maintain_partitions() -> dict[str, int]:
+    """Daily on PostgreSQL: create the trails' partitions of this month and the next
+    three, drop the monthly partitions past the 6-year retention (45 CFR
+    164.316(b)(2)(i)); core.partitions. Returns the counts (names carry no PHI)."""
+    from core.partitions import drop_expired_partitions, ensure_partitions
+
+    created = ensure_partitions()
+    dropped = drop_expired_partitions()
+    return {"created": created, "dropped": len(dropped)}
+
+
+@shared_task
 def relay_events() -> int | None:
     """Relay the event outbox (beat, every few seconds; docs/events.md). A cache lock
     keeps runs from overlapping; returns the events published (None: skipped)."""

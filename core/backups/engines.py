@@ -6,8 +6,13 @@
 - PostgreSQL: ``pg_dump --format=custom`` streams into the encryption layer; the row
   counts are taken inside the very snapshot pg_dump reads (``pg_export_snapshot`` and
   ``--snapshot``), so they match the dump even while the application writes. A restore
-  is ``pg_restore --clean --if-exists --single-transaction`` fed from the decrypted
-  stream: it ends whole or not at all.
+  over the live database is ``pg_restore --clean --if-exists`` turned into SQL and run
+  by ``psql --single-transaction`` with ``ON_ERROR_STOP``, after one statement of ours
+  in the same transaction that drops the live partitioned tables (core.partitions):
+  pg_restore's clean step would drop each partition's inherited primary key on its own,
+  which PostgreSQL refuses ("cannot drop inherited constraint"), while a dropped parent
+  takes its partitions with it. It ends whole or not at all. The check of a backup
+  restores into an empty scratch database (no clean step: plain ``pg_restore``).
 
 pg_dump's own compression is kept (the payload is not compressed again): it compresses
 table data in the pg_dump process, on another core, while this process encrypts; a
@@ -66,6 +71,21 @@ _SCRATCH_NAME = re.compile(rf"^{SCRATCH_PREFIX}[0-9a-f]{{12}}$")
 # Lines of pg_dump/pg_restore errors that quote row data (never shown: PHI).
 _DETAIL_LINE = re.compile(r"^\s*(DETAIL|CONTEXT|LINE \d+|HINT|QUERY):")
 _COPY_FAILURE = re.compile(r'(COPY failed for table "[^"]*").*')
+# psql starts its lines with "psql:<stdin>:LINE: ".
+_PSQL_PREFIX = re.compile(r"^psql:[^:]*:\d+:\s*")
+# psql's error line ends with the value it could not take ('invalid input syntax for
+# type date: "..."'): row data, withheld like the lines above.
+_QUOTED_VALUE = re.compile(r'(:\s+)"[^"]*"?\s*$')
+# The first statement of a restore over the live database (same transaction): drop each
+# top-level partitioned table of the schema, with its partitions (core.partitions). No
+# CASCADE: an object of someone else's depending on one stops the restore, untouched.
+DROP_PARTITIONED = (
+    "DO $$DECLARE parent regclass; BEGIN "
+    "FOR parent IN SELECT p.partrelid::regclass FROM pg_partitioned_table p "
+    "JOIN pg_class c ON c.oid = p.partrelid "
+    "WHERE c.relnamespace = current_schema()::regnamespace AND NOT c.relispartition "
+    "LOOP EXECUTE format('DROP TABLE %s', parent); END LOOP; END $$"
+)
 
 
 class NullProgress:
@@ -315,9 +335,12 @@ class PostgreSQLEngine:
         handle.seek(0)
         lines = handle.read().decode(errors="replace").splitlines()
         kept = [
-            _COPY_FAILURE.sub(r"\1 (details withheld: they may quote row data)", line.strip())
+            _QUOTED_VALUE.sub(
+                r"\1(value withheld: it may be row data)",
+                _COPY_FAILURE.sub(r"\1 (details withheld: they may quote row data)", line.strip()),
+            )
             for line in lines
-            if line.strip() and not _DETAIL_LINE.match(line)
+            if line.strip() and not _DETAIL_LINE.match(_PSQL_PREFIX.sub("", line))
         ]
         errors = [line for line in kept if "error" in line.lower()] or kept
         detail = "; ".join(errors[:2])[:300] or f"exit status {returncode}"
@@ -390,14 +413,16 @@ class PostgreSQLEngine:
     # Restore -----------------------------------------------------------------------
 
     def _run_pg_restore(self, payload: Iterable[bytes], database: str, clean: bool) -> None:
+        """Restore into an empty database (``clean`` False: pg_restore connects, one
+        transaction), or over the live one (``_run_clean_restore``)."""
+        if clean:
+            self._run_clean_restore(payload, database)
+            return
         pg_restore = self._check_tool("pg_restore")
         args = [pg_restore, "--no-owner", "--no-privileges", "--single-transaction"]
-        args += ["--exit-on-error"]
-        if clean:
-            args += ["--clean", "--if-exists"]
         # An empty --dbname makes pg_restore connect (not print SQL); libpq then takes the
         # database, like every other parameter, from the environment.
-        args += ["--dbname="]
+        args += ["--exit-on-error", "--dbname="]
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
                 args,
@@ -406,22 +431,76 @@ class PostgreSQLEngine:
                 stderr=errors,
                 env=self._environment(database),
             )
-            assert process.stdin is not None  # stdin=PIPE
-            try:
-                for data in payload:
-                    process.stdin.write(data)
-            except BrokenPipeError:
-                pass  # pg_restore stopped early: its exit status and message say why.
-            except BaseException:
-                # Killed before its input ends, pg_restore never commits: nothing changes.
-                process.kill()
-                process.wait()
-                raise
-            with suppress(BrokenPipeError):
-                process.stdin.close()
+            self._feed(process, payload)
             returncode = process.wait()
             if returncode != 0:
                 raise BackupError(self._error_text("pg_restore", errors, returncode))
+
+    def _run_clean_restore(self, payload: Iterable[bytes], database: str) -> None:
+        """pg_restore writes the clean-and-restore SQL; psql runs it after
+        ``DROP_PARTITIONED`` in one transaction, stopping (and rolling back) at the first
+        error: the live database is replaced whole or left as it was."""
+        pg_restore = self._check_tool("pg_restore")
+        psql = self._check_tool("psql")
+        environment = self._environment(database)
+        script_args = [pg_restore, "--no-owner", "--no-privileges", "--clean", "--if-exists"]
+        script_args += ["--file=-"]
+        run_args = [psql, "--no-psqlrc", "--quiet", "--single-transaction"]
+        run_args += ["--set=ON_ERROR_STOP=1", f"--command={DROP_PARTITIONED}", "--file=-"]
+        with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as errors:
+            script = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                script_args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=script_errors,
+                env=environment,
+            )
+            try:
+                run = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                    run_args,
+                    stdin=script.stdout,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    env=environment,
+                )
+            except BaseException:
+                script.kill()
+                script.wait()
+                raise
+            assert script.stdout is not None  # stdout=PIPE
+            # psql alone reads the script now: pg_restore sees a broken pipe if psql stops.
+            script.stdout.close()
+            try:
+                self._feed(script, payload)
+            except BaseException:
+                # psql killed before the script ends never commits: nothing changes.
+                run.kill()
+                run.wait()
+                raise
+            script_code = script.wait()
+            run_code = run.wait()
+            # psql's error first: a failed statement also stops pg_restore (broken pipe).
+            if run_code != 0:
+                raise BackupError(self._error_text("psql", errors, run_code))
+            if script_code != 0:
+                raise BackupError(self._error_text("pg_restore", script_errors, script_code))
+
+    @staticmethod
+    def _feed(process: subprocess.Popen[bytes], payload: Iterable[bytes]) -> None:
+        """Write the decrypted archive into the tool's stdin, then close it."""
+        assert process.stdin is not None  # stdin=PIPE
+        try:
+            for data in payload:
+                process.stdin.write(data)
+        except BrokenPipeError:
+            pass  # The tool stopped early: its exit status and message say why.
+        except BaseException:
+            # Killed before its input ends, pg_restore never commits: nothing changes.
+            process.kill()
+            process.wait()
+            raise
+        with suppress(BrokenPipeError):
+            process.stdin.close()
 
     def restore(self, payload: Iterable[bytes]) -> None:
         if self.connection.in_atomic_block:

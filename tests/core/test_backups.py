@@ -570,3 +570,81 @@ def test_pg_dump_counts_match_the_snapshot_it_dumps(postgres_only, backup_dir, r
     wipe()
     run("restore", str(path))
     assert PHIRecord.objects.count() == 30
+
+
+# Partitioned trails (core.partitions) ---------------------------------------------------
+
+
+def partitions_of(table):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s) ORDER BY 1",
+            [table],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_partitioned_database_restores_over_itself_as_it_was(postgres_only, backup_dir, records):
+    from core import partitions
+
+    assert partitions.is_partitioned("core_accesslog")
+    before = partitions_of("core_accesslog")
+    rows = all_rows()
+    path = create_backup().path
+    # After the backup: a partition the backup does not have, rows in the trails.
+    partitions.ensure_partitions(today=datetime.date(2031, 4, 1), ahead=0)
+    assert "core_accesslog_p203104" in partitions_of("core_accesslog")
+    PHIRecordFactory(company=records[0].company, name="Added after the backup")
+
+    run("restore", str(path), "--force")
+    assert partitions.is_partitioned("core_accesslog")
+    assert partitions.is_partitioned("core_auditentry")
+    assert partitions_of("core_accesslog") == before
+    assert all_rows() == rows
+
+
+def test_a_restore_that_fails_midway_changes_nothing(postgres_only, backup_dir, records):
+    path = create_backup().path
+    PHIRecordFactory(company=records[0].company, name="Added after the backup")
+    rows = all_rows()
+    # Someone's view on a table the backup holds: its DROP fails after the partitioned
+    # trails and other tables were dropped in the same transaction.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE VIEW report_access AS SELECT id FROM testapp_phirecord")
+    try:
+        with pytest.raises(CommandError, match=r"psql failed: .*cannot drop table"):
+            run("restore", str(path), "--force")
+        assert all_rows() == rows
+        assert PHIRecord.objects.filter(name="Added after the backup").exists()
+        assert partitions_of("core_accesslog")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP VIEW report_access")
+
+
+def test_psql_errors_withhold_the_value_they_quote():
+    class Handle:
+        def __init__(self, text):
+            self.text = text.encode()
+
+        def seek(self, offset):
+            pass
+
+        def read(self):
+            return self.text
+
+    text = engines.PostgreSQLEngine._error_text(
+        "psql",
+        Handle(
+            'psql:<stdin>:120: ERROR:  invalid input syntax for type date: "1950-13-40"\n'
+            "psql:<stdin>:120: CONTEXT:  COPY testapp_phirecord, line 3, column dob\n"
+        ),
+        3,
+    )
+    assert "1950-13-40" not in text
+    assert "COPY testapp_phirecord" not in text
+    assert text == (
+        "psql failed: psql:<stdin>:120: ERROR:  invalid input syntax for type date: "
+        "(value withheld: it may be row data)"
+    )
