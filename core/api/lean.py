@@ -14,7 +14,7 @@ how each field is read:
 
 - a related id (``PrimaryKeyRelatedField`` without ``pk_field``): the ``<name>_id``
   column, no related object, no ``PKOnlyObject``;
-- a model column or property under its own name: ``getattr`` and the field's own
+- a model column under its own name: ``getattr`` and the field's own
   ``to_representation`` (``None`` stays ``None``, as DRF does);
 - an ISO 8601 date-time field: the page's current time zone taken once;
 - a nested list of a model serializer (an order's lines): the same plan, recursively;
@@ -63,14 +63,15 @@ def _model_of(serializer: Any) -> type[models.Model] | None:
 
 
 def _plain_attribute(model: type[models.Model] | None, source: str) -> bool:
-    """Whether ``getattr(row, source)`` is a column's value or a property's: what DRF's
-    attribute walk returns for it, without calling anything."""
-    if model is None or "." in source or source == "*":
+    """Whether ``source`` is a model column (not a relation): reading it is a plain
+    attribute that cannot raise. Properties keep DRF's protocol, which turns an
+    ``ObjectDoesNotExist`` raised inside them into ``None``."""
+    if model is None:
         return False
     try:
         field = model._meta.get_field(source)
-    except FieldDoesNotExist:  # maybe a property
-        return isinstance(getattr(model, source, None), property)
+    except FieldDoesNotExist:
+        return False
     return field.concrete and not field.is_relation
 
 
@@ -217,7 +218,11 @@ class LeanListSerializer(serializers.ListSerializer):  # type: ignore[type-arg]
     """A ``many=True`` serializer whose rows go through :func:`plan` (same output)."""
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        rows = data.all() if isinstance(data, models.manager.BaseManager) else data
+        rows = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        model = _model_of(self.child)
+        if model is None or not all(isinstance(item, model) for item in rows):
+            # Not rows of the serializer's model (dicts, other objects): DRF's own walk.
+            return super().to_representation(rows)
         zone = timezone.get_current_timezone() if settings.USE_TZ else None
         row = plan(self.child, zone)
         return [row(item) for item in rows]
