@@ -3,7 +3,9 @@ wrk against a local gunicorn, as ratios to the trivial ``/health/`` on the same 
 
     make loadtest LOADTEST_ARGS="--database-url postgres://postgres@127.0.0.1:5432/aries_bench_100000"
 
-Starts gunicorn (``--workers``, default 4) on 127.0.0.1 with the bench database, runs wrk
+Starts gunicorn (``--workers``, default 4) on 127.0.0.1 with the bench database (the
+application of ``bench.wsgi``: the project's, without DEBUG's per-query recording, a
+bench artefact; ``--debug`` serves ``config.wsgi`` as it is), runs wrk
 (Debian package ``wrk``: ``apt-get install wrk``) for ``--duration`` seconds with
 ``--connections`` connections on each URL, then stops the server it started (by its
 process id). The database must be a bench copy (``seed_demo --scale``): the API pages
@@ -43,6 +45,11 @@ def parse_args(argv=None):
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds per URL")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="serve config.wsgi with DEBUG's query recording (default: bench.wsgi, without)",
+    )
     options = parser.parse_args(argv)
     if not options.database_url:
         parser.error("give --database-url (a bench database) or set BENCH_DATABASE_URL.")
@@ -136,7 +143,7 @@ def main(argv=None):
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
         [
             str(Path(sys.executable).with_name("gunicorn")),
-            "config.wsgi",
+            "config.wsgi" if options.debug else "bench.wsgi",
             f"--workers={options.workers}",
             f"--bind=127.0.0.1:{options.port}",
             "--log-level=warning",
@@ -163,9 +170,11 @@ def main(argv=None):
     health = rows[0][1]
     if not health:
         raise SystemExit("loadtest: /health/ served no request (server overloaded?).")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
-        f"gunicorn {options.workers} workers, wrk {options.connections} connections, "
-        f"{options.duration} s a URL"
+        f"gunicorn {options.workers} workers ({'config' if options.debug else 'bench'}.wsgi), "
+        f"wrk {options.connections} connections, {options.duration} s a URL; "
+        f"load average {load}"
     )
     print(f"{'URL':<30} {'req/s':>9} {'x /health/':>11} {'non-2xx':>8} {'p99':>9}")
     for name, rate, errors, p99 in rows:

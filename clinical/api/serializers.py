@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from core.api.lean import LeanListSerializer
 from core.api.serializers import AUDIT_FIELDS, TenantModelSerializer
 from core.validators import format_icd10, normalize_icd10, validate_icd10
 
@@ -119,6 +120,8 @@ class PatientSerializer(TenantModelSerializer):
             "notifications_opt_out",
             "confirm_duplicate",
         ]
+        # A page's rows through the lean plan (core.api.lean: the same output).
+        list_serializer_class = LeanListSerializer
 
     def validate(self, attrs):
         # Not a model field: kept away from the model validation of the base class.

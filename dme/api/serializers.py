@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import Location, User
 from core.api.fields import HCPCSCodeField
+from core.api.lean import LeanListSerializer
 from core.api.serializers import (
     AUDIT_FIELDS,
     INT4_MAX,
@@ -292,8 +293,9 @@ class ReadinessSummarySerializer(serializers.Serializer):
         }
 
 
-class OrderListSerializer(serializers.ListSerializer):
-    """Computes the page's readiness summaries in one batch (no query per row)."""
+class OrderListSerializer(LeanListSerializer):
+    """Computes the page's readiness summaries in one batch (no query per row); the
+    rows through the lean plan (``core.api.lean``: the same output)."""
 
     def to_representation(self, data):
         items = list(data.all() if hasattr(data, "all") else data)

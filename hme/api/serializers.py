@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from clinical.models.records import clean_icd10_list
 from core.api.fields import HCPCSCodeField
+from core.api.lean import LeanListSerializer
 from core.api.serializers import (
     AUDIT_FIELDS,
     ModelSerializer,
@@ -277,6 +278,8 @@ class ClaimSerializer(TenantModelSerializer):
             "underpaid_amount",
             "lines",
         ]
+        # A page's rows through the lean plan (core.api.lean: the same output).
+        list_serializer_class = LeanListSerializer
         read_only_fields = [
             name
             for name in fields

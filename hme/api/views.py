@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from core.access import record_access
 from core.api.idempotency import idempotent
+from core.api.lean import related_only
 from core.api.pagination import CursorPagination
 from core.api.permissions import ActionPermission, RoleModelPermissions
 from core.api.views import (
@@ -192,6 +193,13 @@ class ClaimViewSet(TenantNoDeleteViewSet):
     action_permissions["from_delivery"] = ["hme.add_claim"]
     action_permissions["from_rental"] = ["hme.add_claim"]
     action_permissions["replace"] = ["hme.add_claim"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # The page shows the patient's number only.
+            return related_only(queryset, "patient", "number")
+        return queryset
 
     @extend_schema(exclude=True)  # 405: not an operation of the API
     def create(self, request, *args, **kwargs):

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.choices import Role
+from core import access
 from core.access import verify_chain
 from core.models import AccessLog, AccessLogChain, OutboxEvent
 from tests.clinical.factories import PatientFactory
@@ -58,7 +59,8 @@ def test_a_failure_to_write_the_log_fails_the_request(company, intake, api_clien
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(AccessLog.objects, "bulk_create", broken)
+    # The one INSERT of the rows (core.access._insert) fails.
+    monkeypatch.setattr(access, "_insert", broken)
     client = api_client_for(intake)
     for url in (reverse("api:patient-list"), reverse("api:patient-detail", args=[patient.pk])):
         response = client.get(url)
