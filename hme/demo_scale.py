@@ -208,9 +208,14 @@ def _inputs(context, plan):
     for patients in scaled_patients(context, plan, "dob"):
         ids = [patient["id"] for patient in patients]
         orders = Order.objects.filter(patient_id__in=ids, status=OrderStatus.DELIVERED).only(
-            "id", "number", "company_id", "patient_id", "prescriber_id", "location_id",
+            "id",
+            "number",
+            "company_id",
+            "patient_id",
+            "prescriber_id",
+            "location_id",
             "delivered_on",
-        )  # fmt: skip
+        )
         purchases = {}
         for line in (
             OrderLine.objects.filter(
