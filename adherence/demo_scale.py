@@ -8,13 +8,28 @@ import datetime
 from django.utils import timezone
 
 from clinical.demo_scale import scaled_patients
-from core.seeding import each_batch, insert, row
+from core.seeding import Batch, each_batch, insert, row
 
 from . import rules
 from .choices import UsageSource
 from .demo_data import nights_for
 from .models import AdherenceStatus, UsageNight
 from .services import pap_rentals
+
+
+def _inputs(context, plan, yesterday):
+    """Each batch's PAP rentals not evaluated yet: what DME wrote, read before the last
+    batch's writes are made (``core.seeding.each_batch``)."""
+    for patients in scaled_patients(context, plan):
+        ids = [row["id"] for row in patients]
+        rentals = (
+            pap_rentals(context.company)
+            .filter(patient_id__in=ids, start_date__lte=yesterday)
+            .exclude(adherence__isnull=False)
+            .values("id", "patient_id", "start_date")
+            .order_by("patient_id", "start_date")
+        )
+        yield Batch(patients=patients, rentals=list(rentals))
 
 
 def seed_scale(context, plan):
@@ -24,17 +39,9 @@ def seed_scale(context, plan):
     today = timezone.localdate()
     yesterday = today - datetime.timedelta(days=1)
     now = timezone.now()
-    for patients in each_batch(context, "adherence", plan, scaled_patients(context, plan)):
-        ids = [row["id"] for row in patients]
-        rentals = list(
-            pap_rentals(context.company)
-            .filter(patient_id__in=ids, start_date__lte=yesterday)
-            .exclude(adherence__isnull=False)
-            .values("id", "patient_id", "start_date")
-            .order_by("patient_id", "start_date")
-        )
+    for batch in each_batch(context, "adherence", plan, _inputs(context, plan, yesterday)):
         nights, statuses = [], []
-        for rental in rentals:
+        for rental in batch.rentals:
             rows = nights_for(rng, rental["start_date"], yesterday)
             nights += [
                 row(

@@ -29,7 +29,7 @@ from accounts.choices import LocationKind, Role
 from clinical.choices import PatientStatus
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
-from core.seeding import each_batch, insert, money, row, weighted
+from core.seeding import Batch, each_batch, insert, money, row, weighted
 
 from .choices import (
     AssetStatus,
@@ -151,16 +151,23 @@ def seed_scale(context, plan):
     state.next_number = counter.last_number + 1
     fields = ["first_name", "last_name", "status", "primary_prescriber_id"]
     fields += ["address_line1", "address_line2", "city", "state", "postal_code"]
-    for patients in each_batch(context, "dme", plan, scaled_patients(context, plan, *fields)):
-        _seed_batch(context, state, patients)
+    for batch in each_batch(context, "dme", plan, _inputs(context, plan, fields)):
+        _seed_batch(context, state, batch.patients, batch.diagnoses)
     counter.last_number = state.next_number - 1
     counter.save(update_fields=["last_number"])
     _move_stock(context, state)
 
 
-def _seed_batch(context, state, patients):
+def _inputs(context, plan, fields):
+    """Each batch's patients and their diagnoses: what clinical wrote, read before the
+    last batch's writes are made (``core.seeding.each_batch``)."""
+    for patients in scaled_patients(context, plan, *fields):
+        diagnoses = scaled_diagnoses([patient["id"] for patient in patients])
+        yield Batch(patients=patients, diagnoses=diagnoses)
+
+
+def _seed_batch(context, state, patients, diagnoses):
     rng = state.rng
-    diagnoses = scaled_diagnoses([patient["id"] for patient in patients])
     rows = SimpleNamespace(
         orders=[], lines=[], deliveries=[], items=[], rentals=[], assets=[], maintenance=[]
     )

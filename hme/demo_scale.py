@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from clinical.demo_scale import scaled_diagnoses, scaled_patients
 from core.exceptions import ServiceError
-from core.seeding import each_batch, insert, money, row, update_rows, weighted
+from core.seeding import Batch, each_batch, insert, money, row, update_rows, weighted
 from core.validators import normalize_hcpcs
 from dme.choices import BillingKind, LineKind, OrderStatus, RentalStatus
 from dme.models import Order, OrderLine, Rental, RentalMonth
@@ -162,8 +162,8 @@ def seed_scale(context, plan):
     counter = ClaimNumberCounter.objects.select_for_update().get(pk=company.pk)
     state.next_number = counter.last_number + 1
     with _charge_list_read_once(company):
-        for patients in each_batch(context, "hme", plan, scaled_patients(context, plan, "dob")):
-            _seed_batch(context, state, patients)
+        for batch in each_batch(context, "hme", plan, _inputs(context, plan)):
+            _seed_batch(context, state, batch)
     counter.last_number = state.next_number - 1
     counter.save(update_fields=["last_number"])
 
@@ -201,24 +201,51 @@ def _charge_list_read_once(company) -> Iterator[None]:
         setattr(billing, "supplier_charge", original)  # noqa: B010
 
 
-def _seed_batch(context, state, patients):
-    ids = [patient["id"] for patient in patients]
-    coverages = {patient["id"]: _coverage(context, state, patient) for patient in patients}
+def _inputs(context, plan):
+    """Each batch's patients, with their diagnoses, delivered orders, purchase lines
+    and rentals: what clinical and DME wrote, read before the last batch's writes are
+    made (``core.seeding.each_batch``)."""
+    for patients in scaled_patients(context, plan, "dob"):
+        ids = [patient["id"] for patient in patients]
+        orders = Order.objects.filter(patient_id__in=ids, status=OrderStatus.DELIVERED).only(
+            "id",
+            "number",
+            "company_id",
+            "patient_id",
+            "prescriber_id",
+            "location_id",
+            "delivered_on",
+        )
+        purchases = {}
+        for line in (
+            OrderLine.objects.filter(
+                order__in=orders, kind=LineKind.PURCHASE, delivered_quantity__gt=0
+            )
+            .select_related("equipment")
+            .order_by("order_id", "created_at", "id")
+        ):
+            purchases.setdefault(line.order_id, []).append(line)
+        rentals = (
+            Rental.objects.filter(patient_id__in=ids)
+            .select_related("equipment", "order_line", "order")
+            .order_by("start_date", "id")
+        )
+        yield Batch(
+            patients=patients,
+            codes=scaled_diagnoses(ids),
+            orders=list(orders.order_by("number")),
+            purchases=purchases,
+            rentals=list(rentals),
+        )
+
+
+def _seed_batch(context, state, batch):
+    coverages = {patient["id"]: _coverage(context, state, patient) for patient in batch.patients}
     insert(context, Coverage, list(coverages.values()), "coverages")
-    codes = scaled_diagnoses(ids)
+    codes = batch.codes
     rows = SimpleNamespace(claims=[], lines=[], paid=[], rentals=[], months=[])
-    orders = Order.objects.filter(patient_id__in=ids, status=OrderStatus.DELIVERED).only(
-        "id", "number", "company_id", "patient_id", "prescriber_id", "location_id", "delivered_on"
-    )
-    purchases = {}
-    for line in (
-        OrderLine.objects.filter(order__in=orders, kind=LineKind.PURCHASE, delivered_quantity__gt=0)
-        .select_related("equipment")
-        .order_by("order_id", "created_at", "id")
-    ):
-        purchases.setdefault(line.order_id, []).append(line)
-    for order in orders.order_by("number"):
-        lines = purchases.get(order.pk)
+    for order in batch.orders:
+        lines = batch.purchases.get(order.pk)
         if lines and codes.get(order.patient_id):
             claim = _claim(context, state, rows, order, coverages[order.patient_id], codes)
             for line in lines:
@@ -234,12 +261,7 @@ def _seed_batch(context, state, patients):
                     charge=line.unit_price * line.delivered_quantity,
                     order_line=line,
                 )
-    rentals = (
-        Rental.objects.filter(patient_id__in=ids)
-        .select_related("equipment", "order_line", "order")
-        .order_by("start_date", "id")
-    )
-    for rental in rentals:
+    for rental in batch.rentals:
         if codes.get(rental.patient_id):
             _bill_months(context, state, rows, rental, coverages[rental.patient_id], codes)
         rental.next_bill_date = _next_bill_date(rental)
@@ -253,7 +275,12 @@ def _seed_batch(context, state, patients):
     insert(context, Payment, payments, "payments")
     insert(context, PaymentAllocation, allocations, "payment allocations")
     insert(context, Adjustment, adjustments, "adjustments")
-    update_rows(Rental, rows.rentals, ["months_billed", "status", "capped_on", "next_bill_date"])
+    update_rows(
+        Rental,
+        rows.rentals,
+        ["months_billed", "status", "capped_on", "next_bill_date"],
+        pipeline=context.copies,
+    )
 
 
 def _coverage(context, state, patient):

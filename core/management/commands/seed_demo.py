@@ -27,7 +27,7 @@ from django.db import DatabaseError, transaction
 from core.backups.errors import first_line
 from core.context import acting_as
 from core.exceptions import ServiceError
-from core.seeding import BulkLoad, ScalePlan, analyze, collector_paused
+from core.seeding import BulkLoad, CopyPipeline, ScalePlan, analyze, collector_paused, copy_pipeline
 
 DEMO_PASSWORD = "aries-demo-2026"
 NO_COMPANY = "No installed app seeded the demo company (accounts' demo.py comes first)."
@@ -45,6 +45,7 @@ class DemoContext:
     scale: int = 0
     created: dict[str, int] = field(default_factory=dict)  # label -> count, for the summary
     bulk: BulkLoad | None = None  # the scale run's tables (core.seeding.insert)
+    copies: CopyPipeline | None = None  # its COPYs' writer thread (core.seeding.insert)
 
     def count(self, label: str, number: int) -> None:
         self.created[label] = self.created.get(label, 0) + number
@@ -106,8 +107,10 @@ class Command(BaseCommand):
         try:
             with transaction.atomic(), acting_as(None), collector_paused():
                 context.bulk = BulkLoad(plan)
-                for module in _app_modules("demo_scale"):
-                    module.seed_scale(context, plan)
+                with copy_pipeline() as context.copies:
+                    for module in _app_modules("demo_scale"):
+                        module.seed_scale(context, plan)
+                context.copies = None
                 context.bulk.finish()
         except (DatabaseError, ServiceError) as exc:
             raise CommandError(
