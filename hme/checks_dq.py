@@ -304,11 +304,14 @@ def claimline_duplicate_service():
 
     def changed(since):
         # The later of two duplicates was written since the last passed run; the window
-        # adds the lines of the same patients, so both are counted.
-        patients = ClaimLine.objects.filter(updated_at__gte=since).values("claim__patient_id")
+        # adds the lines of the same patients on the same days, so both are counted.
+        lines = ClaimLine.objects.filter(updated_at__gte=since)
         return [
             changed_since(ClaimLine, since),
-            ClaimLine.objects.filter(claim__patient__in=patients).values("pk"),
+            ClaimLine.objects.filter(
+                claim__patient__in=lines.values("claim__patient_id"),
+                date_of_service__in=lines.values("date_of_service"),
+            ).values("pk"),
         ]
 
     return changed_rows(failing, changed, what="claim lines")

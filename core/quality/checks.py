@@ -286,7 +286,7 @@ def changed_rows(
     ``updated_at``); their union is the window. Otherwise every row is checked (a full
     pass). Exact for faults written through ``save()`` (which sets ``updated_at``) of the
     rows the window follows; what it cannot see (deleted rows, writes that bypass
-    ``updated_at``) the next full pass finds (docs/data-quality.md).
+    ``updated_at``) the next full pass finds (docs/operations.md, "Data quality").
 
     The window's ids are read first and the check runs on them by primary key: handed
     the window as a subquery, PostgreSQL misjudges a regular expression's selectivity
