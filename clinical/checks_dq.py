@@ -15,9 +15,11 @@ from core.quality import Outcome, Severity, register
 from core.quality.checks import (
     DAILY_FRESHNESS,
     SAMPLE_LIMIT,
+    changed_rows,
     invalid_values,
     json_array_mismatch,
     null_ratio,
+    own_changes,
     pattern_mismatch,
     register_tenant_checks,
     stale,
@@ -62,7 +64,8 @@ def provider_npi():
     "letter, digit, letter or digit, no dot): claims built from them are rejected.",
 )
 def diagnosis_icd10_format():
-    return pattern_mismatch(Diagnosis, "code", f"^{ICD10_STORED}$", blank_ok=False)
+    failing = pattern_mismatch(Diagnosis, "code", f"^{ICD10_STORED}$", blank_ok=False)
+    return changed_rows(failing, own_changes(Diagnosis), what="diagnoses")
 
 
 @register(
@@ -73,7 +76,8 @@ def diagnosis_icd10_format():
     "ICD-10-CM codes (stored without the dot).",
 )
 def medical_record_icd10_format():
-    return json_array_mismatch(MedicalRecord, "diagnosis_codes", f'"{ICD10_STORED}"')
+    failing = json_array_mismatch(MedicalRecord, "diagnosis_codes", f'"{ICD10_STORED}"')
+    return changed_rows(failing, own_changes(MedicalRecord), what="medical records")
 
 
 # Null ratios -------------------------------------------------------------------------

@@ -7,12 +7,15 @@ from django.db.models.functions import Coalesce
 from core.quality import Severity, register
 from core.quality.checks import (
     DAILY_FRESHNESS,
+    changed_rows,
     json_contains,
     json_text,
     modifier_list_mismatch,
+    own_changes,
     pattern_mismatch,
     register_tenant_checks,
     stale,
+    written_since,
 )
 
 from .choices import (
@@ -68,7 +71,7 @@ def _correlated(queryset, expression):
 )
 def rental_months_without_gap():
     months = RentalMonth.objects.filter(rental=OuterRef("pk"))
-    return (
+    failing = (
         Rental.objects.alias(
             recorded=_correlated(months, Count("id")),
             last=_correlated(months, Max("sequence")),
@@ -76,6 +79,10 @@ def rental_months_without_gap():
         .filter(recorded__gt=0)
         .exclude(recorded=F("last"))
     )
+    # Incremental: the rentals changed, or with a month recorded or changed, since the
+    # last passed run.
+    window = written_since(Rental, children=[(RentalMonth, "rental_id")])
+    return changed_rows(failing, window, what="rentals")
 
 
 @register(
@@ -126,10 +133,12 @@ def reserved_stock_matches_orders():
 def open_orders_fully_reserved():
     short = OrderLine.objects.filter(order=OuterRef("pk")).exclude(reserved_quantity=F("quantity"))
     holding = OrderLine.objects.filter(order=OuterRef("pk"), reserved_quantity__gt=0)
-    return Order.objects.alias(has_short=Exists(short), holds=Exists(holding)).filter(
+    failing = Order.objects.alias(has_short=Exists(short), holds=Exists(holding)).filter(
         Q(status__in=OPEN_RESERVATION_STATUSES, has_short=True)
         | (~Q(status__in=OPEN_RESERVATION_STATUSES) & Q(holds=True))
     )
+    window = written_since(Order, children=[(OrderLine, "order_id")])
+    return changed_rows(failing, window, what="orders")
 
 
 @register(
@@ -143,7 +152,9 @@ def delivered_orders_have_proof():
     proof = Delivery.objects.filter(
         order=OuterRef("pk"), status=DeliveryStatus.DELIVERED, items__isnull=False
     )
-    return Order.objects.filter(status=OrderStatus.DELIVERED).exclude(Exists(proof))
+    failing = Order.objects.filter(status=OrderStatus.DELIVERED).exclude(Exists(proof))
+    children = [(Delivery, "order_id"), (DeliveryItem, "delivery__order_id")]
+    return changed_rows(failing, written_since(Order, children=children), what="orders")
 
 
 @register(
@@ -153,9 +164,10 @@ def delivered_orders_have_proof():
     description="Active rentals whose unit is not recorded as with the rental's patient.",
 )
 def active_rental_units_with_the_patient():
-    return Rental.objects.filter(status=RentalStatus.ACTIVE, asset__isnull=False).exclude(
+    failing = Rental.objects.filter(status=RentalStatus.ACTIVE, asset__isnull=False).exclude(
         asset__status=AssetStatus.WITH_PATIENT, asset__patient=F("patient")
     )
+    return changed_rows(failing, written_since(Rental, "asset"), what="rentals")
 
 
 # Records that lost their context -------------------------------------------------------
@@ -170,11 +182,13 @@ def active_rental_units_with_the_patient():
     "claims would bill the wrong patient or item.",
 )
 def rental_matches_its_order():
-    return Rental._base_manager.filter(
+    failing = Rental._base_manager.filter(
         ~Q(order_line__order=F("order"))
         | ~Q(patient=F("order__patient"))
         | ~Q(equipment=F("order_line__equipment"))
     )
+    window = written_since(Rental, "order", "order_line")
+    return changed_rows(failing, window, what="rentals")
 
 
 @register(
@@ -185,7 +199,9 @@ def rental_matches_its_order():
     "delivery's: the proof would defend the wrong claim.",
 )
 def delivery_item_line_on_the_order():
-    return DeliveryItem._base_manager.exclude(order_line__order=F("delivery__order"))
+    failing = DeliveryItem._base_manager.exclude(order_line__order=F("delivery__order"))
+    window = written_since(DeliveryItem, "order_line", "delivery")
+    return changed_rows(failing, window, what="delivery items")
 
 
 @register(
@@ -222,7 +238,9 @@ def equipment_hcpcs_format():
     "repeat one, or put KX with GA, GY or GZ.",
 )
 def orderline_modifiers_format():
-    return modifier_list_mismatch(OrderLine)
+    return changed_rows(
+        modifier_list_mismatch(OrderLine), own_changes(OrderLine), what="order lines"
+    )
 
 
 @register(
@@ -238,7 +256,7 @@ def orderline_pricing_modifier():
     purchase = json_contains(alias, PURCHASE_MODIFIERS[0]) | json_contains(
         alias, PURCHASE_MODIFIERS[1]
     )
-    return (
+    failing = (
         OrderLine._base_manager.exclude(equipment__billing_kind=BillingKind.SUPPLY)
         .alias(**{alias: json_text("modifiers")})
         .filter(
@@ -246,6 +264,8 @@ def orderline_pricing_modifier():
             | Q(kind=LineKind.PURCHASE) & (~purchase | rental)
         )
     )
+    # The item's billing kind decides too: an item changed puts its lines in the window.
+    return changed_rows(failing, written_since(OrderLine, "equipment"), what="order lines")
 
 
 # Invariants and business rules ---------------------------------------------------------

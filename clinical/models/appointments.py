@@ -91,6 +91,9 @@ class Appointment(TenantModel):
             # The day's list: company-wide by date range, optionally by status.
             models.Index(fields=["company", "starts_at"], name="appointment_day_idx"),
             models.Index(fields=["company", "status", "starts_at"], name="appointment_status_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="appointment_updated_idx"),
         ]
 
     def __str__(self):

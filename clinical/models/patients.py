@@ -241,6 +241,9 @@ class Patient(TenantModel):
                 condition=Q(dob_bidx__isnull=False),
                 name="patient_duplicates_idx",
             ),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="patient_updated_idx"),
         ]
 
     def __str__(self):

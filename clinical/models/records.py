@@ -94,6 +94,9 @@ class MedicalRecord(TenantModel):
                 fields=["company", "record_type", "visit_date"], name="record_type_date_idx"
             ),
             models.Index(fields=["company", "visit_date"], name="record_date_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="medicalrecord_updated_idx"),
         ]
 
     def __str__(self):
@@ -153,6 +156,9 @@ class Diagnosis(TenantModel):
         indexes = [
             # "Which patients have OSA?" (resupply campaigns, reports).
             models.Index(fields=["company", "code"], name="diagnosis_code_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="diagnosis_updated_idx"),
         ]
 
     def __str__(self):

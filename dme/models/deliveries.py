@@ -148,6 +148,9 @@ class Delivery(TenantModel):
             models.Index(fields=["driver", "scheduled_date"], name="delivery_driver_idx"),
             # The cursor of the API list (-created_at, -id).
             models.Index(fields=["company", "created_at", "id"], name="delivery_created_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="delivery_updated_idx"),
         ]
 
     def __str__(self):
@@ -182,6 +185,11 @@ class DeliveryItem(TenantModel):
     access_logged = True
 
     class Meta:
+        indexes = [
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="deliveryitem_updated_idx"),
+        ]
         ordering = ["delivery", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(

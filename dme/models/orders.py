@@ -118,6 +118,9 @@ class Order(TenantModel):
             models.Index(fields=["company", "created_at", "id"], name="order_created_idx"),
             # ?written_order_date_after/_before.
             models.Index(fields=["company", "written_order_date"], name="order_written_date_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="order_updated_idx"),
         ]
 
     def __str__(self):
@@ -248,6 +251,9 @@ class OrderLine(TenantModel):
         indexes = [
             # What was ordered of an item (catalogue usage, ?equipment=).
             models.Index(fields=["company", "equipment"], name="orderline_equipment_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="orderline_updated_idx"),
         ]
 
     def __str__(self):

@@ -159,6 +159,9 @@ class Rental(TenantModel):
                 condition=Q(next_bill_date__isnull=False),
                 name="rental_next_bill_idx",
             ),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="rental_updated_idx"),
         ]
 
     def __str__(self):
@@ -223,6 +226,11 @@ class RentalMonth(TenantModel):
                 name="rentalmonth_numbers_positive",
                 violation_error_message="Rental months are counted from 1.",
             ),
+        ]
+        indexes = [
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="rentalmonth_updated_idx"),
         ]
 
     def __str__(self):

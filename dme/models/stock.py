@@ -247,6 +247,9 @@ class Asset(TenantModel):
             models.Index(fields=["equipment", "location", "status"], name="asset_pick_idx"),
             # Admin/API status filter within a company.
             models.Index(fields=["company", "status"], name="asset_status_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="asset_updated_idx"),
         ]
 
     def __str__(self):

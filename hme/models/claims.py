@@ -283,6 +283,9 @@ class Claim(TenantModel):
                 condition=Q(status="denied"),
                 name="claim_denied_reason_idx",
             ),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="claim_updated_idx"),
         ]
 
     def __str__(self):
@@ -482,6 +485,9 @@ class ClaimLine(TenantModel):
             models.Index(
                 fields=["company", "hcpcs", "date_of_service"], name="claimline_hcpcs_idx"
             ),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="claimline_updated_idx"),
         ]
 
     def __str__(self):

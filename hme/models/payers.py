@@ -227,6 +227,9 @@ class Coverage(TenantModel):
             models.Index(fields=["patient", "priority", "effective_date"], name="coverage_dos_idx"),
             # Admin/API filters: payer and active within a company.
             models.Index(fields=["company", "payer", "is_active"], name="coverage_payer_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="coverage_updated_idx"),
         ]
 
     def __str__(self):

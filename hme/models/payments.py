@@ -117,6 +117,9 @@ class PaymentAllocation(TenantModel):
             models.Index(fields=["claim", "created_at"], name="allocation_claim_idx"),
             # The cockpit's "Cash posted" by month (the last six months of a company).
             models.Index(fields=["company", "created_at"], name="allocation_company_created_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="allocation_updated_idx"),
         ]
 
     def __str__(self):
@@ -161,6 +164,9 @@ class Adjustment(TenantModel):
         indexes = [
             # Denial and adjustment reports by reason.
             models.Index(fields=["company", "group", "code"], name="adjustment_reason_idx"),
+            # The data-quality window: rows changed since the last passed run
+            # (core.quality.checks.changed_rows).
+            models.Index(fields=["updated_at"], name="adjustment_updated_idx"),
         ]
 
     def __str__(self):
