@@ -25,21 +25,13 @@ import statistics
 import sys
 import time
 
+from bench.measure import get_ok
+
 PAGES = {
     "orders": ("/api/v1/orders/", "dme_order", "created_at DESC, id DESC"),
     "patients": ("/api/v1/patients/", "clinical_patient", "last_name, first_name, number"),
     "claims": ("/api/v1/claims/", "hme_claim", "created_at DESC, id DESC"),
 }
-
-
-def _get(client, url):
-    def call():
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"bench.lists: {url} answered {response.status_code}.")
-        return response
-
-    return call
 
 
 def _timed(call, runs):
@@ -131,9 +123,9 @@ def main(argv=None):
     demo = company()
     api = clients()["api"]
     if options.profile:
-        profile(_get(api, PAGES[options.profile][0]))
+        profile(get_ok("bench.lists", api, PAGES[options.profile][0]))
         return
-    health = _timed(_get(Client(), "/health/"), options.runs)
+    health = _timed(get_ok("bench.lists", Client(), "/health/"), options.runs)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"load average {load}; /health/ CPU {health['cpu_ms']:.2f} ms (median)")
     print(
@@ -141,7 +133,7 @@ def main(argv=None):
         f"{'SQL ms':>7} {'plan ms':>8} {'cpu/SQL':>8} {'cpu/health':>11}"
     )
     for name, (url, table, ordering) in PAGES.items():
-        call = _get(api, url)
+        call = get_ok("bench.lists", api, url)
         figures = _timed(call, options.runs)
         queries = _queries(call)
         sql, planned = keyset_ms(table, ordering, demo)

@@ -50,6 +50,19 @@ def main(argv=None):
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
 
 
+def get_ok(prog, client, url):
+    """A call that GETs ``url`` through the test ``client`` and stops the bench (one
+    line, ``prog`` first) when it does not answer 200."""
+
+    def call():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{prog}: {url} answered {response.status_code}.")
+        return response
+
+    return call
+
+
 def percentile(samples, share=0.95):
     """Nearest-rank percentile of the samples (``share`` of them at or below it)."""
     ordered = sorted(samples)

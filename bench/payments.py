@@ -17,6 +17,8 @@ import statistics
 import sys
 import time
 
+from bench.measure import get_ok
+
 PAGE = "/api/v1/payments/"
 
 
@@ -44,16 +46,6 @@ def _timed(call, runs):
     # and whatever else the machine runs: the figure a loaded machine does not blur.
     figures["cpu_ms"] = statistics.median(cpu)
     return figures, queries
-
-
-def _get(client, url):
-    def call():
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"bench.payments: {url} answered {response.status_code}.")
-        return response
-
-    return call
 
 
 def keyset_sql(company):
@@ -97,12 +89,14 @@ def main(argv=None):
     if busiest is None:
         raise SystemExit("bench.payments: the database has no payments (seed it first).")
     medicare = Payer.objects.filter(company=demo, kind="medicare").first()
-    targets = [("payments: first page", _get(api, PAGE))]
+
+    def get(url):
+        return get_ok("bench.payments", api, url)
+
+    targets = [("payments: first page", get(PAGE))]
     if medicare is not None:
-        targets.append(("payments: ?payer=Medicare", _get(api, f"{PAGE}?payer={medicare.pk}")))
-    targets.append(
-        (f"payment: detail ({busiest.n} allocations)", _get(api, f"{PAGE}{busiest.pk}/"))
-    )
+        targets.append(("payments: ?payer=Medicare", get(f"{PAGE}?payer={medicare.pk}")))
+    targets.append((f"payment: detail ({busiest.n} allocations)", get(f"{PAGE}{busiest.pk}/")))
     sql, _ = _timed(keyset_sql(demo), options.runs)
     payments = Payment.objects.filter(company=demo).count()
     print(f"payments: {payments:,}; keyset SQL of a page: {sql['best_ms']:.2f} ms")

@@ -425,12 +425,7 @@ def update_rows(
         f"WHERE {table}.{columns[0]} = seed_update.{columns[0]}",
         "DROP TABLE seed_update",
     )
-    job = functools.partial(_update, statements=statements, values=values)
-    if pipeline is not None:
-        pipeline.put(job)
-        return
-    with db.cursor() as cursor:
-        job(cursor.cursor)
+    _run_or_stage(functools.partial(_update, statements=statements, values=values), db, pipeline)
 
 
 def _update(cursor: Any, statements: tuple[str, str, str, str], values: list[list[Any]]) -> None:
@@ -700,13 +695,7 @@ def copy_rows(
                 attributes[attname] = stamp
             stamp += tick
         values.append([step(item) for step in steps])
-    job = functools.partial(_copy, statement=statement, values=values)
-    if pipeline is not None:
-        pipeline.put(job)
-        return
-    with db.cursor() as cursor:
-        # Django's cursor wrapper holds psycopg's cursor, which has copy().
-        job(cursor.cursor)
+    _run_or_stage(functools.partial(_copy, statement=statement, values=values), db, pipeline)
 
 
 def _copy(cursor: Any, statement: str, values: list[list[Any]]) -> None:
@@ -884,3 +873,14 @@ def analyze() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
+
+
+def _run_or_stage(job: Job, db: Any, pipeline: "CopyPipeline | None") -> None:
+    """Hand ``job`` (a function of psycopg's cursor) to the pipeline's writer thread, or,
+    with no pipeline, run it now on the connection ``db``: Django's cursor wrapper holds
+    psycopg's cursor, which has ``copy()``."""
+    if pipeline is not None:
+        pipeline.put(job)
+        return
+    with db.cursor() as cursor:
+        job(cursor.cursor)
