@@ -16,11 +16,10 @@ from dme import checks_dq as dme_checks
 from dme import services as dme_services
 from dme.models import RentalMonth
 from hme import checks_dq as hme_checks
-from hme import services
 from hme.models import Claim, ClaimLine, PaymentAllocation
 from tests.clinical.factories import PatientFactory
 from tests.dme.factories import RentalFactory
-from tests.hme.factories import ClaimFactory, CoverageFactory, PaymentFactory
+from tests.hme.factories import ClaimFactory, paid_claim
 
 pytestmark = pytest.mark.django_db
 WINDOW = "changed since the last run"
@@ -70,18 +69,6 @@ def long_ago():
     return timezone.now() - timedelta(days=30)
 
 
-def paid_claim(company):
-    coverage = CoverageFactory(company=company)
-    claim = ClaimFactory(company=company, coverage=coverage)
-    services.submit_claim(claim)
-    services.mark_processing(claim)
-    services.approve_claim(claim, allowed=Decimal("600.00"))
-    payment = PaymentFactory(company=company, payer=coverage.payer)
-    line = claim.lines.get()
-    services.post_payment(payment, [{"claim": claim, "claim_line": line, "amount": "300.00"}])
-    return Claim.objects.get(pk=claim.pk)
-
-
 def test_claim_totals_a_line_written_since_puts_its_claim_in_the_window(company, settings):
     name = "hme.claim_total_matches_lines"
     claim = ClaimFactory(company=company)
@@ -99,7 +86,7 @@ def test_claim_totals_a_line_written_since_puts_its_claim_in_the_window(company,
 
 def test_claim_paid_an_allocation_written_since_puts_its_claim_in_the_window(company, settings):
     name = "hme.claim_paid_matches_allocations"
-    claim, other = paid_claim(company), paid_claim(company)
+    (claim, _), (other, _) = paid_claim(company), paid_claim(company)
     passed_full_pass(name)
     allocation = PaymentAllocation.objects.get(claim=claim)
     allocation.amount = Decimal("299.00")

@@ -231,3 +231,16 @@ class SupplierChargeFactory(DjangoModelFactory):
     hcpcs = factory.Sequence(lambda n: f"E{1000 + n % 8000:04d}")
     band = FeeBand.NEW_PURCHASE
     charge = Decimal("900.00")
+
+
+def paid_claim(company, payer=None):
+    """An approved claim with a payment of $300 posted to its line: ``(claim, payment)``."""
+    coverage = CoverageFactory(company=company, payer=payer or PayerFactory(company=company))
+    claim = ClaimFactory(company=company, coverage=coverage)
+    services.submit_claim(claim)
+    services.mark_processing(claim)
+    services.approve_claim(claim, allowed=Decimal("600.00"))
+    payment = PaymentFactory(company=company, payer=coverage.payer)
+    line = claim.lines.get()
+    services.post_payment(payment, [{"claim": claim, "claim_line": line, "amount": "300.00"}])
+    return Claim.objects.get(pk=claim.pk), payment

@@ -23,8 +23,8 @@ from tests.hme.factories import (
     CommercialPayerFactory,
     CoverageFactory,
     PayerFactory,
-    PaymentFactory,
     claim_line,
+    paid_claim,
 )
 
 pytestmark = pytest.mark.django_db
@@ -36,19 +36,6 @@ def found(name):
     finding = run_checks([name]).findings.get()
     assert finding.passed == (finding.count == 0), finding.detail
     return finding.count, finding.sample_ids
-
-
-def paid_claim(company, payer=None):
-    """An approved claim with a payment of $300 posted to its line."""
-    coverage = CoverageFactory(company=company, payer=payer or PayerFactory(company=company))
-    claim = ClaimFactory(company=company, coverage=coverage)
-    services.submit_claim(claim)
-    services.mark_processing(claim)
-    services.approve_claim(claim, allowed=Decimal("600.00"))
-    payment = PaymentFactory(company=company, payer=coverage.payer)
-    line = claim.lines.get()
-    services.post_payment(payment, [{"claim": claim, "claim_line": line, "amount": "300.00"}])
-    return Claim.objects.get(pk=claim.pk), payment
 
 
 # Referential integrity -------------------------------------------------------------------
