@@ -314,37 +314,24 @@ def _secondary_indexes(connection):
 
 def _monthly_partitions(connection, now):
     """On trails partitioned by month (core.partitions), the partitions of the six
-    years the load spans, as the daily task would have made them month by month:
-    else the old rows would all land in the default partition. Returns how many were
-    created (0 on plain tables)."""
-    from psycopg import sql
+    years the load spans, as the daily task would have made them month by month
+    (``core.partitions.create_month``): else the old rows would all land in the default
+    partition. Returns how many were created (0 on plain tables)."""
+    import psycopg
+
+    from core.partitions import create_month, month_start
 
     created = 0
-    for table in TRAILS:
-        partitioned = connection.execute(
-            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [table]
-        ).fetchone()
-        if partitioned is None:
-            continue
-        index = now.year * 12 + now.month - 1
-        for offset in range(YEARS * 12 + 1):
-            start = datetime.date((index - offset) // 12, (index - offset) % 12 + 1, 1)
-            end = datetime.date((index - offset + 1) // 12, (index - offset + 1) % 12 + 1, 1)
-            name = f"{table}_p{start:%Y%m}"
-            if connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0]:
+    # Client-side binding, as Django's connections: the partition bounds are DDL.
+    with psycopg.ClientCursor(connection) as cursor:
+        for table in TRAILS:
+            cursor.execute(
+                "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [table]
+            )
+            if cursor.fetchone() is None:
                 continue
-            connection.execute(
-                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                    sql.Identifier(name),
-                    sql.Identifier(table),
-                    sql.Literal(start.isoformat()),
-                    sql.Literal(end.isoformat()),
-                )
-            )
-            connection.execute(
-                sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(sql.Identifier(name))
-            )
-            created += 1
+            for offset in range(YEARS * 12 + 1):
+                created += create_month(cursor, table, month_start(now, -offset))
     return created
 
 

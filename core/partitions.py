@@ -48,7 +48,8 @@ RETENTION_YEARS = 6
 _PARTITION = re.compile(r"_p(\d{4})(\d{2})$")
 
 
-def _month(day: datetime.date, offset: int = 0) -> datetime.date:
+def month_start(day: datetime.date, offset: int = 0) -> datetime.date:
+    """The first day of ``day``'s month, ``offset`` months on (back when negative)."""
     index = day.year * 12 + day.month - 1 + offset
     return datetime.date(index // 12, index % 12 + 1, 1)
 
@@ -83,7 +84,7 @@ def create_month(cursor: Any, table: str, month: datetime.date) -> bool:
     cursor.execute("SELECT to_regclass(%s)", [name])
     if cursor.fetchone()[0] is not None:
         return False
-    start, end = month, _month(month, 1)
+    start, end = month, month_start(month, 1)
     column = PARTITIONED[table]
     default = f"{table}_default"
     # A default partition holding rows of the new range would refuse the attach:
@@ -120,7 +121,7 @@ def ensure_partitions(today: datetime.date | None = None, ahead: int = MONTHS_AH
             if not is_partitioned(table):
                 continue
             for offset in range(ahead + 1):
-                created += create_month(cursor, table, _month(today, offset))
+                created += create_month(cursor, table, month_start(today, offset))
     return created
 
 
@@ -162,7 +163,7 @@ def drop_expired_partitions(today: datetime.date | None = None) -> list[str]:
             if not is_partitioned(table):
                 continue
             for name, month in monthly_partitions(table):
-                if _month(month, 1) <= cutoff:
+                if month_start(month, 1) <= cutoff:
                     if table == "core_accesslog":
                         _keep_chain_anchors(cursor, name)
                     cursor.execute(f'DROP TABLE "{name}"')
@@ -266,10 +267,10 @@ def _rebuild(cursor: Any, table: str, partitioned: bool, today: datetime.date) -
         _deny_direct_reads(cursor, f"{table}_default")
         cursor.execute(f'SELECT min("{column}") FROM "{old}"')  # noqa: S608 - names from PARTITIONED
         first = cursor.fetchone()[0]
-        month = _month(timezone.localtime(first).date() if first else today)
-        while month <= _month(today, MONTHS_AHEAD):
+        month = month_start(timezone.localtime(first).date() if first else today)
+        while month <= month_start(today, MONTHS_AHEAD):
             create_month(cursor, table, month)
-            month = _month(month, 1)
+            month = month_start(month, 1)
     else:
         cursor.execute(f'CREATE TABLE "{table}" {like}')
         cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY (id)')
