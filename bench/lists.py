@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from bench.measure import get_ok
+from bench.measure import get_ok, percentile
 
 PAGES = {
     "orders": ("/api/v1/orders/", "dme_order", "created_at DESC, id DESC"),
@@ -43,8 +43,7 @@ def _timed(call, runs):
         walls.append((time.perf_counter() - started) * 1000)
         cpus.append((time.process_time() - started_cpu) * 1000)
     walls.sort()
-    p95 = walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))]
-    return {"cpu_ms": statistics.median(cpus), "best_ms": walls[0], "p95_ms": p95}
+    return {"cpu_ms": statistics.median(cpus), "best_ms": walls[0], "p95_ms": percentile(walls)}
 
 
 def _queries(call):

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 
-from bench.measure import get_ok
+from bench.measure import get_ok, percentile
 
 PAGE = "/api/v1/payments/"
 
@@ -40,8 +40,7 @@ def _timed(call, runs):
         sys.stderr.write(f"\r  {index + 1}/{runs}")
     sys.stderr.write("\r")
     times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    figures = {"best_ms": times[0], "p50_ms": statistics.median(times), "p95_ms": p95}
+    figures = {"best_ms": times[0], "p50_ms": statistics.median(times), "p95_ms": percentile(times)}
     # This process's CPU (Python: ORM, serializers, hashing), apart from the database's
     # and whatever else the machine runs: the figure a loaded machine does not blur.
     figures["cpu_ms"] = statistics.median(cpu)
