@@ -716,8 +716,9 @@ class CopyPipeline:
     Without it the server sits idle while Python builds a batch, and Python while the
     server parses, inserts and indexes what it was sent: on 100,000 patients 206 s of
     seeder CPU and 157 s of server CPU made 337 s of wall clock, only 26 s of them
-    overlapped. The writer computes the column values (so the rows' stamps, defaults
-    and keys are set in the order written) and :meth:`put` s the write, which is
+    overlapped. :func:`copy_rows` computes the column values in the main thread (so
+    the rows' stamps, defaults and keys are set in the order written) and :meth:`put` s
+    the write, which is
     *staged*: :func:`each_batch` releases a batch's writes to the thread once it has
     read the next batch's inputs (:meth:`reading`: rows earlier apps wrote, never this
     batch's), so the thread writes batch *k* while the main thread builds *k + 1*.
