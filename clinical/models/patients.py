@@ -25,6 +25,7 @@ from core.phi import (
 )
 
 from ..choices import PatientStatus, Sex
+from .name_search import NameBranch, NameSearch, plan_name_page
 from .providers import US_STATE
 
 PATIENT_NUMBER_PREFIX = "P-"
@@ -104,7 +105,8 @@ class PatientQuerySet(TenantQuerySet):
         - otherwise names, by prefix: ``smi`` (last or first name), ``Doe, Ja`` (last,
           first), ``Jane Doe`` (first last, or last first).
 
-        Prefixes run on the indexed name columns (see the migrations); nothing scans.
+        Prefixes run on the indexed name columns (see the migrations); nothing scans,
+        and a page of a name search reads about a page of rows (``name_search``).
         """
         text = " ".join((text or "").split())
         if not text:
@@ -119,20 +121,22 @@ class PatientQuerySet(TenantQuerySet):
             return self.filter_blind("email", text)
         if "," in text:
             last, _, first = (part.strip() for part in text.partition(","))
-            condition = Q(last_name__istartswith=last)
-            if first:
-                condition &= Q(first_name__istartswith=first)
-            return self.filter(condition)
+            return self.filter(NameSearch((NameBranch(last=last, first=first or None),)))
         words = text.split(" ")
-        condition = Q(last_name__istartswith=text) | Q(first_name__istartswith=text)
+        branches = [NameBranch(last=text), NameBranch(first=text)]
         if len(words) > 1:
-            condition |= Q(first_name__istartswith=" ".join(words[:-1])) & Q(
-                last_name__istartswith=words[-1]
-            )
-            condition |= Q(last_name__istartswith=words[0]) & Q(
-                first_name__istartswith=" ".join(words[1:])
-            )
-        return self.filter(condition)
+            branches.append(NameBranch(first=" ".join(words[:-1]), last=words[-1]))
+            branches.append(NameBranch(last=words[0], first=" ".join(words[1:])))
+        return self.filter(NameSearch(tuple(branches)))
+
+    def __getitem__(self, k):
+        # A page of a name search gets a plan that reads about a page of rows whatever
+        # the table's size (clinical.models.name_search); everything else as Django does.
+        if isinstance(k, slice) and k.stop is not None and self._result_cache is None:
+            planned = plan_name_page(self, k.stop)
+            if planned is not None:
+                return planned[k]
+        return super().__getitem__(k)
 
 
 class PatientNumberCounter(CompanyNumberCounter):
