@@ -223,11 +223,16 @@ class BulkLoad:
         self.plan = plan
         # table -> (index definitions, (constraint name, definition)...)
         self.set_aside: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+        # Tables given rows so far, and how many of them have fresh statistics.
+        self.loaded: list[str] = []
+        self.analyzed = 0
 
     def prepare(self, model: type[models.Model]) -> None:
         """Before the first rows of ``model``: drop its foreign keys and the indexes to
         build later (once per table and run)."""
         table = model._meta.db_table
+        if connection.vendor == "postgresql" and table not in self.loaded:
+            self.loaded.append(table)
         if not self.enabled or table in self.set_aside:
             return
         quote = connection.ops.quote_name
@@ -261,6 +266,23 @@ class BulkLoad:
         smaller top-up is cheaper with the indexes kept up than rebuilt whole."""
         plan = self.plan
         return connection.vendor == "postgresql" and plan.count * 2 >= plan.target
+
+    def analyze_loaded(self) -> None:
+        """``ANALYZE`` the tables loaded since the last call (an app's, once it is done).
+
+        The apps after it read its rows a batch at a time (``number IN (...)``,
+        ``patient_id IN (...)``). With the statistics of the tables as they were before
+        the load (empty), the planner scanned the whole table for each batch: 1.0-1.9 s
+        a batch at 1M patients, about 17 minutes for the orders alone, where it takes
+        0.1 s at 100,000 and was missed. ``ANALYZE`` inside the load's transaction
+        counts that transaction's own rows (a sample of 30,000 rows a table)."""
+        tables = self.loaded[self.analyzed :]
+        self.analyzed = len(self.loaded)
+        if not tables:
+            return
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(quote(table) for table in tables)}")
 
     def finish(self) -> None:
         """Build the indexes and add the foreign keys back (the rows are all in)."""

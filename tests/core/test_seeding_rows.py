@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from encrypted_model_fields.fields import decrypt_str
 
 from clinical.choices import PatientStatus, Sex
@@ -195,3 +196,28 @@ def test_a_role_that_owns_no_table_keeps_the_indexes_and_keys(postgres_only):
         with connection.cursor() as cursor:
             cursor.execute(f"SET ROLE {connection.ops.quote_name(previous)}")
     assert schema(table) == before
+
+
+def test_the_tables_an_app_loaded_get_statistics_before_the_next_app_reads_them(
+    postgres_only, company
+):
+    """Inside the load's transaction ``ANALYZE`` counts the transaction's own rows: the
+    next app's batch reads (``number IN (...)``) are planned on them, not on the empty
+    table the load started from (a scan a batch: 1-1.9 s each at 1M patients)."""
+    table = Patient._meta.db_table
+    bulk = BulkLoad(ScalePlan(target=10, count=10))
+    ctx = context()
+    ctx.bulk = bulk
+    patients = [
+        row(Patient, company=company, number=f"P-99{index:04d}", **PHI) for index in range(300)
+    ]
+    insert(ctx, Patient, patients, "patients")
+    assert bulk.loaded == [table]
+    with CaptureQueriesContext(connection) as queries:
+        bulk.analyze_loaded()
+        bulk.analyze_loaded()  # nothing new loaded: nothing to analyze
+    assert [q["sql"] for q in queries.captured_queries] == [f'ANALYZE "{table}"']
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        assert cursor.fetchone()[0] >= 300
+    bulk.finish()

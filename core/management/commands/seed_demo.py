@@ -110,6 +110,8 @@ class Command(BaseCommand):
                 with copy_pipeline() as context.copies:
                     for module in _app_modules("demo_scale"):
                         module.seed_scale(context, plan)
+                        # The apps after it read its rows: with fresh statistics.
+                        context.bulk.analyze_loaded()
                 context.copies = None
                 context.bulk.finish()
         except (DatabaseError, ServiceError) as exc:
