@@ -9,6 +9,7 @@ from django.utils.html import format_html_join
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, run_service
 from core.admin_audit import PatientTrailAdminMixin
 from core.admin_buttons import Button, ChangeButtonsMixin, can_become
+from core.admin_filters import DistinctValuesListFilter
 from core.validators import normalize_icd10, validate_icd10
 
 from . import admin_panels, services
@@ -82,7 +83,7 @@ class PatientAdmin(
         "status",
         "home_location",
         "primary_prescriber",
-        "state",
+        ("state", DistinctValuesListFilter),
         PossibleDuplicateFilter,
     ]
     # get_search_results does the searching; a search field makes the box appear.

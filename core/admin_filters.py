@@ -6,14 +6,17 @@ company-owned models mix in :class:`TenantListFilterMixin` (or name
 :class:`TenantRelatedFieldListFilter` in ``list_filter``) to offer only the user's.
 The options of a cached reference model (``core.reference``: payers, the catalogue)
 come from the cache: the payer filter of the billing changelists costs no query.
+:class:`DistinctValuesListFilter` lists a column's values with one index probe per
+value instead of reading every row.
 """
 
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 from . import reference
 from .tenancy import get_active_membership
@@ -77,3 +80,52 @@ class TenantListFilterMixin:
     def get_list_filter(self, request: Any) -> list[Any]:
         entries = super().get_list_filter(request)  # type: ignore[misc]
         return [tenant_list_filter(self.model, entry) for entry in entries]
+
+
+def distinct_values(queryset: models.QuerySet[Any], field: str) -> list[Any]:
+    """The distinct non-null values of ``field`` among the queryset's rows, in order.
+
+    On PostgreSQL a skip scan (a recursive query asking for the next value after the
+    last one): with an index led by the queryset's conditions and the field (the
+    patients' ``patient_state_idx``, ``(company, state)``) it costs one index probe
+    per value, where ``SELECT DISTINCT`` reads an index entry per row: the admin
+    patients' state filter took 12.9 ms at 100,000 patients and grows with them. On
+    other databases, ``SELECT DISTINCT``."""
+    ordered = queryset.order_by(field).values_list(field, flat=True)
+    if connection.vendor != "postgresql":
+        return list(ordered.filter(**{f"{field}__isnull": False}).distinct())
+    column = queryset.model._meta.get_field(field)
+    last = RawSQL('"distinct_values"."value"', (), output_field=column)
+    try:
+        first_sql, first_params = _sql(ordered.filter(**{f"{field}__isnull": False})[:1])
+        next_sql, next_params = _sql(ordered.filter(**{f"{field}__gt": last})[:1])
+    except EmptyResultSet:  # .none(), or a condition no row can meet
+        return []
+    sql = " ".join(
+        (
+            'WITH RECURSIVE "distinct_values"("value") AS',
+            f"(({first_sql}) UNION ALL SELECT ({next_sql}) FROM",
+            '"distinct_values" WHERE "distinct_values"."value" IS NOT NULL)',
+            'SELECT "value" FROM "distinct_values" WHERE "value" IS NOT NULL',
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*first_params, *next_params))
+        return [value for (value,) in cursor.fetchall()]
+
+
+def _sql(queryset: models.QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
+class DistinctValuesListFilter(admin.AllValuesFieldListFilter):
+    """Django's "all values" filter of a non-null column of the model itself, its
+    options read by :func:`distinct_values` (one index probe per value)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):  # type: ignore[no-untyped-def]
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if field.null or field_path != field.name:
+            raise ValueError(f"DistinctValuesListFilter takes a non-null field of {model}.")
+        values = distinct_values(model_admin.get_queryset(request), field.name)
+        self.lookup_choices = values  # type: ignore[assignment]
