@@ -4,7 +4,7 @@ records, alerts and AI insights. Workflow changes are actions that call the serv
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin, TenantAdmin, run_service
 from core.admin_audit import PatientTrailAdminMixin
@@ -191,12 +191,26 @@ class ProviderAdmin(ChangeButtonsMixin, TenantAdmin):
     search_fields = ["^last_name", "^first_name", "=npi"]
     search_help_text = "Last or first name (prefix) or NPI (exact)."
     autocomplete_fields = ["user"]
-    readonly_fields = ["is_verified", "verified_at"]
+    readonly_fields = ["is_verified", "verified_at", "patients_link"]
     actions = ["verify", "unverify"]
     change_buttons = [
         Button("verify", when=lambda provider: not provider.is_verified),
         Button("unverify", when=lambda provider: provider.is_verified, style="danger"),
     ]
+
+    @admin.display(description="Patients")
+    def patients_link(self, obj):
+        """The patients list filtered to this prescriber (the list's own sidebar cannot
+        list every prescriber of a large supplier: core.admin_filters)."""
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:clinical_patient_changelist")
+        return format_html(
+            '<a href="{}?primary_prescriber__id__exact={}">Patients with this primary '
+            "prescriber</a>",
+            url,
+            obj.pk,
+        )
 
     @admin.action(description="Mark verified (NPI and licence checked)", permissions=["change"])
     def verify(self, request, queryset):

@@ -83,3 +83,37 @@ def test_the_state_filter_lists_the_companys_states_by_a_skip_scan(
     if connection.vendor == "postgresql":
         assert any("WITH RECURSIVE" in q["sql"] for q in queries.captured_queries)
         assert not any('SELECT DISTINCT "clinical_patient"."state"' in q["sql"] for q in queries)
+
+
+@pytest.mark.django_db
+def test_a_relation_with_more_rows_than_a_sidebar_lists_shows_only_the_chosen_one(
+    client, company, admin_user, monkeypatch
+):
+    from django.urls import reverse
+
+    from core import admin_filters
+    from tests.clinical.factories import PatientFactory, ProviderFactory
+
+    monkeypatch.setattr(admin_filters, "MAX_FILTER_CHOICES", 3)
+    prescribers = [ProviderFactory(company=company, last_name=f"Doc{i}") for i in range(5)]
+    chosen = prescribers[2]
+    PatientFactory(company=company, primary_prescriber=chosen)
+    PatientFactory(company=company, primary_prescriber=prescribers[0])
+    client.force_login(admin_user)
+    url = reverse("admin:clinical_patient_changelist")
+    page = client.get(url).content.decode()
+    # Nothing chosen: nothing to list (the filter is not shown).
+    assert not any(f"primary_prescriber__id__exact={p.pk}" in page for p in prescribers)
+    response = client.get(url, {"primary_prescriber__id__exact": str(chosen.pk)})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == list(chosen.patients.all())
+    assert "the one chosen on its page" in response.content.decode()
+    assert f"primary_prescriber__id__exact={chosen.pk}" in response.content.decode()
+    assert f"primary_prescriber__id__exact={prescribers[0].pk}" not in response.content.decode()
+    # The prescriber's own page links to that list.
+    change = client.get(reverse("admin:clinical_provider_change", args=[chosen.pk]))
+    assert f"{url}?primary_prescriber__id__exact={chosen.pk}" in change.content.decode()
+    # Under the bound, every one is listed as before.
+    monkeypatch.setattr(admin_filters, "MAX_FILTER_CHOICES", 100)
+    page = client.get(url).content.decode()
+    assert all(f"primary_prescriber__id__exact={p.pk}" in page for p in prescribers)
