@@ -56,7 +56,8 @@ class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
         rows = list(queryset[: MAX_FILTER_CHOICES + 1])
         if len(rows) > MAX_FILTER_CHOICES:
             self.truncated = True
-            chosen: list[str] = self.lookup_val or []
+            value: Any = self.lookup_val or []
+            chosen = [value] if isinstance(value, str) else list(value)
             try:
                 rows = list(queryset.filter(**{f"{attname}__in": chosen})) if chosen else []
             except (ValidationError, ValueError):  # not a key: the changelist says so
