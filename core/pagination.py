@@ -8,9 +8,10 @@ shown as "1,000+" (docs/decisions/0002-estimated-counts.md).
 """
 
 import json
+import sys
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connection, models
 from django.utils.functional import cached_property
 
@@ -107,6 +108,56 @@ def bounded_count(queryset: models.QuerySet[Any], bound: int | None = None) -> i
     bound = COUNT_BOUND if bound is None else bound
     found = queryset.order_by()[: bound + 1].count()
     return AtLeast(bound + 1) if found > bound else found
+
+
+class BoundedPage(Page):  # type: ignore[type-arg]
+    """A page of a list whose count is only a bound: whether a next page exists was
+    read with the page (one row more than it shows), not worked out from the count."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Any, more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class BoundedApiPaginator(EstimatedCountPaginator):
+    """The API's page-number paginator: the planner's estimate for an unfiltered big
+    list (PostgreSQL), else a bounded count (:func:`bounded_count`, exact up to 1,000).
+
+    Beyond the bound the count is an :class:`AtLeast` and the pages are not numbered
+    from it: any page may be asked for (``API_MAX_PAGE_DEPTH`` stops deep ones first),
+    each is read with one row more than it shows, to know whether a next one exists,
+    and a page past the last row is a 404 as before. A broad search counted every match
+    (``?search=s``: 14,546 patients at 100,000, 28-38 ms, growing with the table)."""
+
+    # Whether the count is the planner's estimate (set with the count).
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        estimate = estimated_count(self.object_list)
+        if estimate is not None:
+            self.estimated = True
+            return estimate
+        return bounded_count(self.object_list)
+
+    @cached_property
+    def num_pages(self) -> int:
+        if isinstance(self.count, AtLeast):
+            return sys.maxsize  # unknown: each page says whether another follows
+        return super().num_pages
+
+    def page(self, number: Any) -> Page:  # type: ignore[type-arg]
+        if not isinstance(self.count, AtLeast):
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return BoundedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
 
 class BoundedCountPaginator(EstimatedCountPaginator):

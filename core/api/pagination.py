@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import pagination, status
 from rest_framework.exceptions import APIException
 
-from core.pagination import EstimatedCountPaginator
+from core.pagination import AtLeast, BoundedApiPaginator
 
 
 class PageTooDeep(APIException):
@@ -19,7 +19,9 @@ class PageTooDeep(APIException):
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """Page numbers, 50 a page (at most 100), with the estimated count of decision 0002.
+    """Page numbers, 50 a page (at most 100), with the counts of decision 0002: the
+    planner's estimate for an unfiltered big list, a bounded count (exact up to 1,000)
+    for a filtered or searched one, and ``count_exact`` saying which.
 
     Deep pages are refused: page ``n`` is an ``OFFSET`` of ``(n - 1) * size`` rows that
     the database reads and throws away (``patients/?page=1000`` at 100,000 patients: 172
@@ -30,7 +32,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
-    django_paginator_class = EstimatedCountPaginator
+    django_paginator_class = BoundedApiPaginator
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         size = self.get_page_size(request) or self.page_size
@@ -46,6 +48,28 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 "serves. Narrow the list with its filters or search instead."
             )
         return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Any:
+        response = super().get_paginated_response(data)
+        paginator: Any = self.page.paginator  # type: ignore[union-attr]
+        count = paginator.count
+        response.data["count"] = int(count)
+        response.data["count_exact"] = not isinstance(count, AtLeast) and not paginator.estimated
+        return response
+
+    def get_paginated_response_schema(self, schema: Any) -> Any:
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["count"]["description"] = (
+            "Rows in the list: exact when count_exact is true; else the planner's estimate "
+            "(an unfiltered list of 100,000 rows or more) or a lower bound (a filtered or "
+            "searched list of more than 1,000 rows gives 1001: follow next for the rest)."
+        )
+        response["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "Whether count is exact.",
+        }
+        response["required"] = [*response.get("required", []), "count_exact"]
+        return response
 
 
 class CursorPagination(pagination.CursorPagination):
