@@ -201,21 +201,24 @@ def sorts_by_code_point(alias: str) -> bool:
     return _CODE_POINT_ORDER[key]
 
 
+def _is_search(child) -> bool:
+    """Whether a ``WHERE`` child is a ``NameSearch`` not yet planned (indexable)."""
+    return (
+        isinstance(child, Exact)
+        and isinstance(child.lhs, NameSearch)
+        and child.lhs.indexable
+        and child.rhs is True
+    )
+
+
 def _search_child(queryset):
-    """The top-level ``NameSearch`` condition of the queryset's ``WHERE`` (indexable,
-    so not already planned), or None."""
+    """The one top-level ``NameSearch`` condition of the queryset's ``WHERE``, or None
+    (none, or two: a search of a search keeps the single ``OR``s)."""
     where = queryset.query.where
     if where.negated or where.connector != "AND":
         return None
-    for child in where.children:
-        if (
-            isinstance(child, Exact)
-            and isinstance(child.lhs, NameSearch)
-            and child.lhs.indexable
-            and child.rhs is True
-        ):
-            return child
-    return None
+    found = [child for child in where.children if _is_search(child)]
+    return found[0] if len(found) == 1 else None
 
 
 def _ordering(queryset) -> tuple[str, ...]:
@@ -227,9 +230,9 @@ def _ordering(queryset) -> tuple[str, ...]:
     return ()
 
 
-def _without(queryset, child):
+def _without_search(queryset):
     clone = queryset._chain()
-    clone.query.where.children = [c for c in clone.query.where.children if c is not child]
+    clone.query.where.children = [c for c in clone.query.where.children if not _is_search(c)]
     return clone
 
 
@@ -264,7 +267,7 @@ def plan_name_page(queryset, stop: int):
         return None
     if not sorts_by_code_point(queryset.db):
         return None
-    base = _without(queryset, child)
+    base = _without_search(queryset)
     low = RawSQL('"bounds"."low"', (), output_field=CharField())
     high = RawSQL('"bounds"."high"', (), output_field=CharField())
     parts, params = [], []

@@ -142,6 +142,7 @@ def test_another_order_or_a_number_search_keeps_the_single_or(company):
     assert plan_name_page(patients.search("smi").order_by("created_at"), 50) is None
     assert plan_name_page(patients.search("P-000001"), 50) is None
     assert plan_name_page(patients.filter(last_name="Smith"), 50) is None
+    assert plan_name_page(patients.search("smi").search("jo"), 50) is None
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
