@@ -182,3 +182,25 @@ class DigitalTwinFactory(DjangoModelFactory):
     biometric_correlations = {"spo2_vs_usage": 0.62}
     medication_responses = {}
     computed_at = factory.LazyFunction(timezone.now)
+
+
+def analyzed_name_table(company, count=2000):
+    """``count`` patients under 200 names (``Balan``, ``Demran``...) in one INSERT, then
+    ``ANALYZE``d: fresh statistics, as a real company's table has them, so a plan test
+    sees what the planner picks at scale rather than the seq scan of a handful of rows."""
+    from django.db import connection
+
+    names = [f"{a}{b}{c}an" for a in "ABCDEFGHIJ" for b in "aeiou" for c in "lmnr"]
+    Patient.objects.bulk_create(
+        Patient(
+            company=company,
+            number=f"P-9{index:05d}",
+            first_name=names[(index * 7) % len(names)],
+            last_name=names[index % len(names)],
+            dob=datetime.date(1950, 1, 1),
+        )
+        for index in range(count)
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE clinical_patient")

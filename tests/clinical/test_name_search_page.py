@@ -19,7 +19,7 @@ from clinical.models.name_search import (
     plan_name_page,
     sorts_by_code_point,
 )
-from tests.clinical.factories import PatientFactory
+from tests.clinical.factories import PatientFactory, analyzed_name_table
 
 pytestmark = pytest.mark.django_db
 
@@ -157,20 +157,8 @@ def test_on_postgresql_the_page_is_one_query_walking_the_name_order(people, comp
     sql = queries[0]["sql"]
     assert "CROSS JOIN LATERAL" in sql
     assert "= ANY(ARRAY(" in sql
-    # 2,000 more patients with fresh statistics, as a real company's table has them.
-    names = [f"{a}{b}{c}an" for a in "ABCDEFGHIJ" for b in "aeiou" for c in "lmnr"]
-    Patient.objects.bulk_create(
-        Patient(
-            company=company,
-            number=f"P-9{index:05d}",
-            first_name=names[(index * 7) % len(names)],
-            last_name=names[index % len(names)],
-            dob=datetime.date(1950, 1, 1),
-        )
-        for index in range(2000)
-    )
+    analyzed_name_table(company)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE clinical_patient")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())

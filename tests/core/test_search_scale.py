@@ -4,8 +4,6 @@ patient search, and a searched or filtered admin list counts at most 1,001 rows
 (shown "1,000+"), whatever the table size. Another company's rows are never found;
 staff without the view permission are refused."""
 
-import datetime
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +12,7 @@ from django.urls import reverse
 from accounts.choices import Role
 from clinical.models import Patient
 from core import pagination
-from tests.clinical.factories import PatientFactory
+from tests.clinical.factories import PatientFactory, analyzed_name_table
 from tests.dme.factories import OrderFactory
 from tests.hme.factories import ClaimFactory
 
@@ -54,24 +52,7 @@ def plan_of(sql):
 def test_a_name_prefix_is_served_by_the_prefix_indexes(company, smiths):
     # A company of 2,000 patients under 200 names, with fresh statistics: the planner
     # then knows a three-letter prefix picks a few of them.
-    names = [
-        f"{first}{second}{third}an"
-        for first in "ABCDEFGHIJ"
-        for second in "aeiou"
-        for third in "lmnr"
-    ]
-    Patient.objects.bulk_create(
-        Patient(
-            company=company,
-            number=f"P-9{index:05d}",
-            first_name=names[(index * 7) % len(names)],
-            last_name=names[index % len(names)],
-            dob=datetime.date(1950, 1, 1),
-        )
-        for index in range(2000)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE clinical_patient")
+    analyzed_name_table(company)
     found = Patient.objects.filter(company=company).search("smi").order_by()
     assert set(found) == set(smiths)
     sql, params = found.query.sql_with_params()
