@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
 from django.db import connection, models
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 
 from . import reference
 from .tenancy import get_active_membership
@@ -106,36 +106,67 @@ class TenantListFilterMixin:
         return [tenant_list_filter(self.model, entry) for entry in entries]
 
 
-def distinct_values(queryset: models.QuerySet[Any], field: str) -> list[Any]:
-    """The distinct non-null values of ``field`` among the queryset's rows, in order.
+def distinct_values(queryset: models.QuerySet[Any], *fields: str) -> list[Any]:
+    """The distinct values of ``fields`` among the queryset's rows (rows with a null in
+    them left out), in order: values for one field, tuples for several.
 
     On PostgreSQL a skip scan (a recursive query asking for the next value after the
-    last one): with an index led by the queryset's conditions and the field (the
-    patients' ``patient_state_idx``, ``(company, state)``) it costs one index probe
-    per value, where ``SELECT DISTINCT`` reads an index entry per row: the admin
-    patients' state filter took 12.9 ms at 100,000 patients and grows with them. On
+    last one): with an index led by the queryset's conditions and the fields (the
+    patients' ``patient_state_idx``, ``(company, state)``; the claims'
+    ``claim_denial_idx``) it costs one index probe per value, where ``SELECT DISTINCT``
+    reads an index entry per row: the admin patients' state filter took 12.9 ms at
+    100,000 patients, the claims' denial filter 38 ms at 1M, growing with the rows. On
     other databases, ``SELECT DISTINCT``."""
-    ordered = queryset.order_by(field).values_list(field, flat=True)
+    present = queryset.filter(**{f"{field}__isnull": False for field in fields})
+    ordered = present.order_by(*fields).values_list(*fields, flat=len(fields) == 1)
     if connection.vendor != "postgresql":
-        return list(ordered.filter(**{f"{field}__isnull": False}).distinct())
-    column = queryset.model._meta.get_field(field)
-    last = RawSQL('"distinct_values"."value"', (), output_field=column)
+        return list(ordered.distinct())
     try:
-        first_sql, first_params = _sql(ordered.filter(**{f"{field}__isnull": False})[:1])
-        next_sql, next_params = _sql(ordered.filter(**{f"{field}__gt": last})[:1])
+        first_sql, first_params = _sql(ordered[:1])
+        next_sql, next_params = _sql(ordered.filter(_AfterLast(*fields))[:1])
     except EmptyResultSet:  # .none(), or a condition no row can meet
         return []
+    # The ORM's own SQL for both parts; every value in them is a parameter.
+    columns = ", ".join(f'"v{index}"' for index in range(len(fields)))
     sql = " ".join(
         (
-            'WITH RECURSIVE "distinct_values"("value") AS',
-            f"(({first_sql}) UNION ALL SELECT ({next_sql}) FROM",
-            '"distinct_values" WHERE "distinct_values"."value" IS NOT NULL)',
-            'SELECT "value" FROM "distinct_values" WHERE "value" IS NOT NULL',
+            f'WITH RECURSIVE "distinct_values"({columns}) AS (({first_sql}) UNION ALL',
+            'SELECT "next".* FROM "distinct_values"',
+            f'CROSS JOIN LATERAL ({next_sql}) AS "next")',
+            'SELECT * FROM "distinct_values"',
         )
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, (*first_params, *next_params))
-        return [value for (value,) in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [row[0] for row in rows] if len(fields) == 1 else [tuple(row) for row in rows]
+
+
+class _AfterLast(Expression):
+    """``(a, b) > ("distinct_values"."v0", "distinct_values"."v1")``: the rows after the
+    last value :func:`distinct_values` found (a row comparison, which the index serves)."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__(output_field=models.BooleanField())
+        self.columns: list[Any] = [models.F(field) for field in fields]
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.columns
+
+    def set_source_expressions(self, expressions: Any) -> None:
+        self.columns = list(expressions)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        sqls, params = [], []
+        for column in self.columns:
+            sql, column_params = compiler.compile(column)
+            sqls.append(sql)
+            params.extend(column_params)
+        last = ", ".join(f'"distinct_values"."v{index}"' for index in range(len(sqls)))
+        return f"({', '.join(sqls)}) > ({last})", params
 
 
 def _sql(queryset: models.QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:

@@ -117,3 +117,36 @@ def test_a_relation_with_more_rows_than_a_sidebar_lists_shows_only_the_chosen_on
     monkeypatch.setattr(admin_filters, "MAX_FILTER_CHOICES", 100)
     page = client.get(url).content.decode()
     assert all(f"primary_prescriber__id__exact={p.pk}" in page for p in prescribers)
+
+
+@pytest.mark.django_db
+def test_the_denial_filter_lists_the_companys_reasons_by_a_two_column_skip_scan(
+    client, company, other_company, admin_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from core.admin_filters import distinct_values
+    from hme.models import Claim
+    from tests.hme.factories import ClaimFactory
+
+    reasons = [("CO", "16"), ("PR", "1"), ("CO", "16"), ("CO", "108"), ("", "")]
+    for group, code in reasons:
+        claim = ClaimFactory(company=company)
+        Claim.objects.filter(pk=claim.pk).update(denial_group=group, denial_code=code)
+    theirs = ClaimFactory(company=other_company)
+    Claim.objects.filter(pk=theirs.pk).update(denial_group="OA", denial_code="23")
+    ours = Claim.objects.filter(company=company).exclude(denial_code="")
+    expected = [("CO", "108"), ("CO", "16"), ("PR", "1")]
+    assert distinct_values(ours, "denial_group", "denial_code") == expected
+    assert distinct_values(ours.none(), "denial_group", "denial_code") == []
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:hme_claim_changelist"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert all(f"?denial={group}-{code}" in page for group, code in expected)
+    assert "?denial=OA-23" not in page
+    if connection.vendor == "postgresql":
+        assert any("CROSS JOIN LATERAL" in q["sql"] for q in queries.captured_queries)
