@@ -153,6 +153,11 @@ class BoundedApiPaginator(EstimatedCountPaginator):
         if not isinstance(self.count, AtLeast):
             return super().page(number)
         number = self.validate_number(number)
+        if number == self.num_pages:  # ?page=last: unknown past the bound
+            raise EmptyPage(
+                "The last page of a list of more than 1,000 rows is not known: follow "
+                "next, or narrow the list with its filters or search."
+            )
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not rows and number > 1:

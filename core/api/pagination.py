@@ -33,6 +33,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = BoundedApiPaginator
+    invalid_page_message = "Invalid page: {message}"
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         size = self.get_page_size(request) or self.page_size

@@ -56,6 +56,10 @@ def test_past_the_bound_the_count_is_a_lower_bound_and_next_leads_to_every_row(
     # A page past the last row is a 404, as with an exact count.
     response = client.get(reverse(URL), {"search": "smi", "page_size": 3, "page": 4})
     assert response.status_code == 404
+    # The last page is not known past the bound: a clear 404, not an endless offset.
+    response = client.get(reverse(URL), {"search": "smi", "page_size": 3, "page": "last"})
+    assert response.status_code == 404
+    assert "follow next" in response.json()["error"]["message"]
     # A page of the bounded list: the bounded count and one read of the page (a row
     # more than it shows), whatever the page size.
     with CaptureQueriesContext(connection) as queries:
