@@ -34,6 +34,7 @@ from itertools import product
 from math import prod
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, CharField, Expression, F, Func, Q
 from django.db.models.expressions import RawSQL
@@ -267,6 +268,13 @@ def plan_name_page(queryset, stop: int):
         return None
     if not sorts_by_code_point(queryset.db):
         return None
+    try:
+        return _planned(queryset, search, ranges, ordering, stop)
+    except EmptyResultSet:  # .none() or a condition no row meets: Django's own empty page
+        return None
+
+
+def _planned(queryset, search, ranges, ordering, stop):
     base = _without_search(queryset)
     low = RawSQL('"bounds"."low"', (), output_field=CharField())
     high = RawSQL('"bounds"."high"', (), output_field=CharField())

@@ -131,6 +131,11 @@ def test_the_case_ranges_hold_every_case_of_the_prefix(prefix):
         assert not any(low <= other < high for low, high in ranges), other
 
 
+def test_an_empty_queryset_pages_empty(people, company):
+    assert list(Patient.objects.none().search("smi")[:50]) == []
+    assert list(Patient.objects.filter(company=company, pk__in=[]).search("jo")[:50]) == []
+
+
 def test_a_prefix_with_a_letter_outside_ascii_keeps_the_single_or(company):
     assert NameBranch(last="Peñ").last_name_ranges() is None
     assert plan_name_page(Patient.objects.filter(company=company).search("Peñ"), 50) is None
