@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
-from django.db import connection, models
+from django.db import connections, models
 from django.db.models.expressions import Expression
 
 from . import reference
@@ -119,7 +119,8 @@ def distinct_values(queryset: models.QuerySet[Any], *fields: str) -> list[Any]:
     other databases, ``SELECT DISTINCT``."""
     present = queryset.filter(**{f"{field}__isnull": False for field in fields})
     ordered = present.order_by(*fields).values_list(*fields, flat=len(fields) == 1)
-    if connection.vendor != "postgresql":
+    database = connections[queryset.db]  # the queryset's own (a replica when routed there)
+    if database.vendor != "postgresql":
         return list(ordered.distinct())
     try:
         first_sql, first_params = _sql(ordered[:1])
@@ -136,7 +137,7 @@ def distinct_values(queryset: models.QuerySet[Any], *fields: str) -> list[Any]:
             'SELECT * FROM "distinct_values"',
         )
     )
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(sql, (*first_params, *next_params))
         rows = cursor.fetchall()
     return [row[0] for row in rows] if len(fields) == 1 else [tuple(row) for row in rows]
