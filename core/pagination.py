@@ -122,15 +122,10 @@ class BoundedPage(Page):  # type: ignore[type-arg]
         return self.more
 
 
-class BoundedApiPaginator(EstimatedCountPaginator):
-    """The API's page-number paginator: the planner's estimate for an unfiltered big
-    list (PostgreSQL), else a bounded count (:func:`bounded_count`, exact up to 1,000).
-
-    Beyond the bound the count is an :class:`AtLeast` and the pages are not numbered
-    from it: any page may be asked for (``API_MAX_PAGE_DEPTH`` stops deep ones first),
-    each is read with one row more than it shows, to know whether a next one exists,
-    and a page past the last row is a 404 as before. A broad search counted every match
-    (``?search=s``: 14,546 patients at 100,000, 28-38 ms, growing with the table)."""
+class BoundedCountPaginator(EstimatedCountPaginator):
+    """The admin's paginator: the planner's estimate for an unfiltered big list
+    (PostgreSQL), else a bounded count (:func:`bounded_count`): exact up to 1,000,
+    "1,000+" beyond, on any database."""
 
     # Whether the count is the planner's estimate (set with the count).
     estimated = False
@@ -142,6 +137,17 @@ class BoundedApiPaginator(EstimatedCountPaginator):
             self.estimated = True
             return estimate
         return bounded_count(self.object_list)
+
+
+class BoundedApiPaginator(BoundedCountPaginator):
+    """The API's page-number paginator: the admin's counts (the planner's estimate for
+    an unfiltered big list, else a bounded count, exact up to 1,000).
+
+    Beyond the bound the count is an :class:`AtLeast` and the pages are not numbered
+    from it: any page may be asked for (``API_MAX_PAGE_DEPTH`` stops deep ones first),
+    each is read with one row more than it shows, to know whether a next one exists,
+    and a page past the last row is a 404 as before. A broad search counted every match
+    (``?search=s``: 14,546 patients at 100,000, 28-38 ms, growing with the table)."""
 
     @cached_property
     def num_pages(self) -> int:
@@ -163,14 +169,3 @@ class BoundedApiPaginator(EstimatedCountPaginator):
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return BoundedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
-
-
-class BoundedCountPaginator(EstimatedCountPaginator):
-    """The admin's paginator: the planner's estimate for an unfiltered big list
-    (PostgreSQL), else a bounded count (:func:`bounded_count`): exact up to 1,000,
-    "1,000+" beyond, on any database."""
-
-    @cached_property
-    def count(self) -> int:
-        estimate = estimated_count(self.object_list)
-        return estimate if estimate is not None else bounded_count(self.object_list)
