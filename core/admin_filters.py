@@ -19,6 +19,7 @@ from django.db import connections, models
 from django.db.models.expressions import Expression
 
 from . import reference
+from .models import compiled_sql
 from .tenancy import get_active_membership
 
 # A relation's sidebar lists at most this many options. A bigger table (a large
@@ -123,8 +124,8 @@ def distinct_values(queryset: models.QuerySet[Any], *fields: str) -> list[Any]:
     if database.vendor != "postgresql":
         return list(ordered.distinct())
     try:
-        first_sql, first_params = _sql(ordered[:1])
-        next_sql, next_params = _sql(ordered.filter(_AfterLast(*fields))[:1])
+        first_sql, first_params = compiled_sql(ordered[:1])
+        next_sql, next_params = compiled_sql(ordered.filter(_AfterLast(*fields))[:1])
     except EmptyResultSet:  # .none(), or a condition no row can meet
         return []
     # The ORM's own SQL for both parts; every value in them is a parameter.
@@ -168,11 +169,6 @@ class _AfterLast(Expression):
             params.extend(column_params)
         last = ", ".join(f'"distinct_values"."v{index}"' for index in range(len(sqls)))
         return f"({', '.join(sqls)}) > ({last})", params
-
-
-def _sql(queryset: models.QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    return sql, tuple(params)
 
 
 class DistinctValuesListFilter(admin.AllValuesFieldListFilter):

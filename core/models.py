@@ -31,6 +31,14 @@ from .tenancy import get_active_membership
 _M = TypeVar("_M", bound=models.Model)
 
 
+def compiled_sql(queryset: models.QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """The queryset's SQL and parameters as its own database would run them, to be
+    placed inside a hand-written query (the name search's page plan, the admin's skip
+    scans). Raises ``EmptyResultSet`` when no row can match (``.none()``)."""
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
 class BaseQuerySet(models.QuerySet[_M]):
     """QuerySet methods every model gets."""
 

@@ -40,6 +40,8 @@ from django.db.models import BooleanField, CharField, Expression, F, Func, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact, IStartsWith
 
+from core.models import compiled_sql
+
 # The list's order (Patient.Meta.ordering); a page in another order keeps the single OR.
 NAME_ORDER = ("last_name", "first_name", "number")
 # A final tie-breaker the admin may add (ChangeList._get_deterministic_ordering).
@@ -237,10 +239,6 @@ def _without_search(queryset):
     return clone
 
 
-def _compiled(queryset):
-    return queryset.query.get_compiler(using=queryset.db).as_sql()
-
-
 def plan_name_page(queryset, stop: int):
     """The queryset with its name search planned for a page ending at row ``stop``
     (module docstring), or None when the single ``OR`` stays: not PostgreSQL, not a
@@ -284,7 +282,7 @@ def _planned(queryset, search, ranges, ordering, stop):
             inner = base.filter(
                 branch.condition(indexable=False), last_name__gte=low, last_name__lt=high
             )
-            sql, inner_params = _compiled(inner.order_by(*ordering).values("pk")[:stop])
+            sql, inner_params = compiled_sql(inner.order_by(*ordering).values("pk")[:stop])
             lows, highs = zip(*ranges[branch], strict=True)
             # The ORM's own SQL for the branch, run once per range; every value is a
             # parameter.
@@ -292,7 +290,7 @@ def _planned(queryset, search, ranges, ordering, stop):
             params.extend([list(lows), list(highs), *inner_params])
         else:
             inner = base.filter(branch.condition())
-            sql, inner_params = _compiled(inner.order_by(*ordering).values("pk")[:stop])
+            sql, inner_params = compiled_sql(inner.order_by(*ordering).values("pk")[:stop])
             parts.append(f"({sql})")
             params.extend(inner_params)
     return base.filter(
