@@ -454,6 +454,11 @@ def _update(cursor: Any, statements: tuple[str, str, str, str], values: list[lis
     create, copy, update, drop = statements
     cursor.execute(create)
     _copy(cursor, copy, values)
+    # A temporary table has no statistics: the planner took the batch's few hundred
+    # rows for more and hashed the whole target table to join them (a scan of every
+    # rental for each batch: 490,000 at 1M patients). Counted, they are looked up by
+    # primary key.
+    cursor.execute("ANALYZE seed_update")
     cursor.execute(update)
     cursor.execute(drop)
 
