@@ -185,9 +185,19 @@ def targets():
         ("admin orders: first page", "admin", "/admin/dme/order/"),
         ("admin orders: ?q=<patient number>", "admin", f"/admin/dme/order/?q={middle.number}"),
         (f"admin orders: ?q={prefix}", "admin", f"/admin/dme/order/?q={prefix}"),
+        (
+            f"admin orders: ?q={BROAD_PREFIX} (a full page at every size)",
+            "admin",
+            f"/admin/dme/order/?q={BROAD_PREFIX}",
+        ),
         ("admin claims: first page", "admin", "/admin/hme/claim/"),
         ("admin claims: ?q=<patient number>", "admin", f"/admin/hme/claim/?q={middle.number}"),
         (f"admin claims: ?q={prefix}", "admin", f"/admin/hme/claim/?q={prefix}"),
+        (
+            f"admin claims: ?q={BROAD_PREFIX} (a full page at every size)",
+            "admin",
+            f"/admin/hme/claim/?q={BROAD_PREFIX}",
+        ),
         # The cockpit's role dashboards (the admin index) and the patient page's panels
         # (measured above as "admin patient: change page").
         ("dashboard: administrator (KPIs + all queues)", "admin", "/admin/"),

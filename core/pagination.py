@@ -106,7 +106,12 @@ def bounded_count(queryset: models.QuerySet[Any], bound: int | None = None) -> i
     count read every match (58-83 ms for the admin claims' ``?q=smi`` at 100,000
     patients); this one stops after 1,001, whatever the table size."""
     bound = COUNT_BOUND if bound is None else bound
-    found = queryset.order_by()[: bound + 1].count()
+    rows = queryset.order_by()
+    if not rows.query.distinct:
+        # Only the keys are counted: a column's subquery (the claims' first date of
+        # service) ran for each of the 1,001 rows, 21 ms of a 46 ms search at 100,000.
+        rows = rows.values("pk")
+    found = rows[: bound + 1].count()
     return AtLeast(bound + 1) if found > bound else found
 
 

@@ -121,3 +121,79 @@ def test_the_searched_list_costs_the_same_queries_for_2_and_12_matches(
 def test_staff_without_the_view_permission_are_refused(client, personas):
     client.force_login(personas[Role.WAREHOUSE])
     assert client.get(reverse(CLAIMS), {"q": "smi"}).status_code == 403
+
+
+def linked(company, term, **kwargs):
+    from clinical.models.name_search import of_patients
+    from dme.models import Order
+
+    patients = Patient.objects.filter(company=company).search(term)
+    return of_patients(Order.objects.filter(company=company), patients, **kwargs)
+
+
+def test_a_linked_search_gives_the_rows_of_the_matching_patients_only(
+    company, other_company, smiths
+):
+    ours = [OrderFactory(company=company, patient=patient) for patient in smiths]
+    OrderFactory(company=company, patient=PatientFactory(company=company, last_name="Doe"))
+    OrderFactory(
+        company=other_company, patient=PatientFactory(company=other_company, last_name="Smith")
+    )
+    assert set(linked(company, "smi")) == set(ours)
+    assert list(linked(company, "zzz")) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan of the search")
+def test_on_postgresql_a_narrow_search_filters_on_the_matching_ids_a_broad_one_on_the_search(
+    company, smiths, monkeypatch
+):
+    from clinical.models import name_search
+
+    ours = {OrderFactory(company=company, patient=patient) for patient in smiths}
+    narrow = linked(company, "smi")
+    sql = str(narrow.query)
+    assert "= ANY(" in sql, sql
+    assert "clinical_patient" not in sql, sql
+    assert set(narrow) == ours
+    # More matches than are listed: the rows are filtered on the search as a subquery.
+    monkeypatch.setattr(name_search, "LINKED_MATCHES_LISTED", 1)
+    broad = linked(company, "smi")
+    assert "clinical_patient" in str(broad.query)
+    assert set(broad) == ours
+    # Nobody matches: no query for the rows at all.
+    with CaptureQueriesContext(connection) as queries:
+        assert list(linked(company, "zzz")) == []
+    assert len(queries) == 1
+
+
+def test_is_there_a_match_answers_as_the_search_does(company, smiths):
+    analyzed_name_table(company)
+    patients = Patient.objects.filter(company=company)
+    for term in ("smi", "SMITHERS", "Smith, J", "zzz", "ba", "Balan Demran"):
+        assert patients.search(term).exists() == (len(list(patients.search(term))) > 0), term
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan of the search")
+def test_on_postgresql_is_there_a_match_reads_a_planned_page_of_one(company, smiths):
+    analyzed_name_table(company)
+    with CaptureQueriesContext(connection) as queries:
+        assert Patient.objects.filter(company=company).search("smi").exists()
+    (query,) = queries.captured_queries
+    assert "ANY(ARRAY(" in query["sql"], query["sql"]
+    assert "LIMIT 1" in query["sql"], query["sql"]
+
+
+def test_a_bounded_count_counts_keys_not_the_list_s_columns(company):
+    from django.db.models import OuterRef, Subquery
+
+    from hme.models import Claim, ClaimLine
+
+    for _ in range(3):
+        ClaimFactory(company=company, coverage__company=company)
+    first_dos = ClaimLine.objects.filter(claim=OuterRef("pk")).values("date_of_service")[:1]
+    claims = Claim.objects.filter(company=company).annotate(first_dos=Subquery(first_dos))
+    with CaptureQueriesContext(connection) as queries:
+        assert pagination.bounded_count(claims) == 3
+    (query,) = queries.captured_queries
+    assert "hme_claimline" not in query["sql"], query["sql"]
+    assert pagination.bounded_count(claims, bound=2) == pagination.AtLeast(3)
