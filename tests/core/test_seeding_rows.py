@@ -221,3 +221,21 @@ def test_the_tables_an_app_loaded_get_statistics_before_the_next_app_reads_them(
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         assert cursor.fetchone()[0] >= 300
     bulk.finish()
+
+
+def test_a_row_s_fresh_id_is_a_random_version_4_uuid_like_uuid4_s():
+    import uuid
+
+    from core.seeding import fresh_uuid
+
+    ids = [fresh_uuid() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids[:500]:
+        parsed = uuid.UUID(str(value))
+        assert parsed == value
+        assert hash(parsed) == hash(value)
+        assert value.version == 4
+        assert value.variant == uuid.RFC_4122
+        assert uuid.UUID(bytes=value.bytes) == value
+    # The bits other than version and variant vary: random, not a counter.
+    assert len({value.int >> 80 for value in ids}) > 9_000
