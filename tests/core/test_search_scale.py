@@ -14,7 +14,7 @@ from clinical.models import Patient
 from core import pagination
 from tests.clinical.factories import PatientFactory, analyzed_name_table
 from tests.dme.factories import OrderFactory
-from tests.hme.factories import ClaimFactory
+from tests.hme.factories import AuthorizationFactory, ClaimFactory, CoverageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +197,31 @@ def test_a_bounded_count_counts_keys_not_the_list_s_columns(company):
     (query,) = queries.captured_queries
     assert "hme_claimline" not in query["sql"], query["sql"]
     assert pagination.bounded_count(claims, bound=2) == pagination.AtLeast(3)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        (
+            "admin:hme_coverage_changelist",
+            lambda company, patient: CoverageFactory(company=company, patient=patient),
+        ),
+        (
+            "admin:hme_authorization_changelist",
+            lambda company, patient: AuthorizationFactory(
+                company=company, coverage__company=company, coverage__patient=patient
+            ),
+        ),
+    ],
+)
+def test_lists_linked_through_a_coverage_search_its_patient(
+    client, admin_user, company, other_company, smiths, name, make
+):
+    ours = {make(company, patient) for patient in smiths}
+    make(company, PatientFactory(company=company, last_name="Doe"))
+    theirs = make(other_company, PatientFactory(company=other_company, last_name="Smith"))
+    client.force_login(admin_user)
+    found = set(listed(client, name, q="smi").context["cl"].result_list)
+    assert found == ours
+    assert theirs not in found
+    assert set(listed(client, name, q="zzz").context["cl"].result_list) == set()
