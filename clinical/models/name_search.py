@@ -251,6 +251,11 @@ def _search_child(queryset):
     return found[0] if len(found) == 1 else None
 
 
+def has_name_search(queryset) -> bool:
+    """Whether the queryset filters on one name search a page plan can serve."""
+    return _search_child(queryset) is not None
+
+
 def _ordering(queryset) -> tuple[str, ...]:
     query = queryset.query
     if query.order_by:

@@ -25,7 +25,7 @@ from core.phi import (
 )
 
 from ..choices import PatientStatus, Sex
-from .name_search import NAME_ORDER, NameBranch, NameSearch, plan_name_page
+from .name_search import NAME_ORDER, NameBranch, NameSearch, has_name_search, plan_name_page
 from .providers import US_STATE
 
 PATIENT_NUMBER_PREFIX = "P-"
@@ -142,7 +142,7 @@ class PatientQuerySet(TenantQuerySet):
         # "Is there a match?" is a page of one row: left to its estimates, the planner
         # walked the name index for it and read 83,656 rows to find the first Smith at
         # 100,000 patients (24 ms; the search's own page took 1).
-        if self._result_cache is None:
+        if self._result_cache is None and has_name_search(self):
             planned = plan_name_page(self.order_by(*NAME_ORDER), 1)
             if planned is not None:
                 return planned.exists()
