@@ -33,7 +33,6 @@ from django.utils.html import format_html
 from core.validators import validate_mbi
 
 from .models import Patient
-from .models.name_search import of_patients
 from .models.patients import is_phi_search_term
 
 if TYPE_CHECKING:
@@ -151,7 +150,7 @@ class PatientLinkedSearchMixin(PHISearchGuardMixin):
         if not search_term.strip() or is_url_unsafe_term(search_term):
             return (queryset.none() if search_term.strip() else queryset), False
         patients = search_patients(request, search_term)
-        return of_patients(queryset, patients, self.patient_field), False
+        return queryset.filter(**{f"{self.patient_field}__in": patients.values("pk")}), False
 
     def get_list_display(self, request):
         return [

@@ -55,9 +55,6 @@ EXTRA_CASES = {"I": "\u0131", "S": "\u017f"}
 # The ranges of a last-name branch, as rows ("bounds"."low", "bounds"."high").
 RANGES_SQL = 'SELECT "page".* FROM unnest(%s::text[], %s::text[]) AS "bounds"("low", "high")'
 CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
-# A linked table's patient search lists the matching patients' ids when at most this many
-# match (of_patients): 4,000 Smiths at 1M patients fit; a broader prefix keeps the subquery.
-LINKED_MATCHES_LISTED = 5000
 
 
 class Unindexed(Func):
@@ -176,30 +173,6 @@ class AnyOfSubquery(Expression):
     def as_sql(self, compiler, connection):
         column, params = compiler.compile(self.column)
         return f"{column} = ANY(ARRAY({self.sql}))", (*params, *self.params)
-
-
-class AnyOfValues(Expression):
-    """``column = ANY(%s)`` with the values as one array parameter: the planner sees how
-    many they are and tests each row against a hash of them; an ``IN`` list of thousands
-    of values costs Django a parameter each to compile."""
-
-    conditional = True
-    output_field = BooleanField()
-
-    def __init__(self, column: Any, values: list[Any]) -> None:
-        super().__init__(output_field=BooleanField())
-        self.column = column
-        self.values = values
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, expressions):
-        (self.column,) = expressions
-
-    def as_sql(self, compiler, connection):
-        column, params = compiler.compile(self.column)
-        return f"{column} = ANY(%s)", (*params, self.values)
 
 
 # (alias, NAME, HOST, PORT) -> whether that database sorts by code point.
@@ -329,28 +302,3 @@ def _planned(queryset, search, ranges, ordering, stop):
         NameSearch(search.branches, indexable=False),
         AnyOfSubquery(F("pk"), " UNION ALL ".join(parts), tuple(params)),
     )
-
-
-def of_patients(queryset, patients, field: str = "patient"):
-    """The rows of ``queryset`` (orders, claims, rentals...) whose ``field`` is one of
-    ``patients`` (a patient search): what a linked table's patient search shows.
-
-    ``field IN (the search as a subquery)`` leaves the planner to guess how many patients
-    match; it walked the orders newest first and looked each one's patient up (18,626
-    lookups for a page of ``smi`` at 100,000 patients: 51 ms, 150 at 1M). On PostgreSQL
-    the matching patients' ids are read first, through the prefix indexes, when at most
-    :data:`LINKED_MATCHES_LISTED` match, and the rows are filtered on them as one array:
-    the planner knows their number, reads the rows of those patients through the
-    table's patient index or walks its order testing a hash of them, whichever is
-    cheaper. A broader search (``s``: 14% of the patients) keeps the subquery: its
-    matches are dense, and a walk finds a page after a few hundred rows.
-    """
-    lookup = f"{field}__in"
-    if connections[queryset.db].vendor != "postgresql":
-        return queryset.filter(**{lookup: patients.values("pk")})
-    ids = list(patients.order_by().values_list("pk", flat=True)[: LINKED_MATCHES_LISTED + 1])
-    if len(ids) > LINKED_MATCHES_LISTED:
-        return queryset.filter(**{lookup: patients.values("pk")})
-    if not ids:
-        return queryset.none()
-    return queryset.filter(AnyOfValues(F(field), ids))

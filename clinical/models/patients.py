@@ -133,7 +133,14 @@ class PatientQuerySet(TenantQuerySet):
         # A page of a name search gets a plan that reads about a page of rows whatever
         # the table's size (clinical.models.name_search); everything else as Django does.
         if isinstance(k, slice) and k.stop is not None and self._result_cache is None:
-            planned = plan_name_page(self, k.stop)
+            source = self
+            if not self.query.order_by and not self.query.default_ordering:
+                # Unordered (a bounded count, the ids of a linked search): any rows will
+                # do, so the first ones in the name order, planned. Left to the planner,
+                # the bounded count of `smi` walked the name index at 1M patients and
+                # read 279,008 entries to count 1,001 (201 ms).
+                source = self.order_by(*NAME_ORDER) if has_name_search(self) else self
+            planned = plan_name_page(source, k.stop)
             if planned is not None:
                 return planned[k]
         return super().__getitem__(k)

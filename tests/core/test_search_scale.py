@@ -123,49 +123,6 @@ def test_staff_without_the_view_permission_are_refused(client, personas):
     assert client.get(reverse(CLAIMS), {"q": "smi"}).status_code == 403
 
 
-def linked(company, term, **kwargs):
-    from clinical.models.name_search import of_patients
-    from dme.models import Order
-
-    patients = Patient.objects.filter(company=company).search(term)
-    return of_patients(Order.objects.filter(company=company), patients, **kwargs)
-
-
-def test_a_linked_search_gives_the_rows_of_the_matching_patients_only(
-    company, other_company, smiths
-):
-    ours = [OrderFactory(company=company, patient=patient) for patient in smiths]
-    OrderFactory(company=company, patient=PatientFactory(company=company, last_name="Doe"))
-    OrderFactory(
-        company=other_company, patient=PatientFactory(company=other_company, last_name="Smith")
-    )
-    assert set(linked(company, "smi")) == set(ours)
-    assert list(linked(company, "zzz")) == []
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan of the search")
-def test_on_postgresql_a_narrow_search_filters_on_the_matching_ids_a_broad_one_on_the_search(
-    company, smiths, monkeypatch
-):
-    from clinical.models import name_search
-
-    ours = {OrderFactory(company=company, patient=patient) for patient in smiths}
-    narrow = linked(company, "smi")
-    sql = str(narrow.query)
-    assert "= ANY(" in sql, sql
-    assert "clinical_patient" not in sql, sql
-    assert set(narrow) == ours
-    # More matches than are listed: the rows are filtered on the search as a subquery.
-    monkeypatch.setattr(name_search, "LINKED_MATCHES_LISTED", 1)
-    broad = linked(company, "smi")
-    assert "clinical_patient" in str(broad.query)
-    assert set(broad) == ours
-    # Nobody matches: no query for the rows at all.
-    with CaptureQueriesContext(connection) as queries:
-        assert list(linked(company, "zzz")) == []
-    assert len(queries) == 1
-
-
 def test_is_there_a_match_answers_as_the_search_does(company, smiths):
     analyzed_name_table(company)
     patients = Patient.objects.filter(company=company)
