@@ -135,8 +135,8 @@ class PatientQuerySet(TenantQuerySet):
         if isinstance(k, slice) and k.stop is not None and self._result_cache is None:
             source = self
             if not self.query.order_by and not self.query.default_ordering:
-                # Unordered (a bounded count, the ids of a linked search): any rows will
-                # do, so the first ones in the name order, planned. Left to the planner,
+                # Unordered (a bounded count): any rows will do, so the first ones in
+                # the name order, planned. Left to the planner,
                 # the bounded count of `smi` walked the name index at 1M patients and
                 # read 279,008 entries to count 1,001 (201 ms).
                 source = self.order_by(*NAME_ORDER) if has_name_search(self) else self
