@@ -7,7 +7,7 @@ would scan a big table is the planner's estimate (:func:`queue_count`, see
 docs/decisions/0002-estimated-counts.md), shown with "≈".
 
 The aggregates that scan weeks of claims or every patient (the key figures, possible
-duplicates, delivered not billed) are read from the company's stored snapshot
+duplicates, delivered not billed, pickups due) are read from the company's stored snapshot
 (``cockpit.models.DashboardSnapshot``, one query per page, refreshed every 15 minutes
 by a task) and say when they were computed; the queues a clerk works from stay live.
 """
@@ -30,6 +30,7 @@ from accounts.choices import Role
 from core.tenancy import get_active_membership
 from dme.choices import AssetStatus, DeliveryStatus, OrderStatus
 from dme.models import Asset, Delivery, Order, StockLevel
+from dme.queues import pickup_items
 from hme.choices import CARC_DESCRIPTIONS, AuthorizationStatus, ClaimStatus
 from hme.models import Authorization, Claim
 
@@ -188,8 +189,18 @@ def warehouse(request: HttpRequest) -> Dashboard:
             ],
         ),
     ]
-    if pickups := _provider_card("warehouse.pickups", request):
-        cards.append(pickups)
+    # A stored figure (every active rental joined to every patient who left, see
+    # dme.queues); the lines list the rentals live.
+    shown = figures(request)
+    cards.append(
+        Card(
+            "warehouse-pickups",
+            "Pickups due",
+            pickup_items(shown.values["pickups"]),
+            note="Active rentals of patients marked deceased or inactive.",
+            as_of=shown.as_of,
+        )
+    )
     return Dashboard("warehouse", "Warehouse", cards)
 
 

@@ -1,6 +1,6 @@
 """The dashboards' stored figures: one snapshot per company of the aggregates that
 would cost too much to compute on each view (the administrator's and auditor's key
-figures, the possible duplicate patients, delivered orders not billed yet).
+figures, the possible duplicate patients, delivered orders not billed yet, pickups due).
 
 Why stored: at 100,000 patients each aggregate scans weeks of claims or every patient
 (30-60 ms each, docs/benchmarks.md "The cockpit"); the dashboard reads one row instead.

@@ -1,5 +1,5 @@
 """Work queues the dashboards show and the apps fill: holds (orders and claims on hold,
-by reason), clearinghouse rejections (999/277CA), pickups due. The cockpit (the top
+by reason), clearinghouse rejections (999/277CA). The cockpit (the top
 floor) draws the cards; the apps that own the rows fill them, each in its
 ``AppConfig.ready()``, so no lower floor imports the cockpit::
 
@@ -45,7 +45,6 @@ KNOWN = {
     "intake.holds": "Orders on hold, by reason",
     "billing.holds": "Claims on hold, by reason",
     "billing.rejected": "Rejected by the clearinghouse",
-    "warehouse.pickups": "Pickups due",
 }
 
 _PROVIDERS: dict[str, Provider] = {}

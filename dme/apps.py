@@ -9,10 +9,8 @@ class DmeConfig(AppConfig):
     def ready(self):
         from . import (
             audit,  # noqa: F401  (registers the models with auditlog)
-            queues,
             reference,  # noqa: F401  (the cached catalogue and its invalidation)
         )
         from .notifications import register_templates
 
-        queues.register()  # the warehouse dashboard's "Pickups due" (core.queues)
         register_templates()

@@ -1,12 +1,16 @@
 """The queues the apps below the cockpit fill (core.queues): billing and intake holds by
-reason and clearinghouse rejections (hme.queues), pickups due (dme.queues). Each card's
-count, its link (the filtered list shows as many rows) and its tenant scope."""
+reason and clearinghouse rejections (hme.queues); and pickups due (dme.queues, a stored
+figure of the cockpit's snapshot). Each card's count, its link (the filtered list shows
+as many rows) and its tenant scope."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.choices import Role
 from clinical.choices import PatientStatus
+from cockpit import services
 from core.queues import KNOWN, provider_of
 from dme.choices import OrderStatus
 from hme.models import BillingHold
@@ -142,3 +146,30 @@ def test_pickups_of_another_company_are_not_counted(client, personas, company, o
     RentalFactory(company=other_company, order_line__order__patient__status="deceased")
     items = cards(client, personas[Role.WAREHOUSE])["warehouse-pickups"].items
     assert [item.count for item in items] == [0, 0]
+
+
+def test_pickups_due_is_the_stored_figure_and_its_lines_list_live(client, personas, company):
+    """The count joins every active rental to every patient who left: it is read from
+    the company's snapshot (one query whatever the tables hold), says when it was
+    computed, and moves at the next refresh; the linked list is live."""
+    RentalFactory(company=company, order_line__order__patient__status=PatientStatus.DECEASED)
+    warehouse = personas[Role.WAREHOUSE]
+    first = cards(client, warehouse)["warehouse-pickups"]
+    assert [item.count for item in first.items] == [1, 0]
+    assert first.as_of.startswith("As of ")
+    RentalFactory(company=company, order_line__order__patient__status=PatientStatus.DECEASED)
+    stale = cards(client, warehouse)["warehouse-pickups"].items
+    assert [item.count for item in stale] == [1, 0]
+    assert listed(client, stale[0].url) == 2  # the list is live
+    services.refresh_snapshot(company)
+    assert [item.count for item in cards(client, warehouse)["warehouse-pickups"].items] == [2, 0]
+
+
+def test_the_warehouse_dashboard_runs_no_pickup_join(client, personas, company):
+    RentalFactory(company=company, order_line__order__patient__status=PatientStatus.INACTIVE)
+    services.refresh_snapshot(company)
+    client.force_login(personas[Role.WAREHOUSE])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("admin:index")).status_code == 200
+    rental_reads = [q["sql"] for q in queries.captured_queries if '"dme_rental"' in q["sql"]]
+    assert rental_reads == []

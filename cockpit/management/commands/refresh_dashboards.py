@@ -11,7 +11,8 @@ from cockpit.services import refresh_snapshots
 class Command(BaseCommand):
     help = (
         "Recompute the dashboards' stored figures (key figures, possible duplicates, "
-        "delivered not billed) of every active company, or of --company. Safe to run again."
+        "delivered not billed, pickups due) of every active company, or of --company. "
+        "Safe to run again."
     )
 
     def add_arguments(self, parser):
