@@ -33,6 +33,7 @@ from django.utils.html import format_html
 from core.validators import validate_mbi
 
 from .models import Patient
+from .models.linked_search import LinkedPatientSearch
 from .models.patients import is_phi_search_term
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ def label_patient_choices(formfield):
 
 class PatientLinkedSearchMixin(PHISearchGuardMixin):
     """Search a patient-linked table with the patient search (names, P-number):
-    ``patient IN (matching patients)``; show and pick its patient by name."""
+    ``patient IN (matching patients)``, its page and count planned for a name search
+    (``clinical.models.linked_search``); show and pick its patient by name."""
 
     patient_field = "patient"
     # get_search_results does the searching; a search field makes the box appear.
@@ -150,7 +152,7 @@ class PatientLinkedSearchMixin(PHISearchGuardMixin):
         if not search_term.strip() or is_url_unsafe_term(search_term):
             return (queryset.none() if search_term.strip() else queryset), False
         patients = search_patients(request, search_term)
-        return queryset.filter(**{f"{self.patient_field}__in": patients.values("pk")}), False
+        return queryset.filter(LinkedPatientSearch(self.patient_field, patients)), False
 
     def get_list_display(self, request):
         return [

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from .choices import (
@@ -102,8 +103,34 @@ class BaseModel(models.Model):
         super().save(*args, **kwargs)
 
 
+def planning_condition(queryset: models.QuerySet[Any], method: str) -> Any:
+    """The one top-level condition of the queryset's ``WHERE`` that plans a slice or a
+    bounded count of its rows itself (it has ``method``: clinical's
+    ``LinkedPatientSearch``), or None."""
+    where = queryset.query.where
+    if where.negated or where.connector != "AND":
+        return None
+    found = [
+        child.lhs
+        for child in where.children
+        if isinstance(child, Exact) and child.rhs is True and hasattr(child.lhs, method)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 class TenantQuerySet(BaseQuerySet[_M]):
     """Rows of one company. ``for_user`` is the one place that scopes by tenant."""
+
+    def __getitem__(self, k: Any) -> Any:
+        # A page of a list searched by patient name reads about a page of rows
+        # (clinical.models.linked_search); everything else as Django does.
+        if isinstance(k, slice) and k.stop is not None and self._result_cache is None:
+            planner = planning_condition(self, "plan_slice")
+            if planner is not None:
+                planned = planner.plan_slice(self, k.stop)
+                if planned is not None:
+                    return planned[k]
+        return super().__getitem__(k)
 
     def for_company(self, company: Any) -> Self:
         return self.filter(company=company)

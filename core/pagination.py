@@ -15,6 +15,8 @@ from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connection, models
 from django.utils.functional import cached_property
 
+from .models import planning_condition
+
 # Below this many rows an exact COUNT(*) is cheap, and nicer to show.
 ESTIMATE_FROM = 100_000
 
@@ -106,6 +108,13 @@ def bounded_count(queryset: models.QuerySet[Any], bound: int | None = None) -> i
     count read every match (58-83 ms for the admin claims' ``?q=smi`` at 100,000
     patients); this one stops after 1,001, whatever the table size."""
     bound = COUNT_BOUND if bound is None else bound
+    planner = planning_condition(queryset, "plan_count")
+    if planner is not None:
+        # A search by patient name counts from the matching patients
+        # (clinical.models.linked_search).
+        found = planner.plan_count(queryset, bound)
+        if found is not None:
+            return AtLeast(bound + 1) if found > bound else found
     rows = queryset.order_by()
     if not rows.query.distinct:
         # Only the keys are counted: a column's subquery (the claims' first date of

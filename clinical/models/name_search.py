@@ -111,31 +111,23 @@ class NameBranch:
         return ranges
 
 
-class NameSearch(Expression):
-    """The ``OR`` of a search's :class:`NameBranch` es, as a condition for ``filter()``."""
+class ResolvedCondition(Expression):
+    """A condition for ``filter()`` written as a ``Q`` (:meth:`source`), resolved once
+    against the query it filters; again (the queryset used as a subquery of another)
+    only its outer references are resolved."""
 
     conditional = True
     output_field = BooleanField()
+    resolved: Any = None
 
-    def __init__(self, branches: tuple[NameBranch, ...], indexable: bool = True) -> None:
-        super().__init__(output_field=BooleanField())
-        self.branches = branches
-        self.indexable = indexable
-        self.resolved: Any = None
-
-    def condition(self) -> Q:
-        condition = Q()
-        for branch in self.branches:
-            condition |= branch.condition(self.indexable)
-        return condition
+    def source(self) -> Q:
+        raise NotImplementedError
 
     def resolve_expression(
         self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
     ):
         clone = self.copy()
-        # Resolved once against the patients' query; again (the queryset used as a
-        # subquery of another) only its outer references are resolved.
-        source = self.condition() if self.resolved is None else self.resolved
+        source = self.source() if self.resolved is None else self.resolved
         clone.resolved = source.resolve_expression(query, allow_joins, reuse, summarize, for_save)
         return clone
 
@@ -148,6 +140,24 @@ class NameSearch(Expression):
 
     def as_sql(self, compiler, connection):
         return compiler.compile(self.resolved)
+
+
+class NameSearch(ResolvedCondition):
+    """The ``OR`` of a search's :class:`NameBranch` es, as a condition for ``filter()``."""
+
+    def __init__(self, branches: tuple[NameBranch, ...], indexable: bool = True) -> None:
+        super().__init__(output_field=BooleanField())
+        self.branches = branches
+        self.indexable = indexable
+
+    def condition(self) -> Q:
+        condition = Q()
+        for branch in self.branches:
+            condition |= branch.condition(self.indexable)
+        return condition
+
+    def source(self) -> Q:
+        return self.condition()
 
 
 class AnyOfSubquery(Expression):

@@ -4,6 +4,7 @@ the claims worklist's filters (age since submission, denial reason)."""
 from django.contrib import admin
 
 from clinical.models import Patient
+from clinical.models.linked_search import LinkedPatientSearch
 from core.admin_filters import distinct_values
 
 from ..choices import describe_carc
@@ -17,9 +18,10 @@ PATIENT_SEARCH_HELP = (
 
 
 def search_by_patient(request, queryset, term, field="patient"):
-    """Rows of the patients the one patient search finds (names, number, DOB)."""
+    """Rows of the patients the one patient search finds (names, number, DOB); a name
+    search's page and count are planned (``clinical.models.linked_search``)."""
     patients = Patient.objects.for_user(request.user).search(term)
-    return queryset.filter(**{f"{field}__in": patients.values("pk")})
+    return queryset.filter(LinkedPatientSearch(field, patients))
 
 
 class AgeBucketFilter(admin.SimpleListFilter):
